@@ -7,51 +7,7 @@
 #include <stdlib.h>
 
 #include "aq_test.h"
-
-#define MAX_TESTS 4096
-
-static struct {
-  const char *name;
-  aq_test_fn fn;
-} tests[MAX_TESTS];
-static size_t ntests;
-static int cur_failures;
-static int cur_skipped;
-
-void aq_test_register(const char *name, aq_test_fn fn) {
-  if (ntests == MAX_TESTS) {
-    fprintf(stderr, "too many tests\n");
-    abort();
-  }
-  tests[ntests].name = name;
-  tests[ntests].fn = fn;
-  ntests++;
-}
-
-void aq_test_fail(const char *file, int line, const char *fmt, ...) {
-  va_list ap;
-  cur_failures++;
-  if (cur_failures > 50) {
-    return; /* enough said */
-  }
-  fprintf(stderr, "%s:%d: FAIL: ", file, line);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-void aq_test_skip(const char *fmt, ...) {
-  va_list ap;
-  cur_skipped = 1;
-  fprintf(stderr, "SKIP: ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-}
-
-int aq_test_failures(void) { return cur_failures; }
+#include "runner.h"
 
 static int matches(const char *pattern, const char *name) {
   size_t n = strlen(pattern);
@@ -69,32 +25,32 @@ int main(int argc, char **argv) {
   int failed = 0, passed = 0, skipped = 0;
   int all = argc > 1 && strcmp(argv[1], "--all") == 0;
 
-  qsort(tests, ntests, sizeof(tests[0]), cmp_tests);
+  qsort(aq_tests, aq_ntests, sizeof(aq_tests[0]), cmp_tests);
   if (argc < 2) {
-    for (size_t i = 0; i < ntests; i++) {
-      printf("%s\n", tests[i].name);
+    for (size_t i = 0; i < aq_ntests; i++) {
+      printf("%s\n", aq_tests[i].name);
     }
     return 0;
   }
-  for (size_t i = 0; i < ntests; i++) {
+  for (size_t i = 0; i < aq_ntests; i++) {
     int selected = all;
     for (int a = 1; a < argc && !selected; a++) {
-      selected = matches(argv[a], tests[i].name);
+      selected = matches(argv[a], aq_tests[i].name);
     }
     if (!selected) {
       continue;
     }
-    cur_failures = 0;
-    cur_skipped = 0;
-    tests[i].fn();
-    if (cur_failures) {
-      printf("FAIL %s (%d failures)\n", tests[i].name, cur_failures);
+    aq_cur_failures = 0;
+    aq_cur_skipped = 0;
+    aq_tests[i].fn();
+    if (aq_cur_failures) {
+      printf("FAIL %s (%d failures)\n", aq_tests[i].name, aq_cur_failures);
       failed++;
-    } else if (cur_skipped) {
-      printf("SKIP %s\n", tests[i].name);
+    } else if (aq_cur_skipped) {
+      printf("SKIP %s\n", aq_tests[i].name);
       skipped++;
     } else {
-      printf("ok   %s\n", tests[i].name);
+      printf("ok   %s\n", aq_tests[i].name);
       passed++;
     }
   }
