@@ -73,7 +73,9 @@ static int sim_chance(uint64_t *rng, double pct) {
   return u * 100.0 < pct;
 }
 
-uint64_t aq_sim_rand_u64(aq_sim *sim) { return sim_rng_next(&sim->rng); }
+uint64_t aq_sim_rand_u64(aq_sim *sim) {
+  return sim_rng_next(&sim->rng);
+}
 
 int aq_sim_rand_bytes(uint8_t *buf, size_t len, void *user_data) {
   aq_sim *sim = user_data;
@@ -91,8 +93,8 @@ int aq_sim_rand_bytes(uint8_t *buf, size_t len, void *user_data) {
 
 /* ----------------------------------------------------------------- trace */
 
-void sim_trace(aq_sim *sim, const char *where, const aq_addr *from, const aq_addr *to,
-               size_t len, const char *fate) {
+void sim_trace(aq_sim *sim, const char *where, const aq_addr *from, const aq_addr *to, size_t len,
+               const char *fate) {
   if (sim->trace == NULL) {
     return;
   }
@@ -103,7 +105,9 @@ void sim_trace(aq_sim *sim, const char *where, const aq_addr *from, const aq_add
           aq_addr_format(b, sizeof(b), to), len, fate);
 }
 
-void aq_sim_set_trace(aq_sim *sim, FILE *f) { sim->trace = f; }
+void aq_sim_set_trace(aq_sim *sim, FILE *f) {
+  sim->trace = f;
+}
 
 /* ------------------------------------------------------------------ heap */
 
@@ -193,9 +197,15 @@ static aq_sim_link *link_new(aq_sim *sim, sim_node *src, sim_node *dst,
   return l;
 }
 
-aq_sim_link_params *aq_sim_link_params_of(aq_sim_link *link) { return &link->p; }
-const aq_sim_link_stats *aq_sim_link_stats_of(const aq_sim_link *link) { return &link->st; }
-const char *aq_sim_link_name(const aq_sim_link *link) { return link->name; }
+aq_sim_link_params *aq_sim_link_params_of(aq_sim_link *link) {
+  return &link->p;
+}
+const aq_sim_link_stats *aq_sim_link_stats_of(const aq_sim_link *link) {
+  return &link->st;
+}
+const char *aq_sim_link_name(const aq_sim_link *link) {
+  return link->name;
+}
 
 uint64_t aq_sim_link_stats_dropped(const aq_sim_link_stats *s) {
   return s->drop_mtu + s->drop_blackout + s->drop_mask + s->drop_random + s->drop_queue;
@@ -235,8 +245,8 @@ static int link_in_blackout(const aq_sim_link_params *p, aq_tstamp now) {
   return 0;
 }
 
-void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to,
-                     const uint8_t *data, size_t len) {
+void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                     size_t len) {
   aq_sim *sim = l->sim;
   aq_tstamp now = sim->now;
   const aq_sim_link_params *p = &l->p;
@@ -364,9 +374,8 @@ static int host_owns(const aq_sim_host *h, const aq_addr *a) {
   return 0;
 }
 
-aq_sim_host *aq_sim_host_add(aq_sim *sim, const char *name, aq_sim_nat *behind,
-                             const aq_addr *addr, const aq_sim_link_params *up,
-                             const aq_sim_link_params *down) {
+aq_sim_host *aq_sim_host_add(aq_sim *sim, const char *name, aq_sim_nat *behind, const aq_addr *addr,
+                             const aq_sim_link_params *up, const aq_sim_link_params *down) {
   aq_sim_host *h = sim_xcalloc(1, sizeof(*h));
   h->node.kind = SIM_HOST;
   snprintf(h->node.name, sizeof(h->node.name), "%s", name);
@@ -440,9 +449,15 @@ static void host_deliver(aq_sim_host *h, const aq_addr *from, const aq_addr *to,
   }
 }
 
-aq_sim_link *aq_sim_host_uplink(aq_sim_host *host) { return host->node.up; }
-aq_sim_link *aq_sim_host_downlink(aq_sim_host *host) { return host->node.down; }
-const aq_sim_host_stats *aq_sim_host_stats_of(const aq_sim_host *host) { return &host->st; }
+aq_sim_link *aq_sim_host_uplink(aq_sim_host *host) {
+  return host->node.up;
+}
+aq_sim_link *aq_sim_host_downlink(aq_sim_host *host) {
+  return host->node.down;
+}
+const aq_sim_host_stats *aq_sim_host_stats_of(const aq_sim_host *host) {
+  return &host->st;
+}
 
 /* ------------------------------------------------------------- simulator */
 
@@ -473,8 +488,8 @@ void aq_sim_del(aq_sim *sim) {
     return;
   }
   if (aq_test_failures() > 0) {
-    fprintf(stderr, "aq_sim: this run used seed %" PRIu64 " (replay with AQ_SIM_SEED=%" PRIu64
-                    ")\n",
+    fprintf(stderr,
+            "aq_sim: this run used seed %" PRIu64 " (replay with AQ_SIM_SEED=%" PRIu64 ")\n",
             sim->seed, sim->seed);
   }
   for (size_t i = 0; i < sim->nheap; i++) {
@@ -499,10 +514,18 @@ void aq_sim_del(aq_sim *sim) {
   free(sim);
 }
 
-uint64_t aq_sim_seed(const aq_sim *sim) { return sim->seed; }
-aq_tstamp aq_sim_now(const aq_sim *sim) { return sim->now; }
-uint64_t aq_sim_steps(const aq_sim *sim) { return sim->steps; }
-const aq_sim_stats *aq_sim_stats_of(const aq_sim *sim) { return &sim->st; }
+uint64_t aq_sim_seed(const aq_sim *sim) {
+  return sim->seed;
+}
+aq_tstamp aq_sim_now(const aq_sim *sim) {
+  return sim->now;
+}
+uint64_t aq_sim_steps(const aq_sim *sim) {
+  return sim->steps;
+}
+const aq_sim_stats *aq_sim_stats_of(const aq_sim *sim) {
+  return &sim->st;
+}
 
 aq_addr aq_sim_ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   const uint8_t ip[4] = {a, b, c, d};
@@ -517,9 +540,7 @@ static void sim_arrive(aq_sim *sim, sim_event *ev) {
   l->st.bytes_delivered += ev->len;
   sim_trace(sim, l->name, &ev->from, &ev->to, ev->len, "arrive");
   switch (dst->kind) {
-  case SIM_HOST:
-    host_deliver((aq_sim_host *)dst, &ev->from, &ev->to, ev->data, ev->len);
-    break;
+  case SIM_HOST: host_deliver((aq_sim_host *)dst, &ev->from, &ev->to, ev->data, ev->len); break;
   case SIM_NAT:
     if (l == dst->down) {
       sim_nat_from_wan((aq_sim_nat *)dst, &ev->from, &ev->to, ev->data, ev->len);
@@ -527,11 +548,8 @@ static void sim_arrive(aq_sim *sim, sim_event *ev) {
       sim_nat_from_lan((aq_sim_nat *)dst, &ev->from, &ev->to, ev->data, ev->len);
     }
     break;
-  case SIM_ROUTER:
-    sim_route(dst, &ev->from, &ev->to, ev->data, ev->len);
-    break;
-  default:
-    abort();
+  case SIM_ROUTER: sim_route(dst, &ev->from, &ev->to, ev->data, ev->len); break;
+  default: abort();
   }
 }
 

@@ -131,33 +131,33 @@ typedef struct aq_sim_window {
  * All *_pct values are percentages in [0, 100].
  */
 typedef struct aq_sim_link_params {
-  aq_duration delay;       /* one-way propagation delay */
-  uint64_t rate_bps;       /* bits per second; 0 = infinite (no serialisation) */
-  size_t queue_bytes;      /* tail-drop limit of the transmit queue; 0 = none */
-  size_t mtu;              /* largest UDP payload carried; 0 = no limit */
-  double loss_pct;         /* seeded random loss */
-  uint64_t loss_mask;      /* datagram i dropped if bit (i % 64) is set */
-  double reorder_pct;      /* chance of reorder_delay extra delay */
+  aq_duration delay;  /* one-way propagation delay */
+  uint64_t rate_bps;  /* bits per second; 0 = infinite (no serialisation) */
+  size_t queue_bytes; /* tail-drop limit of the transmit queue; 0 = none */
+  size_t mtu;         /* largest UDP payload carried; 0 = no limit */
+  double loss_pct;    /* seeded random loss */
+  uint64_t loss_mask; /* datagram i dropped if bit (i % 64) is set */
+  double reorder_pct; /* chance of reorder_delay extra delay */
   aq_duration reorder_delay;
-  double dup_pct;          /* chance of a duplicate copy */
-  double corrupt_pct;      /* chance of one flipped payload bit */
+  double dup_pct;                               /* chance of a duplicate copy */
+  double corrupt_pct;                           /* chance of one flipped payload bit */
   aq_sim_window blackout[AQ_SIM_MAX_BLACKOUTS]; /* used if end > start */
 } aq_sim_link_params;
 
 /** Per-link counters (datagrams unless the name says bytes). */
 typedef struct aq_sim_link_stats {
-  uint64_t sent;            /* submitted to the link */
+  uint64_t sent; /* submitted to the link */
   uint64_t bytes_sent;
-  uint64_t delivered;       /* arrived at the far end (duplicates count) */
+  uint64_t delivered; /* arrived at the far end (duplicates count) */
   uint64_t bytes_delivered;
   uint64_t drop_mtu;
   uint64_t drop_blackout;
   uint64_t drop_mask;
   uint64_t drop_random;
   uint64_t drop_queue;
-  uint64_t reordered;       /* got the extra reorder delay */
-  uint64_t duplicated;      /* extra copies made */
-  uint64_t corrupted;       /* had a bit flipped */
+  uint64_t reordered;  /* got the extra reorder delay */
+  uint64_t duplicated; /* extra copies made */
+  uint64_t corrupted;  /* had a bit flipped */
 } aq_sim_link_stats;
 
 /** Total drops of all reasons on a link. */
@@ -205,8 +205,8 @@ void aq_sim_set_trace(aq_sim *sim, FILE *f);
 
 /** Counters of the routers (internet and NAT LAN sides together). */
 typedef struct aq_sim_stats {
-  uint64_t drop_no_route;   /* no attached node owns the destination IP */
-  uint64_t callbacks_run;   /* aq_sim_at() callbacks fired */
+  uint64_t drop_no_route; /* no attached node owns the destination IP */
+  uint64_t callbacks_run; /* aq_sim_at() callbacks fired */
 } aq_sim_stats;
 
 /** The simulator-wide counters. */
@@ -274,8 +274,8 @@ int aq_sim_rand_bytes(uint8_t *buf, size_t len, void *user_data);
  * get_expiry / handle_expiry), so an adapter is a few lines.
  */
 typedef struct aq_sim_ep_ops {
-  void (*recv)(void *ep, aq_tstamp now, const aq_addr *from, const aq_addr *to,
-               const uint8_t *data, size_t len);
+  void (*recv)(void *ep, aq_tstamp now, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+               size_t len);
   size_t (*send)(void *ep, aq_tstamp now, aq_addr *from, aq_addr *to, uint8_t *buf, size_t cap);
   aq_tstamp (*get_expiry)(void *ep);
   void (*handle_expiry)(void *ep, aq_tstamp now);
@@ -283,10 +283,10 @@ typedef struct aq_sim_ep_ops {
 
 /** Per-host counters. */
 typedef struct aq_sim_host_stats {
-  uint64_t sent;              /* datagrams the host put on its up link */
-  uint64_t received;          /* datagrams handed to recv (or that would be) */
-  uint64_t drop_unreachable;  /* arrived for an IP:port the host does not own */
-  uint64_t drop_bad_source;   /* send() used a source address not owned */
+  uint64_t sent;             /* datagrams the host put on its up link */
+  uint64_t received;         /* datagrams handed to recv (or that would be) */
+  uint64_t drop_unreachable; /* arrived for an IP:port the host does not own */
+  uint64_t drop_bad_source;  /* send() used a source address not owned */
 } aq_sim_host_stats;
 
 /**
@@ -296,9 +296,8 @@ typedef struct aq_sim_host_stats {
  * NAT behind.  up/down are the parameters of its links towards/from the
  * parent (NULL = ideal).  The host is owned by sim.
  */
-aq_sim_host *aq_sim_host_add(aq_sim *sim, const char *name, aq_sim_nat *behind,
-                             const aq_addr *addr, const aq_sim_link_params *up,
-                             const aq_sim_link_params *down);
+aq_sim_host *aq_sim_host_add(aq_sim *sim, const char *name, aq_sim_nat *behind, const aq_addr *addr,
+                             const aq_sim_link_params *up, const aq_sim_link_params *down);
 
 /** Give the host one more address (multi-homing, migration); aborts past
  *  AQ_SIM_MAX_HOST_ADDRS.  Its IP must route to this host's parent. */
@@ -333,8 +332,8 @@ const aq_sim_host_stats *aq_sim_host_stats_of(const aq_sim_host *host);
  * external port.
  */
 typedef enum aq_sim_nat_mapping {
-  AQ_SIM_MAP_ENDPOINT_INDEPENDENT = 0, /* one port per internal IP:port */
-  AQ_SIM_MAP_ADDRESS_DEPENDENT = 1,    /* ... per remote IP */
+  AQ_SIM_MAP_ENDPOINT_INDEPENDENT = 0,  /* one port per internal IP:port */
+  AQ_SIM_MAP_ADDRESS_DEPENDENT = 1,     /* ... per remote IP */
   AQ_SIM_MAP_ADDRESS_PORT_DEPENDENT = 2 /* ... per remote IP:port ("symmetric") */
 } aq_sim_nat_mapping;
 
@@ -343,8 +342,8 @@ typedef enum aq_sim_nat_mapping {
  * existing mapping pass.
  */
 typedef enum aq_sim_nat_filtering {
-  AQ_SIM_FILTER_ENDPOINT_INDEPENDENT = 0, /* anyone */
-  AQ_SIM_FILTER_ADDRESS_DEPENDENT = 1,    /* IPs the mapping has sent to */
+  AQ_SIM_FILTER_ENDPOINT_INDEPENDENT = 0,  /* anyone */
+  AQ_SIM_FILTER_ADDRESS_DEPENDENT = 1,     /* IPs the mapping has sent to */
   AQ_SIM_FILTER_ADDRESS_PORT_DEPENDENT = 2 /* IP:ports the mapping has sent to */
 } aq_sim_nat_filtering;
 
@@ -388,16 +387,16 @@ aq_sim_nat_config aq_sim_nat_config_default(aq_sim_nat_type type);
 
 /** Per-NAT counters. */
 typedef struct aq_sim_nat_stats {
-  uint64_t translated_out;   /* LAN -> WAN datagrams translated */
-  uint64_t translated_in;    /* WAN -> LAN datagrams translated */
-  uint64_t lan_switched;     /* LAN -> LAN, untranslated */
-  uint64_t hairpinned;       /* LAN -> own external address -> LAN */
+  uint64_t translated_out; /* LAN -> WAN datagrams translated */
+  uint64_t translated_in;  /* WAN -> LAN datagrams translated */
+  uint64_t lan_switched;   /* LAN -> LAN, untranslated */
+  uint64_t hairpinned;     /* LAN -> own external address -> LAN */
   uint64_t mappings_created;
   uint64_t mappings_expired;
-  uint64_t drop_no_mapping;  /* inbound to an external port with no live mapping */
-  uint64_t drop_filtered;    /* inbound refused by the filtering behaviour */
-  uint64_t drop_hairpin;     /* hairpin needed but disabled */
-  uint64_t drop_no_port;     /* external port range exhausted */
+  uint64_t drop_no_mapping; /* inbound to an external port with no live mapping */
+  uint64_t drop_filtered;   /* inbound refused by the filtering behaviour */
+  uint64_t drop_hairpin;    /* hairpin needed but disabled */
+  uint64_t drop_no_port;    /* external port range exhausted */
 } aq_sim_nat_stats;
 
 /**

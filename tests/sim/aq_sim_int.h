@@ -38,7 +38,7 @@ struct aq_sim_link {
   struct sim_qent {
     aq_tstamp end;
     size_t len;
-  } *q;
+  } * q;
   size_t qhead, qtail, qcap;
   size_t qbytes;
 };
@@ -125,12 +125,12 @@ uint64_t sim_rng_next(uint64_t *state);
 uint64_t sim_rng_stream(aq_sim *sim);
 
 /* Emit one trace line if tracing is on. */
-void sim_trace(aq_sim *sim, const char *where, const aq_addr *from, const aq_addr *to,
-               size_t len, const char *fate);
+void sim_trace(aq_sim *sim, const char *where, const aq_addr *from, const aq_addr *to, size_t len,
+               const char *fate);
 
 /* Submit a datagram (copied) to a link at the current time. */
-void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to,
-                     const uint8_t *data, size_t len);
+void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                     size_t len);
 
 /* The child of router node r that owns IP addr (host address or NAT external
  * IP), or NULL. */
@@ -142,10 +142,10 @@ void sim_route(sim_node *r, const aq_addr *from, const aq_addr *to, const uint8_
 
 /* NAT entry points (aq_sim_nat.c): a datagram arrived at the NAT from its
  * LAN (a child's up link) or from its WAN (its own down link). */
-void sim_nat_from_lan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
-                      const uint8_t *data, size_t len);
-void sim_nat_from_wan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
-                      const uint8_t *data, size_t len);
+void sim_nat_from_lan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                      size_t len);
+void sim_nat_from_wan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                      size_t len);
 void sim_nat_free(aq_sim_nat *nat);
 
 /* Create the up/down links of a node attached under parent. */

@@ -47,8 +47,7 @@ aq_sim_nat_config aq_sim_nat_config_default(aq_sim_nat_type type) {
     c.mapping = AQ_SIM_MAP_ADDRESS_PORT_DEPENDENT;
     c.filtering = AQ_SIM_FILTER_ADDRESS_PORT_DEPENDENT;
     break;
-  default:
-    abort();
+  default: abort();
   }
   c.ports = AQ_SIM_PORTS_SEQUENTIAL;
   c.port_min = 1024;
@@ -87,11 +86,21 @@ void sim_nat_free(aq_sim_nat *nat) {
   free(nat);
 }
 
-aq_sim_nat_config *aq_sim_nat_config_of(aq_sim_nat *nat) { return &nat->cfg; }
-const aq_sim_nat_stats *aq_sim_nat_stats_of(const aq_sim_nat *nat) { return &nat->st; }
-aq_sim_link *aq_sim_nat_uplink(aq_sim_nat *nat) { return nat->node.up; }
-aq_sim_link *aq_sim_nat_downlink(aq_sim_nat *nat) { return nat->node.down; }
-aq_addr aq_sim_nat_external(const aq_sim_nat *nat) { return nat->ext; }
+aq_sim_nat_config *aq_sim_nat_config_of(aq_sim_nat *nat) {
+  return &nat->cfg;
+}
+const aq_sim_nat_stats *aq_sim_nat_stats_of(const aq_sim_nat *nat) {
+  return &nat->st;
+}
+aq_sim_link *aq_sim_nat_uplink(aq_sim_nat *nat) {
+  return nat->node.up;
+}
+aq_sim_link *aq_sim_nat_downlink(aq_sim_nat *nat) {
+  return nat->node.down;
+}
+aq_addr aq_sim_nat_external(const aq_sim_nat *nat) {
+  return nat->ext;
+}
 
 void aq_sim_nat_set_external(aq_sim_nat *nat, const aq_addr *external) {
   nat->ext = *external;
@@ -138,17 +147,13 @@ static aq_addr nat_key(const aq_sim_nat *nat, const aq_addr *remote) {
   aq_addr k;
   memset(&k, 0, sizeof(k));
   switch (nat->cfg.mapping) {
-  case AQ_SIM_MAP_ENDPOINT_INDEPENDENT:
-    break;
+  case AQ_SIM_MAP_ENDPOINT_INDEPENDENT: break;
   case AQ_SIM_MAP_ADDRESS_DEPENDENT:
     k = *remote;
     k.port = 0;
     break;
-  case AQ_SIM_MAP_ADDRESS_PORT_DEPENDENT:
-    k = *remote;
-    break;
-  default:
-    abort();
+  case AQ_SIM_MAP_ADDRESS_PORT_DEPENDENT: k = *remote; break;
+  default: abort();
   }
   return k;
 }
@@ -263,8 +268,7 @@ static nat_map *nat_outbound(aq_sim_nat *nat, const aq_addr *internal, const aq_
 
 static int nat_filter_pass(const aq_sim_nat *nat, const nat_map *m, const aq_addr *from) {
   switch (nat->cfg.filtering) {
-  case AQ_SIM_FILTER_ENDPOINT_INDEPENDENT:
-    return 1;
+  case AQ_SIM_FILTER_ENDPOINT_INDEPENDENT: return 1;
   case AQ_SIM_FILTER_ADDRESS_DEPENDENT:
     for (size_t i = 0; i < m->nperms; i++) {
       if (aq_addr_eq_ip(&m->perms[i].remote, from)) {
@@ -279,8 +283,7 @@ static int nat_filter_pass(const aq_sim_nat *nat, const nat_map *m, const aq_add
       }
     }
     return 0;
-  default:
-    abort();
+  default: abort();
   }
 }
 
@@ -312,8 +315,8 @@ static void nat_inbound(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
   sim_route(&nat->node, from, &dst, data, len);
 }
 
-void sim_nat_from_lan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
-                      const uint8_t *data, size_t len) {
+void sim_nat_from_lan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                      size_t len) {
   aq_sim *sim = nat->node.sim;
   nat_purge(nat);
   sim_node *c = sim_find_child(&nat->node, to);
@@ -344,8 +347,8 @@ void sim_nat_from_lan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
   sim_link_submit(nat->node.up, &src, to, data, len);
 }
 
-void sim_nat_from_wan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to,
-                      const uint8_t *data, size_t len) {
+void sim_nat_from_wan(aq_sim_nat *nat, const aq_addr *from, const aq_addr *to, const uint8_t *data,
+                      size_t len) {
   nat_purge(nat);
   if (!aq_addr_eq_ip(to, &nat->ext)) {
     /* Was in flight when the external IP changed. */

@@ -701,7 +701,7 @@ AQ_TEST(sim_nat_port_preservation) {
   rx_rec r1, r2;
   CHECK(xfer(&l, l.a, NULL, &l.s1, &l.ts1, &r1));
   CHECK(xfer(&l, l.a, NULL, &l.s2, &l.ts2, &r2));
-  CHECK_INT(r1.from.port, 5000); /* the internal port, preserved */
+  CHECK_INT(r1.from.port, 5000);  /* the internal port, preserved */
   CHECK_INT(r2.from.port, 40000); /* taken: next sequential */
   natlab_free(&l);
 }
@@ -809,7 +809,9 @@ AQ_TEST(sim_nat_hairpin_and_lan) {
   }
 }
 
-static void do_rebind(aq_sim *sim, void *arg) { aq_sim_nat_rebind(arg); }
+static void do_rebind(aq_sim *sim, void *arg) {
+  aq_sim_nat_rebind(arg);
+}
 
 AQ_TEST(sim_nat_rebind) {
   aq_sim_nat_config cfg = aq_sim_nat_config_default(AQ_SIM_NAT_PORT_RESTRICTED);
@@ -904,7 +906,9 @@ AQ_TEST(sim_routing_drops) {
 
 /* ============================================================ run loop */
 
-static int got_five(void *arg) { return ((tep *)arg)->nrx >= 5; }
+static int got_five(void *arg) {
+  return ((tep *)arg)->nrx >= 5;
+}
 
 AQ_TEST(sim_run_limits) {
   pair pr;
@@ -953,9 +957,9 @@ AQ_TEST(sim_time_jumps_60s_ping) {
   tep_ping(&pr.ta, &pr.b_addr, 10 * MS, UINT64_MAX, 64);
   CHECK_INT(aq_sim_run(pr.sim, 60 * SEC, 1000000, NULL, NULL), AQ_SIM_TIME_LIMIT);
   CHECK_INT(aq_sim_now(pr.sim), T0 + 60 * SEC);
-  CHECK_INT(pr.ta.pings, 6001);   /* k * 10 ms for k = 0..6000 */
-  CHECK_INT(pr.tb.nrx, 5999);     /* k * 10 + 20 <= 60000 */
-  CHECK_INT(pr.ta.nrx, 5997);     /* k * 10 + 40 <= 60000 */
+  CHECK_INT(pr.ta.pings, 6001); /* k * 10 ms for k = 0..6000 */
+  CHECK_INT(pr.tb.nrx, 5999);   /* k * 10 + 20 <= 60000 */
+  CHECK_INT(pr.ta.nrx, 5997);   /* k * 10 + 40 <= 60000 */
   for (size_t i = 0; i < pr.ta.nrx; i++) {
     if (pr.ta.rx[i].seq != i || pr.ta.rx[i].at != T0 + i * 10 * MS + 40 * MS) {
       CHECK_INT(pr.ta.rx[i].seq, i);
