@@ -1046,3 +1046,168 @@ AQ_TEST(sim_seed_env_override) {
   aq_sim_del(s1);
   aq_sim_del(s2);
 }
+
+/* ================================================ traversal building blocks */
+
+/* Two homes, each a NAT with the same private LAN (10.0.0.1:5000 in both),
+ * plus a public "STUN-like" server S that echoes. */
+typedef struct twohomes {
+  aq_sim *sim;
+  aq_sim_nat *na, *nb;
+  aq_addr lan, ext_a, ext_b, s;
+  aq_sim_host *a, *b, *hs;
+  tep ta, tb, ts;
+} twohomes;
+
+static void twohomes_init(twohomes *w, const aq_sim_nat_config *ca, const aq_sim_nat_config *cb) {
+  memset(w, 0, sizeof(*w));
+  w->sim = aq_sim_new(21);
+  aq_sim_link_params d = lp_delay(5 * MS);
+  w->lan = aq_sim_ip4(10, 0, 0, 1, 5000);
+  w->ext_a = aq_sim_ip4(203, 0, 113, 1, 0);
+  w->ext_b = aq_sim_ip4(198, 51, 100, 2, 0);
+  w->s = aq_sim_ip4(192, 0, 2, 10, 3478);
+  w->na = aq_sim_nat_add(w->sim, "nat-a", NULL, &w->ext_a, ca, &d, &d);
+  w->nb = aq_sim_nat_add(w->sim, "nat-b", NULL, &w->ext_b, cb, &d, &d);
+  w->a = aq_sim_host_add(w->sim, "a", w->na, &w->lan, NULL, NULL);
+  w->b = aq_sim_host_add(w->sim, "b", w->nb, &w->lan, NULL, NULL);
+  w->hs = aq_sim_host_add(w->sim, "s", NULL, &w->s, &d, &d);
+  tep_init(&w->ta, w->sim, w->a);
+  tep_init(&w->tb, w->sim, w->b);
+  tep_init(&w->ts, w->sim, w->hs);
+  w->ts.echo = 1;
+}
+
+static void twohomes_free(twohomes *w) {
+  tep_free(&w->ta);
+  tep_free(&w->tb);
+  tep_free(&w->ts);
+  aq_sim_del(w->sim);
+}
+
+/* Learn h's reflexive (external) address: the source S saw on a request.
+ * The echo coming back through the NAT proves the mapping is live. */
+static aq_addr reflexive(twohomes *w, aq_sim_host *h, tep *t) {
+  aq_addr none;
+  memset(&none, 0, sizeof(none));
+  size_t n = t->nrx;
+  send_seq(h, NULL, &w->s, 1000, 40);
+  settle(w->sim);
+  if (t->nrx != n + 1) {
+    return none;
+  }
+  return w->ts.rx[w->ts.nrx - 1].from;
+}
+
+AQ_TEST(sim_nat_hole_punch_port_restricted) {
+  aq_sim_nat_config pr = aq_sim_nat_config_default(AQ_SIM_NAT_PORT_RESTRICTED);
+  twohomes w;
+  twohomes_init(&w, &pr, &pr);
+  aq_addr ra = reflexive(&w, w.a, &w.ta), rb = reflexive(&w, w.b, &w.tb);
+  CHECK(aq_addr_eq_ip(&ra, &w.ext_a));
+  CHECK(aq_addr_eq_ip(&rb, &w.ext_b));
+  /* Both punch towards each other's reflexive address every 50 ms; A starts
+   * first, so A's first datagram dies at B's NAT, but it opened A's. */
+  tep_ping(&w.ta, &rb, 50 * MS, 10, 64);
+  aq_sim_run_for(w.sim, 20 * MS, 1000);
+  tep_ping(&w.tb, &ra, 50 * MS, 10, 64);
+  settle(w.sim);
+  CHECK_INT(aq_sim_nat_stats_of(w.nb)->drop_filtered, 1);
+  CHECK_INT(aq_sim_nat_stats_of(w.na)->drop_filtered, 0);
+  CHECK_INT(w.tb.nrx - 1, 9); /* one echo from S, then pings 1..9 */
+  CHECK_INT(w.ta.nrx - 1, 10);
+  /* The same private address on both LANs never confuses the routing. */
+  CHECK(aq_addr_eq(&w.tb.rx[w.tb.nrx - 1].from, &ra));
+  CHECK(aq_addr_eq(&w.ta.rx[w.ta.nrx - 1].from, &rb));
+  CHECK(aq_addr_eq(&w.ta.rx[w.ta.nrx - 1].to, &w.lan));
+  twohomes_free(&w);
+}
+
+AQ_TEST(sim_nat_symmetric_port_prediction) {
+  /* Symmetric on both sides: the reflexive port is useless for the peer,
+   * but with sequential allocation the next flow gets reflexive + step. */
+  aq_sim_nat_config sym = aq_sim_nat_config_default(AQ_SIM_NAT_SYMMETRIC);
+  sym.port_step = 2;
+  twohomes w;
+  twohomes_init(&w, &sym, &sym);
+  aq_addr ra = reflexive(&w, w.a, &w.ta), rb = reflexive(&w, w.b, &w.tb);
+  /* Naive: punching to the reflexive addresses fails both ways. */
+  send_seq(w.a, NULL, &rb, 1, 40);
+  send_seq(w.b, NULL, &ra, 2, 40);
+  settle(w.sim);
+  CHECK_INT(w.ta.nrx, 1);
+  CHECK_INT(w.tb.nrx, 1);
+  CHECK_INT(aq_sim_nat_stats_of(w.na)->drop_filtered + aq_sim_nat_stats_of(w.nb)->drop_filtered, 2);
+  /* Each naive try used one more port; predict the one after it. */
+  aq_addr pa = with_port(ra, (uint16_t)(ra.port + 2 * 2)),
+          pb = with_port(rb, (uint16_t)(rb.port + 2 * 2));
+  /* A and B fire 1 ms apart; both datagrams cross the 10 ms path after both
+   * predicted mappings exist, so both get through (simultaneous open). */
+  send_seq(w.a, NULL, &pb, 3, 40);
+  aq_sim_run_for(w.sim, 1 * MS, 1000);
+  send_seq(w.b, NULL, &pa, 4, 40);
+  settle(w.sim);
+  CHECK_INT(w.ta.nrx, 2);
+  CHECK_INT(w.tb.nrx, 2);
+  if (w.ta.nrx == 2 && w.tb.nrx == 2) {
+    CHECK_INT(w.ta.rx[1].seq, 4);
+    CHECK(aq_addr_eq(&w.ta.rx[1].from, &pb));
+    CHECK_INT(w.tb.rx[1].seq, 3);
+    CHECK(aq_addr_eq(&w.tb.rx[1].from, &pa));
+  }
+  CHECK_INT(aq_sim_nat_stats_of(w.na)->drop_filtered + aq_sim_nat_stats_of(w.nb)->drop_filtered, 2);
+  twohomes_free(&w);
+}
+
+AQ_TEST(sim_nat_address_dependent_mapping) {
+  aq_sim_nat_config cfg = aq_sim_nat_config_default(AQ_SIM_NAT_ADDRESS_RESTRICTED);
+  cfg.mapping = AQ_SIM_MAP_ADDRESS_DEPENDENT;
+  natlab l;
+  natlab_init(&l, &cfg);
+  rx_rec r1, r2, r3;
+  CHECK(xfer(&l, l.a, NULL, &l.s1, &l.ts1, &r1));
+  CHECK(xfer(&l, l.a, NULL, &l.s1b, &l.ts1, &r2)); /* same IP, other port */
+  CHECK(xfer(&l, l.a, NULL, &l.s2, &l.ts2, &r3));  /* other IP */
+  CHECK_INT(r1.from.port, 40000);
+  CHECK_INT(r2.from.port, 40000);
+  CHECK_INT(r3.from.port, 40001);
+  CHECK_INT(aq_sim_nat_mapping_count(l.nat), 2);
+  natlab_free(&l);
+}
+
+AQ_TEST(sim_ipv6_and_trace_format) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  aq_sim *sim = aq_sim_new(31);
+  aq_sim_set_trace(sim, f);
+  aq_addr a6, b6;
+  CHECK_INT(aq_addr_parse(&a6, "[2001:db8::1]:4433", 0), 0);
+  CHECK_INT(aq_addr_parse(&b6, "[2001:db8:1::2]:443", 0), 0);
+  aq_sim_link_params d = lp_delay(7 * MS);
+  aq_sim_host *a = aq_sim_host_add(sim, "a6", NULL, &a6, &d, NULL);
+  aq_sim_host *b = aq_sim_host_add(sim, "b6", NULL, &b6, NULL, NULL);
+  tep tb;
+  tep_init(&tb, sim, b);
+  send_seq(a, NULL, &b6, 0, 1280);
+  settle(sim);
+  aq_sim_set_trace(sim, NULL);
+  fclose(f);
+  CHECK_INT(tb.nrx, 1);
+  if (tb.nrx == 1) {
+    CHECK(aq_addr_eq(&tb.rx[0].from, &a6));
+    CHECK_INT(tb.rx[0].at, T0 + 7 * MS);
+  }
+  static const char want[] =
+      "0.000000000 a6>internet [2001:db8::1]:4433 -> [2001:db8:1::2]:443 len=1280 sent\n"
+      "0.007000000 a6>internet [2001:db8::1]:4433 -> [2001:db8:1::2]:443 len=1280 arrive\n"
+      "0.007000000 internet>b6 [2001:db8::1]:4433 -> [2001:db8:1::2]:443 len=1280 sent\n"
+      "0.007000000 internet>b6 [2001:db8::1]:4433 -> [2001:db8:1::2]:443 len=1280 arrive\n";
+  CHECK(buf != NULL && strcmp(buf, want) == 0);
+  if (buf != NULL && strcmp(buf, want) != 0) {
+    fprintf(stderr, "trace was:\n%s", buf);
+  }
+  free(buf);
+  tep_free(&tb);
+  aq_sim_del(sim);
+}
