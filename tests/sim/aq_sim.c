@@ -295,20 +295,21 @@ void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, con
     link_queue_push(l, end, len);
   }
   aq_tstamp arrive = end + p->delay;
-  const char *fate = "sent";
-  if (sim_chance(&l->rng, p->reorder_pct)) {
+  int reordered = sim_chance(&l->rng, p->reorder_pct);
+  if (reordered) {
     arrive += p->reorder_delay;
     l->st.reordered++;
-    fate = "sent+reorder";
   }
   sim_event *ev = event_new_pkt(l, arrive, from, to, data, len);
-  if (sim_chance(&l->rng, p->corrupt_pct) && len > 0) {
+  int corrupted = sim_chance(&l->rng, p->corrupt_pct) && len > 0;
+  if (corrupted) {
     uint64_t bit = sim_rng_next(&l->rng) % ((uint64_t)len * 8u);
     ev->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     l->st.corrupted++;
-    fate = "sent+corrupt";
   }
-  sim_trace(sim, l->name, from, to, len, fate);
+  sim_trace(sim, l->name, from, to, len,
+            reordered ? (corrupted ? "sent+reorder+corrupt" : "sent+reorder")
+                      : (corrupted ? "sent+corrupt" : "sent"));
   heap_push(sim, ev);
   if (sim_chance(&l->rng, p->dup_pct)) {
     l->st.duplicated++;
@@ -454,6 +455,12 @@ aq_sim_link *aq_sim_host_uplink(aq_sim_host *host) {
 }
 aq_sim_link *aq_sim_host_downlink(aq_sim_host *host) {
   return host->node.down;
+}
+const char *aq_sim_host_name(const aq_sim_host *host) {
+  return host->node.name;
+}
+aq_sim *aq_sim_host_sim(aq_sim_host *host) {
+  return host->node.sim;
 }
 const aq_sim_host_stats *aq_sim_host_stats_of(const aq_sim_host *host) {
   return &host->st;

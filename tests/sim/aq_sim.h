@@ -60,6 +60,25 @@
  * stderr when the running test has failed, so a failure can be replayed with
  * AQ_SIM_SEED=<seed>.
  *
+ * ------------------------------------------------------------ example
+ *
+ *   aq_sim *sim = aq_sim_new(1);
+ *   aq_sim_link_params wan = {.delay = 20 * AQ_MILLISECONDS, .rate_bps = 10000000};
+ *   aq_addr ext = aq_sim_ip4(203, 0, 113, 1, 0), lan = aq_sim_ip4(10, 0, 0, 1, 5000),
+ *           srv = aq_sim_ip4(192, 0, 2, 10, 443);
+ *   aq_sim_nat_config nc = aq_sim_nat_config_default(AQ_SIM_NAT_PORT_RESTRICTED);
+ *   aq_sim_nat *nat = aq_sim_nat_add(sim, "nat", NULL, &ext, &nc, &wan, &wan);
+ *   aq_sim_host *c = aq_sim_host_add(sim, "client", nat, &lan, NULL, NULL);
+ *   aq_sim_host *s = aq_sim_host_add(sim, "server", NULL, &srv, NULL, NULL);
+ *   aq_sim_host_attach(c, &my_conn_ops, client_conn);   // adapter: 4 functions
+ *   aq_sim_host_attach(s, &my_conn_ops, server_conn);
+ *   aq_sim_result r = aq_sim_run(sim, 5 * AQ_SECONDS, 100000, handshake_done, ctx);
+ *   CHECK(r == AQ_SIM_DONE);
+ *   CHECK(aq_sim_now(sim) - AQ_SIM_ORIGIN < 200 * AQ_MILLISECONDS);
+ *   aq_sim_del(sim);
+ *
+ * Routers and NATs forward in zero time; put every delay on a link.
+ *
  * ------------------------------------------------------------ threading
  *
  * None.  Endpoint callbacks run inside aq_sim_run(); from a callback a test
@@ -321,9 +340,16 @@ void aq_sim_host_attach(aq_sim_host *host, const aq_sim_ep_ops *ops, void *ep);
 void aq_sim_host_send(aq_sim_host *host, const aq_addr *from, const aq_addr *to,
                       const uint8_t *data, size_t len);
 
+/** The link host -> parent (internet or NAT LAN); owned by sim. */
 aq_sim_link *aq_sim_host_uplink(aq_sim_host *host);
+/** The link parent -> host; owned by sim. */
 aq_sim_link *aq_sim_host_downlink(aq_sim_host *host);
+/** The host's counters; valid until aq_sim_del(). */
 const aq_sim_host_stats *aq_sim_host_stats_of(const aq_sim_host *host);
+/** The name given at creation. */
+const char *aq_sim_host_name(const aq_sim_host *host);
+/** The simulator the host belongs to (handy inside endpoint adapters). */
+aq_sim *aq_sim_host_sim(aq_sim_host *host);
 
 /* =================================================================== NATs */
 
@@ -410,10 +436,14 @@ aq_sim_nat *aq_sim_nat_add(aq_sim *sim, const char *name, aq_sim_nat *behind,
                            const aq_addr *external, const aq_sim_nat_config *cfg,
                            const aq_sim_link_params *up, const aq_sim_link_params *down);
 
-/** The configuration, writable (changes apply to later datagrams/mappings). */
+/** The configuration, writable (changes apply to later datagrams/mappings;
+ *  changing mapping behaviour with live mappings is allowed but odd). */
 aq_sim_nat_config *aq_sim_nat_config_of(aq_sim_nat *nat);
+/** The NAT's counters; valid until aq_sim_del(). */
 const aq_sim_nat_stats *aq_sim_nat_stats_of(const aq_sim_nat *nat);
+/** The link from the NAT's WAN side to its parent; owned by sim. */
 aq_sim_link *aq_sim_nat_uplink(aq_sim_nat *nat);
+/** The link from the parent to the NAT's WAN side; owned by sim. */
 aq_sim_link *aq_sim_nat_downlink(aq_sim_nat *nat);
 /** The external address (port 0). */
 aq_addr aq_sim_nat_external(const aq_sim_nat *nat);
