@@ -1211,3 +1211,114 @@ AQ_TEST(sim_ipv6_and_trace_format) {
   tep_free(&tb);
   aq_sim_del(sim);
 }
+
+AQ_TEST(sim_loss_mask_counts_every_submission) {
+  /* Index i counts all submissions, including ones the MTU check drops. */
+  aq_sim_link_params up;
+  memset(&up, 0, sizeof(up));
+  up.mtu = 100;
+  up.loss_mask = 1ULL << 1;
+  pair pr;
+  pair_init(&pr, 41, &up);
+  send_seq(pr.a, NULL, &pr.b_addr, 0, 200); /* i=0: mtu */
+  send_seq(pr.a, NULL, &pr.b_addr, 1, 50);  /* i=1: mask */
+  send_seq(pr.a, NULL, &pr.b_addr, 2, 50);  /* i=2: delivered */
+  settle(pr.sim);
+  CHECK_INT(pair_up(&pr)->drop_mtu, 1);
+  CHECK_INT(pair_up(&pr)->drop_mask, 1);
+  CHECK_INT(pr.tb.nrx, 1);
+  if (pr.tb.nrx == 1) {
+    CHECK_INT(pr.tb.rx[0].seq, 2);
+  }
+  pair_free(&pr);
+}
+
+AQ_TEST(sim_nat_external_ip_change) {
+  aq_sim_nat_config cfg = aq_sim_nat_config_default(AQ_SIM_NAT_FULL_CONE);
+  natlab l;
+  natlab_init(&l, &cfg);
+  rx_rec r;
+  CHECK(xfer(&l, l.a, NULL, &l.s1, &l.ts1, &r));
+  aq_addr old = r.from;
+  aq_addr new_ext = aq_sim_ip4(203, 0, 113, 77, 1234);
+  aq_sim_nat_set_external(l.nat, &new_ext);
+  aq_addr got = aq_sim_nat_external(l.nat);
+  CHECK(aq_addr_eq_ip(&got, &new_ext));
+  CHECK_INT(got.port, 0);
+  /* Mappings survive; the far side sees the new IP with the same port. */
+  CHECK(xfer(&l, l.a, NULL, &l.s1, &l.ts1, &r));
+  CHECK(aq_addr_eq_ip(&r.from, &new_ext));
+  CHECK_INT(r.from.port, old.port);
+  /* The old IP routes nowhere any more; the new one reaches A. */
+  CHECK(!xfer(&l, l.hs1, NULL, &old, &l.ta, NULL));
+  CHECK_INT(aq_sim_stats_of(l.sim)->drop_no_route, 1);
+  CHECK(xfer(&l, l.hs1, NULL, &r.from, &l.ta, NULL));
+  natlab_free(&l);
+}
+
+AQ_TEST(sim_multihomed_host_source_choice) {
+  pair pr;
+  pair_init(&pr, 42, NULL);
+  aq_addr a2 = aq_sim_ip4(203, 0, 113, 50, 1001);
+  aq_sim_host_add_addr(pr.a, &a2);
+  CHECK(aq_addr_eq(aq_sim_host_addr(pr.a, 1), &a2));
+  CHECK(aq_sim_host_addr(pr.a, 2) == NULL);
+  send_seq(pr.a, &a2, &pr.b_addr, 0, 10);
+  send_seq(pr.a, NULL, &pr.b_addr, 1, 10);
+  settle(pr.sim);
+  CHECK_INT(pr.tb.nrx, 2);
+  if (pr.tb.nrx == 2) {
+    CHECK(aq_addr_eq(&pr.tb.rx[0].from, &a2));
+    CHECK(aq_addr_eq(&pr.tb.rx[1].from, &pr.a_addr));
+  }
+  /* Replies to the second address reach the same host. */
+  send_seq(pr.b, NULL, &a2, 2, 10);
+  settle(pr.sim);
+  CHECK_INT(pr.ta.nrx, 1);
+  if (pr.ta.nrx == 1) {
+    CHECK(aq_addr_eq(&pr.ta.rx[0].to, &a2));
+  }
+  CHECK_INT(strcmp(aq_sim_host_name(pr.a), "a"), 0);
+  CHECK(aq_sim_host_sim(pr.a) == pr.sim);
+  CHECK_INT(strcmp(aq_sim_link_name(aq_sim_host_uplink(pr.a)), "a>internet"), 0);
+  CHECK_INT(strcmp(aq_sim_link_name(aq_sim_host_downlink(pr.b)), "internet>b"), 0);
+  pair_free(&pr);
+}
+
+static size_t flood_send(void *ep, aq_tstamp now, aq_addr *from, aq_addr *to, uint8_t *buf,
+                         size_t cap) {
+  *to = *(const aq_addr *)ep;
+  buf[0] = 0x42;
+  return 1;
+}
+
+static const aq_sim_ep_ops flood_ops = {NULL, flood_send, NULL, NULL};
+
+static int past_calls;
+static void count_call(aq_sim *sim, void *arg) {
+  past_calls++;
+  CHECK_INT(aq_sim_now(sim), *(const aq_tstamp *)arg);
+}
+
+AQ_TEST(sim_send_valve_and_past_callbacks) {
+  pair pr;
+  pair_init(&pr, 43, NULL);
+  /* An endpoint that never stops sending is cut at the per-step valve. */
+  aq_sim_host_attach(pr.a, &flood_ops, &pr.b_addr);
+  CHECK_INT(aq_sim_run(pr.sim, 1 * SEC, 3, NULL, NULL), AQ_SIM_STEP_LIMIT);
+  CHECK_INT(aq_sim_host_stats_of(pr.a)->sent, 3 * AQ_SIM_MAX_SENDS_PER_STEP);
+  CHECK_INT(pr.tb.nrx, 2 * AQ_SIM_MAX_SENDS_PER_STEP); /* the last batch is in flight */
+  CHECK_INT(aq_sim_now(pr.sim), T0);
+  aq_sim_host_attach(pr.a, NULL, NULL);
+  settle(pr.sim);
+  CHECK_INT(pr.tb.nrx, 3 * AQ_SIM_MAX_SENDS_PER_STEP);
+  /* A callback scheduled in the past runs at the current time. */
+  CHECK_INT(aq_sim_run_for(pr.sim, 5 * SEC, 100), AQ_SIM_TIME_LIMIT);
+  aq_tstamp now = aq_sim_now(pr.sim);
+  past_calls = 0;
+  aq_sim_at(pr.sim, T0, count_call, &now);
+  CHECK_INT(aq_sim_run(pr.sim, 1 * SEC, 100, NULL, NULL), AQ_SIM_IDLE);
+  CHECK_INT(past_calls, 1);
+  CHECK_INT(aq_sim_stats_of(pr.sim)->callbacks_run, 1);
+  pair_free(&pr);
+}
