@@ -3,7 +3,10 @@
  * RFC 9369 §3.3.1), packet protection keys (RFC 9001 §5.1, RFC 9369
  * §3.3.2) and key update secrets (RFC 9001 §6.1).
  */
+#include <limits.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "aq_crypto.h"
 #include "aq_ct.h"
@@ -106,4 +109,57 @@ int aq_quic_next_secret(uint8_t *next, aq_hash_alg hash, const uint8_t *secret, 
   }
   /* RFC 9001 §6.1: secret_<n+1> = HKDF-Expand-Label(secret_<n>, "quic ku", "", Hash.length) */
   return aq_hkdf_expand_label(hash, next, hlen, secret, secretlen, l->ku, NULL, 0);
+}
+
+/* RFC 9001 §5.8 and RFC 9369 §3.3.3: the fixed Retry integrity keys and nonces. */
+static const uint8_t retry_key_v1[16] = {0xbe, 0x0c, 0x69, 0x0b, 0x9f, 0x66, 0x57, 0x5a,
+                                         0x1d, 0x76, 0x6b, 0x54, 0xe3, 0x68, 0xc8, 0x4e};
+static const uint8_t retry_nonce_v1[12] = {0x46, 0x15, 0x99, 0xd3, 0x5d, 0x63,
+                                           0x2b, 0xf2, 0x23, 0x98, 0x25, 0xbb};
+static const uint8_t retry_key_v2[16] = {0x8f, 0xb4, 0xb0, 0x1b, 0x56, 0xac, 0x48, 0xe2,
+                                         0x60, 0xfb, 0xcb, 0xce, 0xad, 0x7c, 0xcc, 0x92};
+static const uint8_t retry_nonce_v2[12] = {0xd8, 0x69, 0x69, 0xbc, 0x2d, 0x7c,
+                                           0x6d, 0x99, 0x90, 0xef, 0xb0, 0x4a};
+
+int aq_quic_retry_tag(uint8_t tag[AQ_AEAD_TAG_LEN], uint32_t version, const uint8_t *odcid,
+                      size_t odcidlen, const uint8_t *retry, size_t retrylen) {
+  const uint8_t *key, *nonce;
+  uint8_t lenbyte = (uint8_t)odcidlen;
+  uint8_t dummy[AQ_AEAD_TAG_LEN];
+  int outl = 0;
+  int rv = AQ_ERR_CRYPTO;
+  switch (version) {
+  case AQ_QUIC_V1:
+    key = retry_key_v1;
+    nonce = retry_nonce_v1;
+    break;
+  case AQ_QUIC_V2:
+    key = retry_key_v2;
+    nonce = retry_nonce_v2;
+    break;
+  default: return AQ_ERR_UNSUPPORTED;
+  }
+  if (odcidlen > 255 || (odcid == NULL && odcidlen > 0) || (retry == NULL && retrylen > 0)) {
+    return AQ_ERR_INVALID_ARGUMENT;
+  }
+  if (retrylen > (size_t)INT_MAX) {
+    return AQ_ERR_VALUE_RANGE;
+  }
+  EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+  if (ctx == NULL) {
+    return AQ_ERR_NOMEM;
+  }
+  /* GCM takes the AAD in several updates, so the pseudo-packet is never copied. */
+  if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key, nonce) != 1 ||
+      EVP_EncryptUpdate(ctx, NULL, &outl, &lenbyte, 1) != 1 ||
+      (odcidlen > 0 && EVP_EncryptUpdate(ctx, NULL, &outl, odcid, (int)odcidlen) != 1) ||
+      (retrylen > 0 && EVP_EncryptUpdate(ctx, NULL, &outl, retry, (int)retrylen) != 1) ||
+      EVP_EncryptFinal_ex(ctx, dummy, &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, AQ_AEAD_TAG_LEN, tag) != 1) {
+    goto out;
+  }
+  rv = 0;
+out:
+  EVP_CIPHER_CTX_free(ctx);
+  return rv;
 }
