@@ -153,6 +153,18 @@ AQ_MUST_CHECK int aq_quic_derive_keys(uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN
 AQ_MUST_CHECK int aq_quic_next_secret(uint8_t *next, aq_hash_alg hash, const uint8_t *secret,
                                       size_t secretlen, uint32_t version);
 
+/**
+ * Retry Integrity Tag (RFC 9001 §5.8, RFC 9369 §3.3.3 for v2): AES-128-GCM
+ * with the version's fixed key and nonce, empty plaintext, and as AAD the
+ * Retry pseudo-packet: uint8 odcidlen || odcid || retry[0 .. retrylen)
+ * (retry = the Retry packet without its tag).  odcidlen <= 255.  Returns
+ * AQ_ERR_UNSUPPORTED for an unknown version.  Allocates one cipher context
+ * per call (Retry is not on the data path).
+ */
+AQ_MUST_CHECK int aq_quic_retry_tag(uint8_t tag[AQ_AEAD_TAG_LEN], uint32_t version,
+                                    const uint8_t *odcid, size_t odcidlen, const uint8_t *retry,
+                                    size_t retrylen);
+
 /* ------------------------------------------------------------------ X25519 */
 
 #define AQ_X25519_LEN 32
