@@ -220,7 +220,7 @@ static void cubic_on_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->cwnd_prior = cwnd;
   /* §4.6: ssthresh = cwnd * beta_cubic, at least the minimum window. */
   uint64_t minw = aq_cc_min_window(cc->max_datagram);
-  uint64_t ss = (uint64_t)((double)cc->cwnd * CUBIC_BETA);
+  uint64_t ss = cc->cwnd / 10 * 7 + cc->cwnd % 10 * 7 / 10; /* cwnd * 0.7, exact */
   cc->ssthresh = ss > minw ? ss : minw;
   cc->cwnd = cc->ssthresh;
   cc->frac = 0;
