@@ -1,0 +1,376 @@
+/* test_rtb.c - RFC 9002 loss recovery with concrete numbers. */
+#include <string.h>
+
+#include "aq_test.h"
+#include "quic/aq_rtb.h"
+
+#define MS AQ_MILLISECONDS
+
+typedef struct ev_log {
+  unsigned n;
+  uint64_t pn[64];
+  int ev[64];
+  unsigned space[64];
+  int fail_at; /* callback fails on this event index; -1 never */
+} ev_log;
+
+static int log_cb(void *ud, unsigned space, const aq_sent_pkt *p, aq_rtb_event ev) {
+  ev_log *l = ud;
+  if (l->fail_at >= 0 && (unsigned)l->fail_at == l->n) {
+    return -1;
+  }
+  if (l->n < 64) {
+    l->pn[l->n] = p->pn;
+    l->ev[l->n] = (int)ev;
+    l->space[l->n] = space;
+    CHECK_INT(p->token, p->pn + 1000); /* the caller's token comes back */
+  }
+  l->n++;
+  return 0;
+}
+
+typedef struct fixture {
+  aq_recov r;
+  aq_cc cc;
+  ev_log log;
+} fixture;
+
+static int fx_init(fixture *f, int is_server, size_t cap) {
+  memset(f, 0, sizeof(*f));
+  f->log.fail_at = -1;
+  aq_cc_init(&f->cc, &aq_cc_newreno, 1200);
+  size_t caps[3] = {cap, cap, cap};
+  return aq_recov_init(&f->r, aq_mem_default(), caps, is_server, &f->cc, log_cb, &f->log);
+}
+
+static void send_pkt(fixture *f, unsigned space, aq_tstamp ts) {
+  uint64_t pn = aq_recov_next_pn(&f->r, space);
+  CHECK_INT(aq_recov_on_sent(&f->r, space, pn, 1200, AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT,
+                             pn + 1000, ts),
+            0);
+}
+
+static int ack(fixture *f, unsigned space, const aq_range *rg, size_t n, aq_duration delay,
+               aq_tstamp ts) {
+  aq_ack_in a;
+  memset(&a, 0, sizeof a);
+  a.ranges = rg;
+  a.nranges = n;
+  a.largest = 0;
+  for (size_t k = 0; k < n; k++) {
+    a.largest = rg[k].end - 1 > a.largest ? rg[k].end - 1 : a.largest;
+  }
+  a.ack_delay = delay;
+  return aq_recov_on_ack(&f->r, space, &a, ts);
+}
+
+AQ_TEST(rtb_ack_of_unsent_pn_rejected) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  for (int i = 0; i < 5; i++) {
+    send_pkt(&f, AQ_PN_SPACE_APP, (aq_tstamp)i * MS);
+  }
+  uint64_t skipped = aq_recov_skip_pn(&f.r, AQ_PN_SPACE_APP);
+  CHECK_INT(skipped, 5);
+  send_pkt(&f, AQ_PN_SPACE_APP, 6 * MS); /* pn 6 */
+  static const struct {
+    aq_range r;
+    int want;
+  } t[] = {
+      {{7, 8}, AQ_ERR_PROTO}, /* never sent */
+      {{3, 8}, AQ_ERR_PROTO}, /* range runs past the last sent */
+      {{5, 6}, AQ_ERR_PROTO}, /* the skipped number */
+      {{4, 7}, AQ_ERR_PROTO}, /* a range covering the skipped number */
+      {{3, 3}, AQ_ERR_PROTO}, /* empty range */
+      {{6, 7}, 0},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    uint64_t bif = aq_recov_bytes_in_flight(&f.r);
+    CHECK_INT(ack(&f, AQ_PN_SPACE_APP, &t[i].r, 1, 0, 50 * MS), t[i].want);
+    if (t[i].want != 0) {
+      CHECK_INT(aq_recov_bytes_in_flight(&f.r), bif); /* nothing changed */
+      CHECK_INT(f.log.n, 0);
+      CHECK(!f.r.sp[AQ_PN_SPACE_APP].has_largest_acked);
+    }
+  }
+  /* 6 acked; 0..3 lost by packet threshold (6 >= pn + 3); 4 is not. */
+  REQUIRE(f.log.n == 5);
+  CHECK_INT(f.log.pn[0], 6);
+  CHECK_INT(f.log.ev[0], AQ_RTB_ACKED);
+  for (unsigned i = 1; i < 5; i++) {
+    CHECK_INT(f.log.pn[i], i - 1);
+    CHECK_INT(f.log.ev[i], AQ_RTB_LOST);
+  }
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 1200);
+  /* A malformed ACK whose largest is not in its ranges. */
+  aq_ack_in a;
+  memset(&a, 0, sizeof a);
+  aq_range rg = {1, 2};
+  a.ranges = &rg;
+  a.nranges = 1;
+  a.largest = 4;
+  CHECK_INT(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 60 * MS), AQ_ERR_PROTO);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_first_rtt_sample_and_slow_start) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 1200);
+  aq_range rg = {0, 1};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 10 * MS, 100 * MS) == 0);
+  CHECK_INT(f.r.rtt.smoothed, 100 * MS); /* first sample: ack delay ignored */
+  CHECK_INT(f.r.rtt.var, 50 * MS);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 0);
+  CHECK_INT(f.cc.cwnd, 12000 + 1200);
+  CHECK_INT(aq_recov_get_expiry(&f.r), AQ_TSTAMP_NEVER); /* nothing in flight (server) */
+  /* A duplicate ACK changes nothing. */
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 300 * MS) == 0);
+  CHECK_INT(f.log.n, 1);
+  CHECK_INT(f.r.rtt.smoothed, 100 * MS);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_packet_and_time_threshold) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  for (int i = 0; i < 5; i++) {
+    send_pkt(&f, AQ_PN_SPACE_APP, (aq_tstamp)i * MS);
+  }
+  aq_range rg = {4, 5};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 100 * MS) == 0);
+  /* latest_rtt = 96 ms -> loss_delay = 108 ms; 0 and 1 lost by packet threshold. */
+  CHECK_INT(f.r.rtt.smoothed, 96 * MS);
+  REQUIRE(f.log.n == 3);
+  CHECK_INT(f.log.ev[0], AQ_RTB_ACKED);
+  CHECK_INT(f.log.pn[1], 0);
+  CHECK_INT(f.log.ev[1], AQ_RTB_LOST);
+  CHECK_INT(f.log.pn[2], 1);
+  CHECK_INT(f.log.ev[2], AQ_RTB_LOST);
+  /* NewReno: halved; the acked packet was sent before recovery began. */
+  CHECK_INT(f.cc.cwnd, 6000);
+  CHECK_INT(f.cc.ssthresh, 6000);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 2400);
+  /* Loss timer: pn 2 sent at 2 ms becomes lost at 2 + 108 ms. */
+  CHECK_INT(aq_recov_get_expiry(&f.r), 110 * MS);
+  aq_recov_action act;
+  REQUIRE(aq_recov_handle_expiry(&f.r, 110 * MS - 1, &act) == 0);
+  CHECK_INT(f.log.n, 3);
+  REQUIRE(aq_recov_handle_expiry(&f.r, 110 * MS, &act) == 0);
+  CHECK_INT(act.probes, 0);
+  REQUIRE(f.log.n == 4);
+  CHECK_INT(f.log.pn[3], 2);
+  CHECK_INT(f.log.ev[3], AQ_RTB_LOST);
+  CHECK_INT(aq_recov_get_expiry(&f.r), 111 * MS);
+  REQUIRE(aq_recov_handle_expiry(&f.r, 111 * MS, &act) == 0);
+  CHECK_INT(f.log.n, 5);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 0);
+  CHECK_INT(f.cc.cwnd, 6000); /* same recovery period: no second reduction */
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_pto_backoff) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  aq_recov_set_max_ack_delay(&f.r, 25 * MS);
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  aq_range rg = {0, 1};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 100 * MS) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 200 * MS);
+  /* Before handshake confirmation the App space has no PTO. */
+  CHECK_INT(aq_recov_get_expiry(&f.r), AQ_TSTAMP_NEVER);
+  aq_recov_set_handshake_confirmed(&f.r, 200 * MS);
+  /* PTO = srtt + 4*rttvar + max_ack_delay = 100 + 200 + 25 = 325 ms. */
+  CHECK_INT(aq_recov_get_expiry(&f.r), 525 * MS);
+  static const aq_tstamp want[] = {850 * MS, 1500 * MS, 2800 * MS};
+  for (unsigned k = 0; k < 3; k++) {
+    aq_recov_action act;
+    REQUIRE(aq_recov_handle_expiry(&f.r, aq_recov_get_expiry(&f.r), &act) == 0);
+    CHECK_INT(act.probes, 2);
+    CHECK_INT(act.probe_space, AQ_PN_SPACE_APP);
+    CHECK_INT(f.r.pto_count, k + 1);
+    CHECK_INT(aq_recov_get_expiry(&f.r), want[k]); /* doubling */
+  }
+  /* An ACK resets the backoff. */
+  send_pkt(&f, AQ_PN_SPACE_APP, 3000 * MS);
+  aq_range rg2 = {2, 3};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg2, 1, 0, 3100 * MS) == 0);
+  CHECK_INT(f.r.pto_count, 0);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_pto_earliest_space) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  send_pkt(&f, AQ_PN_SPACE_INITIAL, 0);
+  send_pkt(&f, AQ_PN_SPACE_HANDSHAKE, 10 * MS);
+  /* Initial RTT 333 ms: PTO = 333 + 4*166.5 = 999 ms from the last send. */
+  CHECK_INT(aq_recov_get_expiry(&f.r), 999 * MS);
+  aq_recov_action act;
+  REQUIRE(aq_recov_handle_expiry(&f.r, 999 * MS, &act) == 0);
+  CHECK_INT(act.probe_space, AQ_PN_SPACE_INITIAL);
+  REQUIRE(aq_recov_discard_space(&f.r, AQ_PN_SPACE_INITIAL, 1000 * MS) == 0);
+  CHECK_INT(f.log.n, 1);
+  CHECK_INT(f.log.ev[0], AQ_RTB_DISCARDED);
+  CHECK_INT(f.r.pto_count, 0);
+  CHECK_INT(aq_recov_get_expiry(&f.r), 1009 * MS);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 1200);
+  CHECK_INT(f.cc.cwnd, 12000); /* discarding does not touch the window */
+  CHECK_INT(aq_recov_on_sent(&f.r, AQ_PN_SPACE_INITIAL, 1, 100, AQ_SENT_IN_FLIGHT, 0, 0),
+            AQ_ERR_INVALID_ARGUMENT);
+  /* Server at the anti-amplification limit: no timer. */
+  aq_recov_set_amplification_limited(&f.r, 1, 1000 * MS);
+  CHECK_INT(aq_recov_get_expiry(&f.r), AQ_TSTAMP_NEVER);
+  aq_recov_set_amplification_limited(&f.r, 0, 1000 * MS);
+  CHECK_INT(aq_recov_get_expiry(&f.r), 1009 * MS);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_client_anti_deadlock) {
+  fixture f;
+  REQUIRE(fx_init(&f, 0, 16) == 0);
+  /* Client, nothing ack-eliciting in flight, address not yet validated. */
+  aq_recov_set_amplification_limited(&f.r, 0, 5 * MS);
+  CHECK_INT(aq_recov_get_expiry(&f.r), 5 * MS + 999 * MS);
+  aq_recov_action act;
+  REQUIRE(aq_recov_handle_expiry(&f.r, 1004 * MS, &act) == 0);
+  CHECK_INT(act.probes, 1);
+  CHECK_INT(act.probe_space, AQ_PN_SPACE_INITIAL);
+  aq_recov_set_has_handshake_keys(&f.r, 1004 * MS);
+  CHECK_INT(aq_recov_get_expiry(&f.r), 1004 * MS + 2 * 999 * MS);
+  REQUIRE(aq_recov_handle_expiry(&f.r, 1004 * MS + 2 * 999 * MS, &act) == 0);
+  CHECK_INT(act.probe_space, AQ_PN_SPACE_HANDSHAKE);
+  aq_recov_set_peer_validated_addr(&f.r, 4000 * MS);
+  CHECK_INT(aq_recov_get_expiry(&f.r), AQ_TSTAMP_NEVER);
+  aq_recov_free(&f.r);
+}
+
+/* Persistent congestion (RFC 9002 §7.6): srtt 100, rttvar 50, max_ack_delay
+ * 25 -> duration 3 * 325 = 975 ms.  Packets 1..7 sent every 200 ms from
+ * 200 ms, packet 8 at 1500 ms and acknowledged at 1600 ms. */
+static void pc_scenario(fixture *f, int ack_pn4) {
+  REQUIRE(fx_init(f, 1, 32) == 0);
+  aq_recov_set_max_ack_delay(&f->r, 25 * MS);
+  send_pkt(f, AQ_PN_SPACE_APP, 0);
+  aq_range r0 = {0, 1};
+  REQUIRE(ack(f, AQ_PN_SPACE_APP, &r0, 1, 0, 100 * MS) == 0);
+  CHECK_INT(aq_recov_pc_duration(&f->r), 975 * MS);
+  for (int i = 1; i <= 7; i++) {
+    send_pkt(f, AQ_PN_SPACE_APP, (aq_tstamp)i * 200 * MS);
+  }
+  send_pkt(f, AQ_PN_SPACE_APP, 1500 * MS);
+  aq_range rg[2] = {{8, 9}, {4, 5}};
+  REQUIRE(ack(f, AQ_PN_SPACE_APP, rg, ack_pn4 ? 2 : 1, 0, 1600 * MS) == 0);
+}
+
+AQ_TEST(rtb_persistent_congestion) {
+  fixture f;
+  pc_scenario(&f, 0);
+  CHECK_INT(f.log.n, 1 + 1 + 7); /* pn0 acked, pn8 acked, 1..7 lost */
+  /* cwnd collapses to 2 * max_datagram; the recovery period is reset too
+   * (App. B.8), so pn 8, acknowledged by the same ACK and processed after
+   * the losses (App. A.7 order), grows it in slow start by 1200. */
+  CHECK_INT(f.cc.cwnd, 2 * 1200 + 1200);
+  CHECK_INT(f.cc.ssthresh, 6600);
+  CHECK_INT(f.r.rtt.min, 0); /* forgotten: the next sample re-seeds it */
+  send_pkt(&f, AQ_PN_SPACE_APP, 1700 * MS);
+  aq_range rg = {9, 10};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 1830 * MS) == 0);
+  CHECK_INT(f.r.rtt.min, 130 * MS);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_no_persistent_congestion_when_acked_between) {
+  fixture f;
+  pc_scenario(&f, 1);
+  /* Runs 1..3 (400 ms) and 5..7 (400 ms) are both shorter than 975 ms. */
+  CHECK_INT(f.log.n, 1 + 2 + 6);
+  CHECK_INT(f.cc.cwnd, 13200 / 2);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_ecn_ce_reduces) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 1 * MS);
+  aq_range rg = {0, 1};
+  aq_ack_in a;
+  memset(&a, 0, sizeof a);
+  a.ranges = &rg;
+  a.nranges = 1;
+  a.largest = 0;
+  a.has_ecn = 1;
+  a.ect0 = 1;
+  REQUIRE(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 50 * MS) == 0);
+  CHECK_INT(f.cc.cwnd, 13200);
+  aq_range rg2 = {0, 2};
+  a.ranges = &rg2;
+  a.largest = 1;
+  a.ce = 1;
+  REQUIRE(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 60 * MS) == 0);
+  CHECK_INT(f.cc.cwnd, 6600);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_ring_full_and_compaction) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 4) == 0);
+  for (int i = 0; i < 4; i++) {
+    send_pkt(&f, AQ_PN_SPACE_APP, (aq_tstamp)i);
+  }
+  CHECK_INT(aq_recov_on_sent(&f.r, AQ_PN_SPACE_APP, 4, 1200, AQ_SENT_IN_FLIGHT, 0, 10),
+            AQ_ERR_LIMIT);
+  /* Acknowledge 1 and 2 (not the oldest): tombstones are compacted on demand. */
+  aq_range rg = {1, 3};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 20) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 30);
+  send_pkt(&f, AQ_PN_SPACE_APP, 31);
+  CHECK_INT(aq_recov_next_pn(&f.r, AQ_PN_SPACE_APP), 6);
+  aq_range rg2 = {5, 6};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg2, 1, 0, 40) == 0);
+  /* acked 1, 2, then 5; 0 lost by packet threshold (5 >= 0 + 3), 3 not. */
+  REQUIRE(f.log.n == 4);
+  CHECK_INT(f.log.pn[2], 5);
+  CHECK_INT(f.log.pn[3], 0);
+  CHECK_INT(f.log.ev[3], AQ_RTB_LOST);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 2400);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_callback_failure) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  f.log.fail_at = 0;
+  aq_range rg = {0, 1};
+  CHECK_INT(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 10), AQ_ERR_CALLBACK_FAILURE);
+  aq_recov_free(&f.r);
+}
+
+AQ_TEST(rtb_init_failmem_sweep) {
+  for (long fail_at = 0;; fail_at++) {
+    aq_test_failmem fm;
+    aq_test_failmem_init(&fm, fail_at);
+    aq_recov r;
+    aq_cc cc;
+    aq_cc_init(&cc, &aq_cc_newreno, 1200);
+    size_t caps[3] = {8, 8, 64};
+    int rv = aq_recov_init(&r, &fm.mem, caps, 0, &cc, log_cb, NULL);
+    if (rv == 0) {
+      CHECK(fail_at >= 3);
+      aq_recov_free(&r);
+      CHECK_INT(fm.live, 0);
+      break;
+    }
+    CHECK_INT(rv, AQ_ERR_NOMEM);
+    CHECK_INT(fm.live, 0);
+  }
+  size_t bad[3] = {8, 2, 8};
+  aq_recov r;
+  aq_cc cc;
+  aq_cc_init(&cc, &aq_cc_newreno, 1200);
+  CHECK_INT(aq_recov_init(&r, aq_mem_default(), bad, 0, &cc, log_cb, NULL),
+            AQ_ERR_INVALID_ARGUMENT);
+}
