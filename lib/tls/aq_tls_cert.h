@@ -50,7 +50,13 @@ AQ_MUST_CHECK int aq_spki_parse(aq_key_type *type, const uint8_t **key, size_t *
 AQ_MUST_CHECK aq_ssize aq_spki_encode(uint8_t *out, size_t cap, aq_key_type type,
                                       const uint8_t *key, size_t keylen);
 
-/** Point *spki at the SubjectPublicKeyInfo inside an X.509 certificate DER. */
+/**
+ * Point *spki at the SubjectPublicKeyInfo inside an X.509 certificate DER.
+ * *spki points INTO cert (no copy; valid as long as cert is).  Only the DER
+ * framing of the certificate is checked (every TLV exact, trailing bytes
+ * refused); names, validity and the signature are not interpreted.
+ * AQ_ERR_MALFORMED otherwise.
+ */
 AQ_MUST_CHECK int aq_x509_get_spki(const uint8_t **spki, size_t *spkilen, const uint8_t *cert,
                                    size_t certlen);
 
@@ -58,6 +64,10 @@ AQ_MUST_CHECK int aq_x509_get_spki(const uint8_t **spki, size_t *spkilen, const 
  * A self-signed X.509 v3 certificate (DER) for an Ed25519 key: subject =
  * issuer = CN=cn, subjectAltName DNS:cn, validity [not_before_unix,
  * not_before_unix + days), the given 16-byte serial.  Returns its length.
+ * Deterministic (Ed25519 signatures are).  Errors: AQ_ERR_BUFFER_TOO_SMALL
+ * (nothing written), AQ_ERR_INVALID_ARGUMENT (cn must be 1..64 printable
+ * ASCII characters without spaces), AQ_ERR_VALUE_RANGE (validity past the
+ * year 9999), AQ_ERR_CRYPTO.
  */
 AQ_MUST_CHECK aq_ssize aq_x509_self_signed_ed25519(uint8_t *out, size_t cap,
                                                    const uint8_t seed[32], const char *cn,
@@ -69,6 +79,14 @@ AQ_MUST_CHECK aq_ssize aq_x509_self_signed_ed25519(uint8_t *out, size_t cap,
  * in spki.  Handles 0x0807, 0x0403, 0x0503, 0x0804-0x0806 (0x0905 is
  * dispatched to the ML-DSA verifier once it exists).  0, AQ_ERR_VERIFY, or
  * AQ_ERR_UNSUPPORTED (scheme/key mismatch counts as AQ_ERR_VERIFY).
+ *
+ * Implementation notes (aq_tls_cert_ossl.c): a malformed SPKI, an SPKI of an
+ * unknown algorithm and an RSA key under 2048 bits also give AQ_ERR_VERIFY;
+ * AQ_ERR_UNSUPPORTED means the scheme itself is not implemented (0x0905
+ * today: it will call lib/crypto/aq_mldsa65.h directly once that exists,
+ * there is no registration hook since lib/ has no globals).  ECDSA
+ * signatures must be exact DER; RSA-PSS uses MGF1 with the same hash and
+ * salt length = hash length (RFC 8446 §4.2.3).
  */
 AQ_MUST_CHECK int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen,
                                      const uint8_t *msg, size_t msglen, const uint8_t *sig,
@@ -81,9 +99,22 @@ typedef struct aq_pem_signer {
   uint16_t sig_scheme;   /* the scheme we sign with: 0x0807, 0x0403, 0x0503 or 0x0804 */
 } aq_pem_signer;
 
+/**
+ * Load the first private key of pem (no passphrase is ever asked for:
+ * encrypted keys fail).  RSA keys sign with 0x0804 by default and accept
+ * 0x0805/0x0806 too.  AQ_ERR_MALFORMED (no key / bad PEM / encrypted),
+ * AQ_ERR_UNSUPPORTED (another algorithm or curve, RSA < 2048 bits),
+ * AQ_ERR_INVALID_ARGUMENT.  On success release s with aq_pem_signer_free().
+ */
 AQ_MUST_CHECK int aq_pem_signer_load(aq_pem_signer *s, const char *pem, size_t pemlen);
+/** Free the key (OpenSSL cleanses it) and zero s; NULL and zeroed s are fine. */
 void aq_pem_signer_free(aq_pem_signer *s);
-/** Matches aq_tls_credential.sign (sign_ctx = aq_pem_signer*). */
+/**
+ * Matches aq_tls_credential.sign (sign_ctx = aq_pem_signer*).  scheme must
+ * suit the key, else AQ_ERR_UNSUPPORTED; sigcap must hold the longest
+ * signature of the key (64 / 72 / 104 / RSA modulus bytes), else
+ * AQ_ERR_BUFFER_TOO_SMALL.
+ */
 aq_ssize aq_pem_signer_sign(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
                             const uint8_t *msg, size_t msglen);
 

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# test_tls_openssl_interop.sh - our TLS 1.3 engine (lib/tls/aq_tls.h, carried
+# over TCP by the test-only record layer tests/tools/tls_rec_peer.c) against
+# the OpenSSL CLI, on 127.0.0.1 only:
+#   (a) tls_rec_peer client -> openssl s_server -rev, every suite, with and
+#       without a client certificate (s_server -Verify 1 -verify_return_error)
+#   (b) openssl s_client -> tls_rec_peer server, every suite, with and without
+#       a client certificate (our server requires and pins it)
+#   (c) certificate made by aq_x509_self_signed_ed25519, checked by s_client
+#   (d) HelloRetryRequest both ways (a group OpenSSL 3.0 lacks comes first)
+# Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`.
+# Every wait is bounded by `timeout`; every process we start is killed on EXIT.
+set -u
+
+BUILD=${AQ_BUILD_DIR:-build/asan}
+PEER=$BUILD/tls_rec_peer
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "SKIP: the openssl command-line tool is not installed"
+  exit 77
+fi
+if [ ! -x "$PEER" ]; then
+  echo "SKIP: $PEER is not built (it needs the TLS engine lib/tls/aq_tls.c from branch tls)"
+  exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/aq_tls_interop.XXXXXX")
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+VERBOSE=${AQ_INTEROP_VERBOSE:-}
+PASS=0
+FAIL=0
+FAILED=()
+ok() { PASS=$((PASS + 1)); echo "ok   $1"; }
+bad() {
+  FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1"
+  shift
+  local f
+  for f in "$@"; do
+    [ -s "$f" ] && sed 's/^/     | /' "$f" | tail -n 25
+  done
+}
+
+# ------------------------------------------------------------ certificates
+mkcert() { # name keyalg-args...
+  local name=$1 cn=$2
+  shift 2
+  openssl req -x509 "$@" -nodes -days 2 -subj "/CN=$cn" -addext "subjectAltName=DNS:$cn" \
+    -keyout "$WORK/$name.key" -out "$WORK/$name.pem" >/dev/null 2>&1 || {
+    echo "cannot make certificate $name"
+    exit 1
+  }
+}
+mkcert srv_ed localhost -newkey ed25519
+mkcert srv_ec localhost -newkey ec -pkeyopt ec_paramgen_curve:P-256
+mkcert cli_ed aq-client -newkey ed25519
+mkcert cli_ec aq-client -newkey ec -pkeyopt ec_paramgen_curve:P-256
+
+SUITES="TLS_AES_128_GCM_SHA256:1301 TLS_AES_256_GCM_SHA384:1302 TLS_CHACHA20_POLY1305_SHA256:1303"
+
+# A port nobody listens on now (s_server binds it just after; retried on failure).
+pick_port() { echo $((20000 + (RANDOM * 32768 + RANDOM) % 40000)); }
+
+# start_s_server LOG args... : starts s_server on a free loopback port, sets SPORT/SPID.
+start_s_server() {
+  local log=$1 try
+  shift
+  for try in 1 2 3 4 5; do
+    SPORT=$(pick_port)
+    openssl s_server -tls1_3 -accept "127.0.0.1:$SPORT" -naccept 1 -rev "$@" >"$log" 2>&1 </dev/null &
+    SPID=$!
+    PIDS+=("$SPID")
+    if timeout 10 bash -c "until grep -q '^ACCEPT' '$log'; do kill -0 $SPID 2>/dev/null || exit 1; sleep 0.05; done"; then
+      return 0
+    fi
+    kill "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
+  done
+  return 1
+}
+
+# start_our_server LOG args... : starts tls_rec_peer server on port 0, sets OPORT/OPID.
+start_our_server() {
+  local log=$1 pf="$WORK/port.$RANDOM"
+  shift
+  rm -f "$pf"
+  "$PEER" server --port 0 --port-file "$pf" --timeout 10 $VERBOSE "$@" >"$log" 2>&1 &
+  OPID=$!
+  PIDS+=("$OPID")
+  if ! timeout 10 bash -c "until [ -s '$pf' ]; do kill -0 $OPID 2>/dev/null || exit 1; sleep 0.05; done"; then
+    return 1
+  fi
+  OPORT=$(cat "$pf")
+}
+
+wait_pid() { # pid seconds -> exit status (124 on timeout)
+  local pid=$1 secs=$2 i
+  for ((i = 0; i < secs * 20; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"
+      return $?
+    fi
+    sleep 0.05
+  done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 124
+}
+
+# ------------------------------------------ (a) our client -> s_server
+client_case() { # name suite-name suite-hex srvcert clicert(or -) [extra client args...]
+  local name=$1 sname=$2 shex=$3 srv=$4 cli=$5
+  shift 5
+  local slog="$WORK/$name.s_server.log" clog="$WORK/$name.client.log"
+  local sargs=(-cert "$WORK/$srv.pem" -key "$WORK/$srv.key" -ciphersuites "$sname")
+  local cargs=(--port 0 --suite "$shex" --expect-suite "$shex" --peer-cert "$WORK/$srv.pem"
+               --expect-peer-cert --message "hello from aq client")
+  if [ "$cli" != - ]; then
+    sargs+=(-Verify 1 -verify_return_error -CAfile "$WORK/$cli.pem")
+    cargs+=(--cert "$WORK/$cli.pem" --key "$WORK/$cli.key")
+  fi
+  if ! start_s_server "$slog" "${sargs[@]}"; then
+    bad "$name (s_server did not start)" "$slog"
+    return
+  fi
+  cargs[1]=$SPORT
+  timeout 30 "$PEER" client "${cargs[@]}" $VERBOSE "$@" >"$clog" 2>&1
+  local rc=$?
+  wait_pid "$SPID" 10
+  local src=$?
+  if [ $rc -eq 0 ] && grep -q "reply 'tneilc qa morf olleh'" "$clog"; then
+    ok "$name"
+  else
+    bad "$name (client exit $rc, s_server exit $src)" "$clog" "$slog"
+  fi
+}
+
+# ------------------------------------------ (b) s_client -> our server
+server_case() { # name suite-name suite-hex srvcert(or @self) clicert(or -) [extra s_client args...]
+  local name=$1 sname=$2 shex=$3 srv=$4 cli=$5
+  shift 5
+  local olog="$WORK/$name.server.log" clog="$WORK/$name.s_client.log" cout="$WORK/$name.s_client.out"
+  local oargs=(--suite "$shex" --expect-suite "$shex")
+  local trust
+  if [ "$srv" = @self ]; then
+    trust="$WORK/$name.self.pem"
+    oargs+=(--self-signed localhost --write-cert "$trust")
+  else
+    trust="$WORK/$srv.pem"
+    oargs+=(--cert "$WORK/$srv.pem" --key "$WORK/$srv.key")
+  fi
+  local cargs=(-tls1_3 -ciphersuites "$sname" -servername localhost -verify_hostname localhost
+               -verify_return_error -quiet)
+  if [ "$cli" != - ]; then
+    oargs+=(--client-auth require --peer-cert "$WORK/$cli.pem" --expect-peer-cert)
+    cargs+=(-cert "$WORK/$cli.pem" -key "$WORK/$cli.key")
+  fi
+  if ! start_our_server "$olog" "${oargs[@]}"; then
+    bad "$name (our server did not start)" "$olog"
+    return
+  fi
+  printf 'hello from s_client\n' | timeout 30 openssl s_client -connect "127.0.0.1:$OPORT" \
+    -CAfile "$trust" "${cargs[@]}" "$@" >"$cout" 2>"$clog"
+  local crc=$?
+  wait_pid "$OPID" 10
+  local rc=$?
+  if [ $rc -eq 0 ] && grep -q "tneilc_s morf olleh" "$cout"; then
+    ok "$name"
+  else
+    bad "$name (our server exit $rc, s_client exit $crc)" "$olog" "$clog" "$cout"
+  fi
+}
+
+# ------------------------------------------ (e) our client -> our server (baseline)
+self_case() {
+  local name=$1 shex=$2
+  local olog="$WORK/$name.server.log" clog="$WORK/$name.client.log"
+  if ! start_our_server "$olog" --cert "$WORK/srv_ec.pem" --key "$WORK/srv_ec.key" --suite "$shex" \
+      --client-auth require --peer-cert "$WORK/cli_ed.pem" --expect-peer-cert; then
+    bad "$name (our server did not start)" "$olog"
+    return
+  fi
+  timeout 30 "$PEER" client --port "$OPORT" --suite "$shex" --expect-suite "$shex" \
+    --peer-cert "$WORK/srv_ec.pem" --expect-peer-cert --cert "$WORK/cli_ed.pem" \
+    --key "$WORK/cli_ed.key" --message "hello from aq client" $VERBOSE >"$clog" 2>&1
+  local rc=$?
+  wait_pid "$OPID" 10
+  local src=$?
+  if [ $rc -eq 0 ] && [ $src -eq 0 ]; then ok "$name"; else bad "$name (client $rc, server $src)" "$clog" "$olog"; fi
+}
+
+for s in $SUITES; do
+  sname=${s%%:*}
+  shex=${s##*:}
+  self_case "self_$shex" "$shex"
+  for srv in srv_ed srv_ec; do
+    client_case "aq_client_${srv}_$shex" "$sname" "$shex" "$srv" -
+    server_case "s_client_${srv}_$shex" "$sname" "$shex" "$srv" -
+  done
+  client_case "aq_client_clientcert_ed_$shex" "$sname" "$shex" srv_ec cli_ed
+  client_case "aq_client_clientcert_ec_$shex" "$sname" "$shex" srv_ed cli_ec
+  server_case "s_client_clientcert_ed_$shex" "$sname" "$shex" srv_ec cli_ed
+  server_case "s_client_clientcert_ec_$shex" "$sname" "$shex" srv_ed cli_ec
+done
+# (c) our own certificate generator, verified by OpenSSL (chain + hostname).
+server_case s_client_aq_self_signed TLS_AES_128_GCM_SHA256 1301 @self -
+# (d) HelloRetryRequest: X25519MLKEM768 (0x11ec) first, which OpenSSL 3.0 lacks.
+client_case aq_client_hrr TLS_AES_128_GCM_SHA256 1301 srv_ec - --groups 11ec,001d --key-shares 1
+server_case s_client_hrr TLS_AES_128_GCM_SHA256 1301 srv_ec - -groups P-256:X25519
+
+echo "interop: $PASS passed, $FAIL failed"
+if [ $FAIL -ne 0 ]; then
+  printf '  failed: %s\n' "${FAILED[@]}"
+  exit 1
+fi
+exit 0
