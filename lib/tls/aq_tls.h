@@ -155,4 +155,17 @@ const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len);
 /** Server: the SNI the client sent, or NULL. */
 const char *aq_tls_get_server_name(const aq_tls *tls);
 
+/**
+ * The peer's authenticated SubjectPublicKeyInfo (after its Certificate and
+ * CertificateVerify), or NULL; valid until aq_tls_del.
+ */
+const uint8_t *aq_tls_get_peer_spki(const aq_tls *tls, size_t *len);
+
+/**
+ * TLS-Exporter (RFC 8446 §7.5) after the handshake: outlen bytes for label
+ * and context.  AQ_ERR_STATE before the handshake is done.
+ */
+AQ_MUST_CHECK int aq_tls_export(const aq_tls *tls, uint8_t *out, size_t outlen, const char *label,
+                                const uint8_t *context, size_t context_len);
+
 #endif /* AQ_TLS_H */

@@ -1,0 +1,112 @@
+/*
+ * aq_tls_int.h - the engine object, shared by aq_tls.c (state machine) and
+ * aq_tls_ext.c (extension send functions).  Not part of the API.
+ */
+#ifndef AQ_TLS_INT_H
+#define AQ_TLS_INT_H
+
+#include "aq_crypto.h"
+#include "aq_tls.h"
+#include "aq_tls_ext.h"
+#include "aq_tls_group.h"
+#include "aq_tls_ks.h"
+#include "aq_tls_msg.h"
+
+#define AQ_TLS_MAX_KEY_SHARES 2
+#define AQ_TLS_MAX_GROUPS 8
+#define AQ_TLS_MAX_SIG_LEN 5120
+#define AQ_TLS_MAX_ALPN_LEN 255
+#define AQ_TLS_MAX_SNI_LEN 255
+/** Largest handshake message we accept (certificate chains included). */
+#define AQ_TLS_MAX_MSG_LEN (128u * 1024u)
+
+typedef enum aq_tls_state {
+  AQ_TLS_ST_C_START = 0,
+  AQ_TLS_ST_C_WAIT_SH,
+  AQ_TLS_ST_C_WAIT_EE,
+  AQ_TLS_ST_C_WAIT_CERT_CR,
+  AQ_TLS_ST_C_WAIT_CERT,
+  AQ_TLS_ST_C_WAIT_CV,
+  AQ_TLS_ST_C_WAIT_FIN,
+  AQ_TLS_ST_C_DONE,
+  AQ_TLS_ST_S_WAIT_CH,
+  AQ_TLS_ST_S_WAIT_CH2,
+  AQ_TLS_ST_S_WAIT_CERT,
+  AQ_TLS_ST_S_WAIT_CV,
+  AQ_TLS_ST_S_WAIT_FIN,
+  AQ_TLS_ST_S_DONE,
+  AQ_TLS_ST_FAILED
+} aq_tls_state;
+
+/** A client key share in flight. */
+typedef struct aq_tls_share {
+  const aq_tls_group *group;
+  uint8_t priv[AQ_TLS_GROUP_MAX_PRIV];
+  uint8_t pub[AQ_TLS_GROUP_MAX_SHARE]; /* client_share as sent */
+} aq_tls_share;
+
+struct aq_tls {
+  aq_tls_config cfg;
+  aq_tls_callbacks cb;
+  void *ud;
+  const aq_mem *mem;
+  aq_tls_state state;
+  uint8_t alert;
+  /* Configuration filtered to what we implement, in preference order. */
+  uint16_t suites[3];
+  size_t nsuites;
+  const aq_tls_group *groups[AQ_TLS_MAX_GROUPS];
+  size_t ngroups;
+
+  /* Receive reassembly: bytes of a partial message at repoch. */
+  uint8_t *rbuf;
+  size_t rlen, rcap;
+  aq_epoch repoch;
+  /* Send scratch: one flight is built here then handed to cb.send. */
+  uint8_t *sbuf;
+  size_t scap;
+
+  /* Transcript: both hashes run until the suite is known (client, before ServerHello). */
+  aq_hash_ctx th[2]; /* [0] SHA-256, [1] SHA-384 */
+  int th_live[2];
+  const aq_tls_suite *suite;
+  uint16_t hrr_suite; /* suite named by a HelloRetryRequest, or 0 */
+  int hrr;            /* a HelloRetryRequest was sent/received */
+
+  /* Client key shares (CH1: cfg.nkey_shares; CH2: the HRR group only). */
+  aq_tls_share share[AQ_TLS_MAX_KEY_SHARES];
+  size_t nshares;
+  const aq_tls_group *group; /* negotiated */
+  uint8_t random[AQ_TLS_RANDOM_LEN];
+  uint32_t ch_exts; /* rows sent in our ClientHello (client) */
+
+  /* Negotiated parameters. */
+  uint8_t our_cert_type;  /* type we present */
+  uint8_t peer_cert_type; /* type the peer presents */
+  int cct_negotiated;     /* server: echo client_certificate_type in EE */
+  int sct_negotiated;     /* server: echo server_certificate_type in EE */
+  int client_auth;        /* server sent / client received CertificateRequest */
+  char alpn[AQ_TLS_MAX_ALPN_LEN + 1];
+  char sni[AQ_TLS_MAX_SNI_LEN + 1];
+  uint8_t *peer_tp;
+  size_t peer_tp_len;
+  int peer_tp_seen;
+  uint8_t *peer_spki; /* the authenticated peer key (after its CertificateVerify) */
+  size_t peer_spki_len;
+  uint8_t *cookie; /* client: cookie from a HelloRetryRequest, echoed in ClientHello2 */
+  size_t cookie_len;
+  int can_sign; /* client: our scheme is in the CertificateRequest's list */
+  uint16_t hrr_group;  /* the group a HelloRetryRequest asked for */
+  uint8_t srv_share[AQ_TLS_GROUP_MAX_SHARE]; /* server: its key_share for the ServerHello */
+  size_t srv_share_len;
+
+  /* Secrets (zeroed as soon as they are no longer needed, and in _del). */
+  aq_tls_ks ks;
+  uint8_t c_hs[AQ_HASH_MAX_LEN], s_hs[AQ_HASH_MAX_LEN];
+  uint8_t c_ap[AQ_HASH_MAX_LEN];
+  uint8_t exporter[AQ_HASH_MAX_LEN];
+  uint8_t res_master[AQ_HASH_MAX_LEN];
+  int have_app_secrets;
+};
+
+#endif /* AQ_TLS_INT_H */
