@@ -110,8 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     }
     case AQ_PKT_UNKNOWN_VERSION:
-    default:
-      break;
+    default: break;
     }
   }
   if (rv < 0 && rv > AQ_ERR_FATAL && aq_pkt_iter_next(&it, &hd, &pkt, &pktlen) != 0) {

@@ -169,8 +169,8 @@ AQ_TEST(pkt_rfc9001_retry) {
   uint8_t out[128];
   aq_wbuf w;
   aq_wbuf_init(&w, out, sizeof(out));
-  REQUIRE(aq_pkt_encode_retry(&w, AQ_PROTO_VER_V1, 0x0f, NULL, 0, scid, 8,
-                              (const uint8_t *)"token", 5) == 0);
+  REQUIRE(aq_pkt_encode_retry(&w, AQ_PROTO_VER_V1, 0x0f, NULL, 0, scid, 8, (const uint8_t *)"token",
+                              5) == 0);
   CHECK_INT(aq_wbuf_len(&w), len - 16);
   CHECK_MEM(out, retry, len - 16);
 
@@ -251,7 +251,8 @@ AQ_TEST(pkt_pn_roundtrip_property) {
     if (largest_rx >= pn) {
       largest_rx = pn - 1;
     }
-    if (aq_pkt_pn_decode(acked, trunc, len) != pn || aq_pkt_pn_decode(largest_rx, trunc, len) != pn) {
+    if (aq_pkt_pn_decode(acked, trunc, len) != pn ||
+        aq_pkt_pn_decode(largest_rx, trunc, len) != pn) {
       aq_test_fail(__FILE__, __LINE__, "pn %llu acked %llu len %zu", (unsigned long long)pn,
                    (unsigned long long)acked, len);
       return;
@@ -278,7 +279,8 @@ static size_t build(uint8_t *buf, size_t cap, aq_pkt_hd *e, size_t payload) {
 }
 
 AQ_TEST(pkt_long_roundtrip_v1_v2) {
-  static const uint8_t dcid[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+  static const uint8_t dcid[20] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                   11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
   static const uint8_t scid[5] = {0xa, 0xb, 0xc, 0xd, 0xe};
   static const uint8_t token[3] = {0x77, 0x88, 0x99};
   static const aq_pkt_type types[] = {AQ_PKT_INITIAL, AQ_PKT_0RTT, AQ_PKT_HANDSHAKE};

@@ -113,7 +113,12 @@ AQ_TEST(tp_roundtrip_client_defaults_omitted) {
   /* initial_scid (0f 00), address_discovery (8-byte varint id, 01 01),
    * nat_traversal empty (8-byte id, 00): defaults (udp payload, ack
    * exponent, ...) omitted. */
-  CHECK(aq_test_memeq_hex(buf, n, "0f00" "c00000009f81a176" "0101" "fd7e9f0bca12fea6" "00"));
+  CHECK(aq_test_memeq_hex(buf, n,
+                          "0f00"
+                          "c00000009f81a176"
+                          "0101"
+                          "fd7e9f0bca12fea6"
+                          "00"));
   aq_tp_default(&d);
   REQUIRE(aq_tp_decode(&d, buf, n, AQ_TP_FROM_CLIENT) == 0);
   CHECK(tp_eq(&tp, &d));
@@ -159,10 +164,9 @@ AQ_TEST(tp_truncation_every_offset) {
     size_t n = enc(buf, sizeof(buf), &tp, senders[s]);
     REQUIRE(n > 0);
     size_t b[64], need_end;
-    size_t nb = boundaries(buf, n, b, 64, AQ_TP_INITIAL_SCID,
-                           senders[s] == AQ_TP_FROM_SERVER ? AQ_TP_ORIGINAL_DCID
-                                                           : AQ_TP_INITIAL_SCID,
-                           &need_end);
+    size_t nb = boundaries(
+        buf, n, b, 64, AQ_TP_INITIAL_SCID,
+        senders[s] == AQ_TP_FROM_SERVER ? AQ_TP_ORIGINAL_DCID : AQ_TP_INITIAL_SCID, &need_end);
     REQUIRE(nb >= 10);
     CHECK_INT(b[nb - 1], n);
     for (size_t cut = 0; cut < n; cut++) {
@@ -213,7 +217,7 @@ AQ_TEST(tp_value_rules) {
   /* max_udp_payload_size: below 1200 invalid. */
   CHECK_INT(decode_one("0302444f", C, &d), AQ_ERR_VALUE_RANGE); /* 1103 */
   CHECK_INT(decode_one("030244af", C, &d), AQ_ERR_VALUE_RANGE); /* 1199 */
-  CHECK_INT(decode_one("030244b0", C, &d), 0);                   /* 1200 */
+  CHECK_INT(decode_one("030244b0", C, &d), 0);                  /* 1200 */
   CHECK_INT(d.max_udp_payload_size, 1200);
   /* ack_delay_exponent: above 20 invalid. */
   CHECK_INT(decode_one("0a0114", C, &d), 0);
@@ -250,42 +254,89 @@ AQ_TEST(tp_value_rules) {
   CHECK_INT(d.disable_active_migration, 1);
   CHECK_INT(decode_one("0c0100", C, &d), AQ_ERR_TRAILING_DATA);
   /* stateless_reset_token: exactly 16 bytes, server only. */
-  CHECK_INT(decode_one("0210" "000102030405060708090a0b0c0d0e0f", S, &d), 0);
-  CHECK_INT(decode_one("020f" "000102030405060708090a0b0c0d0e", S, &d), AQ_ERR_MALFORMED);
-  CHECK_INT(decode_one("0210" "000102030405060708090a0b0c0d0e0f", C, &d), AQ_ERR_MALFORMED);
-  /* CIDs over 20 bytes. */
-  CHECK_INT(decode_one("1014" "0000000000000000000000000000000000000000", S, &d), 0);
-  CHECK_INT(decode_one("1015" "000000000000000000000000000000000000000000", S, &d),
+  CHECK_INT(decode_one("0210"
+                       "000102030405060708090a0b0c0d0e0f",
+                       S, &d),
+            0);
+  CHECK_INT(decode_one("020f"
+                       "000102030405060708090a0b0c0d0e",
+                       S, &d),
             AQ_ERR_MALFORMED);
-  CHECK_INT(decode_one("1004" "00000000", C, &d), AQ_ERR_MALFORMED); /* retry_scid from client */
+  CHECK_INT(decode_one("0210"
+                       "000102030405060708090a0b0c0d0e0f",
+                       C, &d),
+            AQ_ERR_MALFORMED);
+  /* CIDs over 20 bytes. */
+  CHECK_INT(decode_one("1014"
+                       "0000000000000000000000000000000000000000",
+                       S, &d),
+            0);
+  CHECK_INT(decode_one("1015"
+                       "000000000000000000000000000000000000000000",
+                       S, &d),
+            AQ_ERR_MALFORMED);
+  CHECK_INT(decode_one("1004"
+                       "00000000",
+                       C, &d),
+            AQ_ERR_MALFORMED); /* retry_scid from client */
   /* preferred_address: zero-length CID invalid; client may not send it. */
-  CHECK_INT(decode_one("0d31" "cb007105115c" "20010db8000000000000000000000001115d" "08"
-                       "0102030405060708" "000102030405060708090a0b0c0d0e0f",
+  CHECK_INT(decode_one("0d31"
+                       "cb007105115c"
+                       "20010db8000000000000000000000001115d"
+                       "08"
+                       "0102030405060708"
+                       "000102030405060708090a0b0c0d0e0f",
                        S, &d),
             0);
   CHECK_INT(d.preferred_address.ipv4_port, 4444);
   CHECK_INT(d.preferred_address.ipv6_port, 4445);
-  CHECK_INT(decode_one("0d29" "cb007105115c" "20010db8000000000000000000000001115d" "00"
+  CHECK_INT(decode_one("0d29"
+                       "cb007105115c"
+                       "20010db8000000000000000000000001115d"
+                       "00"
                        "000102030405060708090a0b0c0d0e0f",
                        S, &d),
             AQ_ERR_MALFORMED);
-  CHECK_INT(decode_one("0d32" "cb007105115c" "20010db8000000000000000000000001115d" "08"
-                       "0102030405060708" "000102030405060708090a0b0c0d0e0f00",
+  CHECK_INT(decode_one("0d32"
+                       "cb007105115c"
+                       "20010db8000000000000000000000001115d"
+                       "08"
+                       "0102030405060708"
+                       "000102030405060708090a0b0c0d0e0f00",
                        S, &d),
             AQ_ERR_TRAILING_DATA);
-  CHECK_INT(decode_one("0d31" "cb007105115c" "20010db8000000000000000000000001115d" "08"
-                       "0102030405060708" "000102030405060708090a0b0c0d0e0f",
+  CHECK_INT(decode_one("0d31"
+                       "cb007105115c"
+                       "20010db8000000000000000000000001115d"
+                       "08"
+                       "0102030405060708"
+                       "000102030405060708090a0b0c0d0e0f",
                        C, &d),
             AQ_ERR_MALFORMED);
   /* version_information (RFC 9368): multiple of 4, no zero versions. */
-  CHECK_INT(decode_one("1108" "00000001" "6b3343cf", C, &d), 0);
+  CHECK_INT(decode_one("1108"
+                       "00000001"
+                       "6b3343cf",
+                       C, &d),
+            0);
   CHECK_INT(d.chosen_version, 1);
   CHECK_INT(d.navailable_versions, 1);
   CHECK(d.available_versions[0] == AQ_PROTO_VER_V2);
-  CHECK_INT(decode_one("1106" "00000001" "6b33", C, &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_one("1106"
+                       "00000001"
+                       "6b33",
+                       C, &d),
+            AQ_ERR_MALFORMED);
   CHECK_INT(decode_one("1100", C, &d), AQ_ERR_MALFORMED);
-  CHECK_INT(decode_one("1104" "00000000", C, &d), AQ_ERR_MALFORMED);
-  CHECK_INT(decode_one("1108" "00000001" "00000000", C, &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_one("1104"
+                       "00000000",
+                       C, &d),
+            AQ_ERR_MALFORMED);
+  CHECK_INT(decode_one("1108"
+                       "00000001"
+                       "00000000",
+                       C, &d),
+            AQ_ERR_MALFORMED);
   /* Varint values: trailing byte, cut mid-varint, length past the end. */
   CHECK_INT(decode_one("01024000", C, &d), 0); /* non-minimal value is fine */
   CHECK_INT(decode_one("0102050", C, &d), 12345);
@@ -301,7 +352,11 @@ AQ_TEST(tp_value_rules) {
   CHECK_INT(decode_one("0f00", C, &d), AQ_ERR_MALFORMED); /* second initial_scid */
   CHECK_INT(decode_one("0c000c00", C, &d), AQ_ERR_MALFORMED);
   /* Unknown ids are ignored, even repeated. */
-  CHECK_INT(decode_one("1b03616263" "1b00" "7fff0101", C, &d), 0);
+  CHECK_INT(decode_one("1b03616263"
+                       "1b00"
+                       "7fff0101",
+                       C, &d),
+            0);
   /* Map to the transport error. */
   CHECK_INT(aq_qerr_from_err(AQ_ERR_MALFORMED, AQ_QERR_TRANSPORT_PARAMETER_ERROR),
             AQ_QERR_TRANSPORT_PARAMETER_ERROR);
@@ -350,7 +405,11 @@ AQ_TEST(tp_grease_and_extensions) {
   REQUIRE(aq_tp_encode(&w, &tp, AQ_TP_FROM_CLIENT, grease, sizeof(grease)) == 0);
   size_t n = aq_wbuf_len(&w);
   /* Grease: id 31 * 0x0102 + 27 = 8025 (varint 5f59), length 0x23 % 16 = 3. */
-  CHECK(aq_test_memeq_hex(buf, n, "0f00" "614203010203" "8000777700" "5f5903aabbcc"));
+  CHECK(aq_test_memeq_hex(buf, n,
+                          "0f00"
+                          "614203010203"
+                          "8000777700"
+                          "5f5903aabbcc"));
 
   /* Without registration both are ignored; with it they are captured zero-copy. */
   aq_tp_default(&d);
