@@ -362,6 +362,23 @@ uint64_t aq_pkt_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_
   return candidate;
 }
 
+size_t aq_pkt_pn_len_from_first(uint8_t first) {
+  return (size_t)(first & AQ_PKT_PN_LEN_MASK) + 1;
+}
+
+int aq_pkt_check_reserved(uint8_t first) {
+  uint8_t mask = (first & AQ_PKT_HEADER_FORM_BIT) ? 0x0cu : 0x18u;
+  return (first & mask) == 0 ? 0 : AQ_ERR_PROTO;
+}
+
+uint64_t aq_pkt_read_pn(const uint8_t *p, size_t pn_len) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < pn_len && i < 4; i++) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
 /* ----------------------------------------------- Version Negotiation */
 
 int aq_pkt_decode_vn(aq_pkt_vn *vn, const uint8_t *pkt, size_t pktlen) {

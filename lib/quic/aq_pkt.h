@@ -186,6 +186,22 @@ size_t aq_pkt_pn_len(uint64_t pkt_num, uint64_t largest_acked);
  */
 uint64_t aq_pkt_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_len);
 
+/** Packet-number length (1..4) from a first byte whose protection was removed. */
+size_t aq_pkt_pn_len_from_first(uint8_t first);
+
+/**
+ * Check the reserved bits of a first byte whose protection was removed
+ * (long header 0x0c, short header 0x18; Initial/0-RTT/Handshake/1-RTT).
+ * RFC 9000 §17.2: "An endpoint MUST treat receipt of a packet that has a
+ * non-zero value for these bits after removing both packet and header
+ * protection as a connection error of type PROTOCOL_VIOLATION."  Call it
+ * after AEAD decryption succeeded.  Returns 0 or AQ_ERR_PROTO.
+ */
+AQ_MUST_CHECK int aq_pkt_check_reserved(uint8_t first);
+
+/** Read a truncated packet number of pn_len (1..4) bytes from p. */
+uint64_t aq_pkt_read_pn(const uint8_t *p, size_t pn_len);
+
 /** Type bits (0..3) of a long-header packet type in the given version. */
 AQ_MUST_CHECK int aq_pkt_long_type_bits(uint32_t version, aq_pkt_type type, uint8_t *bits);
 /** Packet type of long-header type bits in the given version. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "aq_pkt.h"
+#include "aq_qerr.h"
 #include "aq_test.h"
 
 /* Load a hex vector from vectors/quic/rfc9001_appendix_a.txt into a malloc'd buffer. */
@@ -592,4 +593,26 @@ AQ_TEST(pkt_type_mapping) {
   CHECK(aq_cid_eq(&a, &b));
   REQUIRE(aq_cid_init(&b, x, 19) == 0);
   CHECK(!aq_cid_eq(&a, &b));
+}
+
+AQ_TEST(pkt_reserved_bits_and_pn_read) {
+  /* RFC 9001 App. A: unprotected first bytes 0xc3 (client) / 0xc1 (server) / 0x42 (short). */
+  CHECK_INT(aq_pkt_check_reserved(0xc3), 0);
+  CHECK_INT(aq_pkt_check_reserved(0xc1), 0);
+  CHECK_INT(aq_pkt_check_reserved(0x42), 0);
+  CHECK_INT(aq_pkt_check_reserved(0xc7), AQ_ERR_PROTO); /* long reserved 0x04 */
+  CHECK_INT(aq_pkt_check_reserved(0xcb), AQ_ERR_PROTO); /* long reserved 0x08 */
+  CHECK_INT(aq_pkt_check_reserved(0x44 | 0x20), 0);     /* key phase + spin are not reserved */
+  CHECK_INT(aq_pkt_check_reserved(0x48), AQ_ERR_PROTO); /* short reserved 0x08 */
+  CHECK_INT(aq_pkt_check_reserved(0x50), AQ_ERR_PROTO); /* short reserved 0x10 */
+  CHECK_INT(aq_qerr_from_err(AQ_ERR_PROTO, AQ_QERR_FRAME_ENCODING_ERROR),
+            AQ_QERR_PROTOCOL_VIOLATION);
+  CHECK_INT(aq_pkt_pn_len_from_first(0xc3), 4);
+  CHECK_INT(aq_pkt_pn_len_from_first(0xc1), 2);
+  CHECK_INT(aq_pkt_pn_len_from_first(0x42), 3);
+  CHECK_INT(aq_pkt_pn_len_from_first(0x40), 1);
+  static const uint8_t pn[4] = {0x00, 0xbf, 0xf4, 0x99};
+  CHECK_INT(aq_pkt_read_pn(pn, 3), 0x00bff4);
+  CHECK_INT(aq_pkt_read_pn(pn + 1, 1), 0xbf);
+  CHECK(aq_pkt_read_pn(pn, 4) == 0x00bff499u);
 }
