@@ -13,7 +13,9 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static int read_varint(aq_rbuf *r, uint64_t *v) { return aq_rbuf_varint(r, v); }
+static int read_varint(aq_rbuf *r, uint64_t *v) {
+  return aq_rbuf_varint(r, v);
+}
 
 /* Length-prefixed bytes whose length must fit what is left (zero-copy). */
 static int read_lenbytes(aq_rbuf *r, const uint8_t **p, size_t *len) {
@@ -29,7 +31,9 @@ static int read_lenbytes(aq_rbuf *r, const uint8_t **p, size_t *len) {
   return aq_rbuf_bytes(r, (size_t)n, p);
 }
 
-static int is_stream_type(uint64_t t) { return t >= 0x08 && t <= 0x0f; }
+static int is_stream_type(uint64_t t) {
+  return t >= 0x08 && t <= 0x0f;
+}
 
 /* The IP of an address frame: 4 or 16 bytes from the type's low bit. */
 static int read_addr(aq_rbuf *r, int v6, aq_addr *a) {
@@ -168,11 +172,9 @@ static int decode_body(aq_frame *f, uint64_t t, aq_rbuf *r) {
     return 0;
   }
   case AQ_FT_PING:
-  case AQ_FT_HANDSHAKE_DONE:
-    return 0;
+  case AQ_FT_HANDSHAKE_DONE: return 0;
   case AQ_FT_ACK:
-  case AQ_FT_ACK_ECN:
-    return decode_ack(&f->u.ack, r, t == AQ_FT_ACK_ECN);
+  case AQ_FT_ACK_ECN: return decode_ack(&f->u.ack, r, t == AQ_FT_ACK_ECN);
   case AQ_FT_RESET_STREAM:
     if ((rv = read_varint(r, &f->u.reset_stream.stream_id)) != 0 ||
         (rv = read_varint(r, &f->u.reset_stream.app_error)) != 0) {
@@ -203,8 +205,7 @@ static int decode_body(aq_frame *f, uint64_t t, aq_rbuf *r) {
      * FRAME_ENCODING_ERROR." */
     return f->u.new_token.tokenlen == 0 ? AQ_ERR_MALFORMED : 0;
   case AQ_FT_MAX_DATA:
-  case AQ_FT_DATA_BLOCKED:
-    return read_varint(r, &f->u.max_data.max);
+  case AQ_FT_DATA_BLOCKED: return read_varint(r, &f->u.max_data.max);
   case AQ_FT_MAX_STREAM_DATA:
   case AQ_FT_STREAM_DATA_BLOCKED:
     if ((rv = read_varint(r, &f->u.max_stream_data.stream_id)) != 0) {
@@ -239,11 +240,9 @@ static int decode_body(aq_frame *f, uint64_t t, aq_rbuf *r) {
     }
     return aq_rbuf_copy(r, nc->reset_token, AQ_STATELESS_RESET_TOKEN_LEN);
   }
-  case AQ_FT_RETIRE_CONNECTION_ID:
-    return read_varint(r, &f->u.retire_cid.seq);
+  case AQ_FT_RETIRE_CONNECTION_ID: return read_varint(r, &f->u.retire_cid.seq);
   case AQ_FT_PATH_CHALLENGE:
-  case AQ_FT_PATH_RESPONSE:
-    return aq_rbuf_copy(r, f->u.path.data, AQ_PATH_DATA_LEN);
+  case AQ_FT_PATH_RESPONSE: return aq_rbuf_copy(r, f->u.path.data, AQ_PATH_DATA_LEN);
   case AQ_FT_CONNECTION_CLOSE:
   case AQ_FT_CONNECTION_CLOSE_APP:
     if ((rv = read_varint(r, &f->u.close.error_code)) != 0) {
@@ -253,11 +252,8 @@ static int decode_body(aq_frame *f, uint64_t t, aq_rbuf *r) {
       return rv;
     }
     return read_lenbytes(r, &f->u.close.reason, &f->u.close.reasonlen);
-  case AQ_FT_DATAGRAM:
-    aq_rbuf_rest(r, &f->u.datagram.data, &f->u.datagram.datalen);
-    return 0;
-  case AQ_FT_DATAGRAM_LEN:
-    return read_lenbytes(r, &f->u.datagram.data, &f->u.datagram.datalen);
+  case AQ_FT_DATAGRAM: aq_rbuf_rest(r, &f->u.datagram.data, &f->u.datagram.datalen); return 0;
+  case AQ_FT_DATAGRAM_LEN: return read_lenbytes(r, &f->u.datagram.data, &f->u.datagram.datalen);
   case AQ_FT_OBSERVED_ADDRESS_V4:
   case AQ_FT_OBSERVED_ADDRESS_V6:
   case AQ_FT_ADD_ADDRESS_V4:
@@ -268,14 +264,13 @@ static int decode_body(aq_frame *f, uint64_t t, aq_rbuf *r) {
     return read_addr(r, (int)(t & 1u), &f->u.addr.addr);
   case AQ_FT_PUNCH_ME_NOW_V4:
   case AQ_FT_PUNCH_ME_NOW_V6:
-    if ((rv = read_varint(r, &f->u.addr.round)) != 0 || (rv = read_varint(r, &f->u.addr.seq)) != 0) {
+    if ((rv = read_varint(r, &f->u.addr.round)) != 0 ||
+        (rv = read_varint(r, &f->u.addr.seq)) != 0) {
       return rv;
     }
     return read_addr(r, (int)(t & 1u), &f->u.addr.addr);
-  case AQ_FT_REMOVE_ADDRESS:
-    return read_varint(r, &f->u.addr.seq);
-  default:
-    break;
+  case AQ_FT_REMOVE_ADDRESS: return read_varint(r, &f->u.addr.seq);
+  default: break;
   }
   if (is_stream_type(t)) {
     aq_frame_stream *s = &f->u.stream;
@@ -357,26 +352,22 @@ static uint64_t wire_type(const aq_frame *f) {
       return t | 1u;
     }
     return UINT64_MAX;
-  default:
-    return (aq_frame_flags(t) & AQ_FRAME_F_KNOWN) ? t : UINT64_MAX;
+  default: return (aq_frame_flags(t) & AQ_FRAME_F_KNOWN) ? t : UINT64_MAX;
   }
 }
 
 /* Value checks mirroring the decoder, so we never send what we'd reject. */
 static int check_frame(const aq_frame *f, uint64_t t) {
   switch (t) {
-  case AQ_FT_PADDING:
-    return f->u.padding.len >= 1 ? 0 : AQ_ERR_INVALID_ARGUMENT;
+  case AQ_FT_PADDING: return f->u.padding.len >= 1 ? 0 : AQ_ERR_INVALID_ARGUMENT;
   case AQ_FT_ACK:
-  case AQ_FT_ACK_ECN:
-    return check_ack(&f->u.ack);
+  case AQ_FT_ACK_ECN: return check_ack(&f->u.ack);
   case AQ_FT_CRYPTO:
     return f->u.crypto.offset <= AQ_VARINT_MAX &&
                    f->u.crypto.datalen <= AQ_VARINT_MAX - f->u.crypto.offset
                ? 0
                : AQ_ERR_INVALID_ARGUMENT;
-  case AQ_FT_NEW_TOKEN:
-    return f->u.new_token.tokenlen > 0 ? 0 : AQ_ERR_INVALID_ARGUMENT;
+  case AQ_FT_NEW_TOKEN: return f->u.new_token.tokenlen > 0 ? 0 : AQ_ERR_INVALID_ARGUMENT;
   case AQ_FT_MAX_STREAMS_BIDI:
   case AQ_FT_MAX_STREAMS_UNI:
   case AQ_FT_STREAMS_BLOCKED_BIDI:
@@ -387,8 +378,7 @@ static int check_frame(const aq_frame *f, uint64_t t) {
                    f->u.new_cid.retire_prior_to <= f->u.new_cid.seq
                ? 0
                : AQ_ERR_INVALID_ARGUMENT;
-  default:
-    break;
+  default: break;
   }
   if (is_stream_type(t)) {
     return f->u.stream.offset <= AQ_VARINT_MAX &&
@@ -406,12 +396,9 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
     aq_wbuf_zeros(w, f->u.padding.len - 1);
     return;
   case AQ_FT_PING:
-  case AQ_FT_HANDSHAKE_DONE:
-    return;
+  case AQ_FT_HANDSHAKE_DONE: return;
   case AQ_FT_ACK:
-  case AQ_FT_ACK_ECN:
-    encode_ack(w, &f->u.ack, t == AQ_FT_ACK_ECN);
-    return;
+  case AQ_FT_ACK_ECN: encode_ack(w, &f->u.ack, t == AQ_FT_ACK_ECN); return;
   case AQ_FT_RESET_STREAM:
     aq_wbuf_varint(w, f->u.reset_stream.stream_id);
     aq_wbuf_varint(w, f->u.reset_stream.app_error);
@@ -431,9 +418,7 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
     aq_wbuf_bytes(w, f->u.new_token.token, f->u.new_token.tokenlen);
     return;
   case AQ_FT_MAX_DATA:
-  case AQ_FT_DATA_BLOCKED:
-    aq_wbuf_varint(w, f->u.max_data.max);
-    return;
+  case AQ_FT_DATA_BLOCKED: aq_wbuf_varint(w, f->u.max_data.max); return;
   case AQ_FT_MAX_STREAM_DATA:
   case AQ_FT_STREAM_DATA_BLOCKED:
     aq_wbuf_varint(w, f->u.max_stream_data.stream_id);
@@ -442,9 +427,7 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
   case AQ_FT_MAX_STREAMS_BIDI:
   case AQ_FT_MAX_STREAMS_UNI:
   case AQ_FT_STREAMS_BLOCKED_BIDI:
-  case AQ_FT_STREAMS_BLOCKED_UNI:
-    aq_wbuf_varint(w, f->u.max_streams.max);
-    return;
+  case AQ_FT_STREAMS_BLOCKED_UNI: aq_wbuf_varint(w, f->u.max_streams.max); return;
   case AQ_FT_NEW_CONNECTION_ID:
     aq_wbuf_varint(w, f->u.new_cid.seq);
     aq_wbuf_varint(w, f->u.new_cid.retire_prior_to);
@@ -452,13 +435,9 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
     aq_wbuf_bytes(w, f->u.new_cid.cid.data, f->u.new_cid.cid.len);
     aq_wbuf_bytes(w, f->u.new_cid.reset_token, AQ_STATELESS_RESET_TOKEN_LEN);
     return;
-  case AQ_FT_RETIRE_CONNECTION_ID:
-    aq_wbuf_varint(w, f->u.retire_cid.seq);
-    return;
+  case AQ_FT_RETIRE_CONNECTION_ID: aq_wbuf_varint(w, f->u.retire_cid.seq); return;
   case AQ_FT_PATH_CHALLENGE:
-  case AQ_FT_PATH_RESPONSE:
-    aq_wbuf_bytes(w, f->u.path.data, AQ_PATH_DATA_LEN);
-    return;
+  case AQ_FT_PATH_RESPONSE: aq_wbuf_bytes(w, f->u.path.data, AQ_PATH_DATA_LEN); return;
   case AQ_FT_CONNECTION_CLOSE:
   case AQ_FT_CONNECTION_CLOSE_APP:
     aq_wbuf_varint(w, f->u.close.error_code);
@@ -468,9 +447,7 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
     aq_wbuf_varint(w, f->u.close.reasonlen);
     aq_wbuf_bytes(w, f->u.close.reason, f->u.close.reasonlen);
     return;
-  case AQ_FT_DATAGRAM:
-    aq_wbuf_bytes(w, f->u.datagram.data, f->u.datagram.datalen);
-    return;
+  case AQ_FT_DATAGRAM: aq_wbuf_bytes(w, f->u.datagram.data, f->u.datagram.datalen); return;
   case AQ_FT_DATAGRAM_LEN:
     aq_wbuf_varint(w, f->u.datagram.datalen);
     aq_wbuf_bytes(w, f->u.datagram.data, f->u.datagram.datalen);
@@ -488,11 +465,8 @@ static void encode_body(aq_wbuf *w, const aq_frame *f, uint64_t t) {
     aq_wbuf_varint(w, f->u.addr.seq);
     write_addr(w, &f->u.addr.addr);
     return;
-  case AQ_FT_REMOVE_ADDRESS:
-    aq_wbuf_varint(w, f->u.addr.seq);
-    return;
-  default:
-    break;
+  case AQ_FT_REMOVE_ADDRESS: aq_wbuf_varint(w, f->u.addr.seq); return;
+  default: break;
   }
   if (is_stream_type(t)) {
     aq_wbuf_varint(w, f->u.stream.stream_id);
@@ -530,7 +504,9 @@ static size_t vlen(uint64_t v, int *bad) {
   return n;
 }
 
-static size_t addr_len(const aq_addr *a) { return (a->family == AQ_AF_INET6 ? 16u : 4u) + 2u; }
+static size_t addr_len(const aq_addr *a) {
+  return (a->family == AQ_AF_INET6 ? 16u : 4u) + 2u;
+}
 
 size_t aq_frame_encoded_len(const aq_frame *f) {
   uint64_t t = wire_type(f);
@@ -541,11 +517,9 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
   }
   n = aq_varint_len(t);
   switch (t) {
-  case AQ_FT_PADDING:
-    return f->u.padding.len;
+  case AQ_FT_PADDING: return f->u.padding.len;
   case AQ_FT_PING:
-  case AQ_FT_HANDSHAKE_DONE:
-    break;
+  case AQ_FT_HANDSHAKE_DONE: break;
   case AQ_FT_ACK:
   case AQ_FT_ACK_ECN: {
     const aq_frame_ack *a = &f->u.ack;
@@ -569,13 +543,9 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
   case AQ_FT_CRYPTO:
     n += vlen(f->u.crypto.offset, &bad) + vlen(f->u.crypto.datalen, &bad) + f->u.crypto.datalen;
     break;
-  case AQ_FT_NEW_TOKEN:
-    n += vlen(f->u.new_token.tokenlen, &bad) + f->u.new_token.tokenlen;
-    break;
+  case AQ_FT_NEW_TOKEN: n += vlen(f->u.new_token.tokenlen, &bad) + f->u.new_token.tokenlen; break;
   case AQ_FT_MAX_DATA:
-  case AQ_FT_DATA_BLOCKED:
-    n += vlen(f->u.max_data.max, &bad);
-    break;
+  case AQ_FT_DATA_BLOCKED: n += vlen(f->u.max_data.max, &bad); break;
   case AQ_FT_MAX_STREAM_DATA:
   case AQ_FT_STREAM_DATA_BLOCKED:
     n += vlen(f->u.max_stream_data.stream_id, &bad) + vlen(f->u.max_stream_data.max, &bad);
@@ -583,47 +553,33 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
   case AQ_FT_MAX_STREAMS_BIDI:
   case AQ_FT_MAX_STREAMS_UNI:
   case AQ_FT_STREAMS_BLOCKED_BIDI:
-  case AQ_FT_STREAMS_BLOCKED_UNI:
-    n += vlen(f->u.max_streams.max, &bad);
-    break;
+  case AQ_FT_STREAMS_BLOCKED_UNI: n += vlen(f->u.max_streams.max, &bad); break;
   case AQ_FT_NEW_CONNECTION_ID:
     n += vlen(f->u.new_cid.seq, &bad) + vlen(f->u.new_cid.retire_prior_to, &bad) + 1 +
          f->u.new_cid.cid.len + AQ_STATELESS_RESET_TOKEN_LEN;
     break;
-  case AQ_FT_RETIRE_CONNECTION_ID:
-    n += vlen(f->u.retire_cid.seq, &bad);
-    break;
+  case AQ_FT_RETIRE_CONNECTION_ID: n += vlen(f->u.retire_cid.seq, &bad); break;
   case AQ_FT_PATH_CHALLENGE:
-  case AQ_FT_PATH_RESPONSE:
-    n += AQ_PATH_DATA_LEN;
-    break;
+  case AQ_FT_PATH_RESPONSE: n += AQ_PATH_DATA_LEN; break;
   case AQ_FT_CONNECTION_CLOSE:
   case AQ_FT_CONNECTION_CLOSE_APP:
-    n += vlen(f->u.close.error_code, &bad) + vlen(f->u.close.reasonlen, &bad) +
-         f->u.close.reasonlen;
+    n +=
+        vlen(f->u.close.error_code, &bad) + vlen(f->u.close.reasonlen, &bad) + f->u.close.reasonlen;
     if (t == AQ_FT_CONNECTION_CLOSE) {
       n += vlen(f->u.close.frame_type, &bad);
     }
     break;
-  case AQ_FT_DATAGRAM:
-    n += f->u.datagram.datalen;
-    break;
-  case AQ_FT_DATAGRAM_LEN:
-    n += vlen(f->u.datagram.datalen, &bad) + f->u.datagram.datalen;
-    break;
+  case AQ_FT_DATAGRAM: n += f->u.datagram.datalen; break;
+  case AQ_FT_DATAGRAM_LEN: n += vlen(f->u.datagram.datalen, &bad) + f->u.datagram.datalen; break;
   case AQ_FT_OBSERVED_ADDRESS_V4:
   case AQ_FT_OBSERVED_ADDRESS_V6:
   case AQ_FT_ADD_ADDRESS_V4:
-  case AQ_FT_ADD_ADDRESS_V6:
-    n += vlen(f->u.addr.seq, &bad) + addr_len(&f->u.addr.addr);
-    break;
+  case AQ_FT_ADD_ADDRESS_V6: n += vlen(f->u.addr.seq, &bad) + addr_len(&f->u.addr.addr); break;
   case AQ_FT_PUNCH_ME_NOW_V4:
   case AQ_FT_PUNCH_ME_NOW_V6:
     n += vlen(f->u.addr.round, &bad) + vlen(f->u.addr.seq, &bad) + addr_len(&f->u.addr.addr);
     break;
-  case AQ_FT_REMOVE_ADDRESS:
-    n += vlen(f->u.addr.seq, &bad);
-    break;
+  case AQ_FT_REMOVE_ADDRESS: n += vlen(f->u.addr.seq, &bad); break;
   default:
     if (!is_stream_type(t)) {
       return 0;
@@ -638,6 +594,103 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
     break;
   }
   return bad ? 0 : n;
+}
+
+/* ---------------------------------------------------------- equality */
+
+static int bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static int addr_eq(const aq_addr *a, const aq_addr *b) {
+  size_t iplen = a->family == AQ_AF_INET6 ? 16u : 4u;
+  return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, iplen) == 0;
+}
+
+int aq_frame_eq(const aq_frame *a, const aq_frame *b) {
+  uint64_t t = a->type;
+  if (t != b->type) {
+    return 0;
+  }
+  if (is_stream_type(t)) {
+    const aq_frame_stream *x = &a->u.stream, *y = &b->u.stream;
+    return x->stream_id == y->stream_id && x->offset == y->offset && x->fin == y->fin &&
+           bytes_eq(x->data, x->datalen, y->data, y->datalen);
+  }
+  switch (t) {
+  case AQ_FT_PADDING: return a->u.padding.len == b->u.padding.len;
+  case AQ_FT_PING:
+  case AQ_FT_HANDSHAKE_DONE: return 1;
+  case AQ_FT_ACK:
+  case AQ_FT_ACK_ECN: {
+    const aq_frame_ack *x = &a->u.ack, *y = &b->u.ack;
+    if (x->largest != y->largest || x->ack_delay != y->ack_delay ||
+        x->first_range != y->first_range || x->nranges != y->nranges ||
+        x->nranges > AQ_MAX_ACK_RANGES) {
+      return 0;
+    }
+    for (size_t i = 0; i < x->nranges; i++) {
+      if (x->ranges[i].gap != y->ranges[i].gap || x->ranges[i].len != y->ranges[i].len) {
+        return 0;
+      }
+    }
+    return t == AQ_FT_ACK || (x->ect0 == y->ect0 && x->ect1 == y->ect1 && x->ce == y->ce);
+  }
+  case AQ_FT_RESET_STREAM:
+    return a->u.reset_stream.stream_id == b->u.reset_stream.stream_id &&
+           a->u.reset_stream.app_error == b->u.reset_stream.app_error &&
+           a->u.reset_stream.final_size == b->u.reset_stream.final_size;
+  case AQ_FT_STOP_SENDING:
+    return a->u.stop_sending.stream_id == b->u.stop_sending.stream_id &&
+           a->u.stop_sending.app_error == b->u.stop_sending.app_error;
+  case AQ_FT_CRYPTO:
+    return a->u.crypto.offset == b->u.crypto.offset &&
+           bytes_eq(a->u.crypto.data, a->u.crypto.datalen, b->u.crypto.data, b->u.crypto.datalen);
+  case AQ_FT_NEW_TOKEN:
+    return bytes_eq(a->u.new_token.token, a->u.new_token.tokenlen, b->u.new_token.token,
+                    b->u.new_token.tokenlen);
+  case AQ_FT_MAX_DATA:
+  case AQ_FT_DATA_BLOCKED: return a->u.max_data.max == b->u.max_data.max;
+  case AQ_FT_MAX_STREAM_DATA:
+  case AQ_FT_STREAM_DATA_BLOCKED:
+    return a->u.max_stream_data.stream_id == b->u.max_stream_data.stream_id &&
+           a->u.max_stream_data.max == b->u.max_stream_data.max;
+  case AQ_FT_MAX_STREAMS_BIDI:
+  case AQ_FT_MAX_STREAMS_UNI:
+  case AQ_FT_STREAMS_BLOCKED_BIDI:
+  case AQ_FT_STREAMS_BLOCKED_UNI: return a->u.max_streams.max == b->u.max_streams.max;
+  case AQ_FT_NEW_CONNECTION_ID:
+    return a->u.new_cid.seq == b->u.new_cid.seq &&
+           a->u.new_cid.retire_prior_to == b->u.new_cid.retire_prior_to &&
+           a->u.new_cid.cid.len <= AQ_MAX_CIDLEN &&
+           aq_cid_eq(&a->u.new_cid.cid, &b->u.new_cid.cid) &&
+           memcmp(a->u.new_cid.reset_token, b->u.new_cid.reset_token,
+                  AQ_STATELESS_RESET_TOKEN_LEN) == 0;
+  case AQ_FT_RETIRE_CONNECTION_ID: return a->u.retire_cid.seq == b->u.retire_cid.seq;
+  case AQ_FT_PATH_CHALLENGE:
+  case AQ_FT_PATH_RESPONSE: return memcmp(a->u.path.data, b->u.path.data, AQ_PATH_DATA_LEN) == 0;
+  case AQ_FT_CONNECTION_CLOSE:
+  case AQ_FT_CONNECTION_CLOSE_APP:
+    return a->u.close.error_code == b->u.close.error_code &&
+           (t == AQ_FT_CONNECTION_CLOSE_APP || a->u.close.frame_type == b->u.close.frame_type) &&
+           bytes_eq(a->u.close.reason, a->u.close.reasonlen, b->u.close.reason,
+                    b->u.close.reasonlen);
+  case AQ_FT_DATAGRAM:
+  case AQ_FT_DATAGRAM_LEN:
+    return bytes_eq(a->u.datagram.data, a->u.datagram.datalen, b->u.datagram.data,
+                    b->u.datagram.datalen);
+  case AQ_FT_OBSERVED_ADDRESS_V4:
+  case AQ_FT_OBSERVED_ADDRESS_V6:
+  case AQ_FT_ADD_ADDRESS_V4:
+  case AQ_FT_ADD_ADDRESS_V6:
+    return a->u.addr.seq == b->u.addr.seq && addr_eq(&a->u.addr.addr, &b->u.addr.addr);
+  case AQ_FT_PUNCH_ME_NOW_V4:
+  case AQ_FT_PUNCH_ME_NOW_V6:
+    return a->u.addr.seq == b->u.addr.seq && a->u.addr.round == b->u.addr.round &&
+           addr_eq(&a->u.addr.addr, &b->u.addr.addr);
+  case AQ_FT_REMOVE_ADDRESS: return a->u.addr.seq == b->u.addr.seq;
+  default: return 0;
+  }
 }
 
 /* ------------------------------------------------- permission and class */
@@ -661,13 +714,11 @@ int aq_frame_allowed(uint64_t type, aq_pkt_type pkt_type) {
     return !(type == AQ_FT_ACK || type == AQ_FT_ACK_ECN || type == AQ_FT_CRYPTO ||
              type == AQ_FT_HANDSHAKE_DONE || type == AQ_FT_NEW_TOKEN ||
              type == AQ_FT_PATH_RESPONSE || type == AQ_FT_RETIRE_CONNECTION_ID);
-  case AQ_PKT_1RTT:
-    return 1;
+  case AQ_PKT_1RTT: return 1;
   case AQ_PKT_RETRY:
   case AQ_PKT_VERSION_NEGOTIATION:
   case AQ_PKT_UNKNOWN_VERSION:
-  default:
-    return 0;
+  default: return 0;
   }
 }
 
@@ -684,14 +735,12 @@ unsigned aq_frame_flags(uint64_t type) {
   case AQ_FT_ACK:
   case AQ_FT_ACK_ECN:
   case AQ_FT_CONNECTION_CLOSE:
-  case AQ_FT_CONNECTION_CLOSE_APP:
-    return K;
+  case AQ_FT_CONNECTION_CLOSE_APP: return K;
   case AQ_FT_PATH_CHALLENGE:
   case AQ_FT_PATH_RESPONSE:
   case AQ_FT_NEW_CONNECTION_ID:
   case AQ_FT_OBSERVED_ADDRESS_V4: /* "It is a probing frame" (address discovery draft) */
-  case AQ_FT_OBSERVED_ADDRESS_V6:
-    return K | AE | AQ_FRAME_F_PROBING;
+  case AQ_FT_OBSERVED_ADDRESS_V6: return K | AE | AQ_FRAME_F_PROBING;
   case AQ_FT_PING:
   case AQ_FT_RESET_STREAM:
   case AQ_FT_STOP_SENDING:
@@ -713,9 +762,7 @@ unsigned aq_frame_flags(uint64_t type) {
   case AQ_FT_ADD_ADDRESS_V6:
   case AQ_FT_PUNCH_ME_NOW_V4:
   case AQ_FT_PUNCH_ME_NOW_V6:
-  case AQ_FT_REMOVE_ADDRESS:
-    return K | AE;
-  default:
-    return 0;
+  case AQ_FT_REMOVE_ADDRESS: return K | AE;
+  default: return 0;
   }
 }

@@ -84,10 +84,10 @@ typedef struct aq_frame_ack {
   uint64_t largest;
   uint64_t ack_delay; /* raw, not yet scaled by ack_delay_exponent */
   uint64_t first_range;
-  size_t nranges;      /* ranges kept in ranges[] */
-  uint64_t wire_ranges; /* ACK Range Count on the wire (>= nranges) */
-  uint8_t truncated;   /* 1 if wire_ranges > AQ_MAX_ACK_RANGES */
-  uint64_t smallest;   /* decoder: smallest PN acknowledged by the kept ranges */
+  size_t nranges;          /* ranges kept in ranges[] */
+  uint64_t wire_ranges;    /* ACK Range Count on the wire (>= nranges) */
+  uint8_t truncated;       /* 1 if wire_ranges > AQ_MAX_ACK_RANGES */
+  uint64_t smallest;       /* decoder: smallest PN acknowledged by the kept ranges */
   uint64_t ect0, ect1, ce; /* ACK_ECN only */
   aq_ack_range ranges[AQ_MAX_ACK_RANGES];
 } aq_frame_ack;
@@ -116,9 +116,9 @@ typedef struct aq_frame_close {
 
 /** OBSERVED_ADDRESS, ADD_ADDRESS, PUNCH_ME_NOW and REMOVE_ADDRESS. */
 typedef struct aq_frame_addr {
-  uint64_t seq;        /* Sequence Number; PUNCH_ME_NOW: Paired With Sequence Number */
-  uint64_t round;      /* PUNCH_ME_NOW: Round */
-  aq_addr addr;        /* family picks the V4/V6 type on encode; unused by REMOVE_ADDRESS */
+  uint64_t seq;   /* Sequence Number; PUNCH_ME_NOW: Paired With Sequence Number */
+  uint64_t round; /* PUNCH_ME_NOW: Round */
+  aq_addr addr;   /* family picks the V4/V6 type on encode; unused by REMOVE_ADDRESS */
 } aq_frame_addr;
 
 /**
@@ -205,6 +205,14 @@ size_t aq_frame_encoded_len(const aq_frame *f);
 /* --------------------------------------------- permissions and classes */
 
 /**
+ * Non-zero if a and b carry the same frame: same type and the same values
+ * for every field the encoder writes (byte strings compared by content;
+ * the decoder-derived ACK fields smallest/wire_ranges/truncated are
+ * ignored).
+ */
+int aq_frame_eq(const aq_frame *a, const aq_frame *b);
+
+/**
  * Non-zero if a frame of this type may appear in a packet of pkt_type
  * (RFC 9000 §12.4 Table 3 and §12.5; RFC 9221 §4; the extension drafts
  * allow their frames in 0-RTT and 1-RTT only).  Unknown types: 0.
@@ -212,10 +220,10 @@ size_t aq_frame_encoded_len(const aq_frame *f);
  */
 int aq_frame_allowed(uint64_t type, aq_pkt_type pkt_type);
 
-#define AQ_FRAME_F_KNOWN 0x01u          /* a type this module decodes */
-#define AQ_FRAME_F_ACK_ELICITING 0x02u  /* RFC 9002 §2: all but ACK, PADDING, CONNECTION_CLOSE */
-#define AQ_FRAME_F_PROBING 0x04u        /* RFC 9000 §9.1 (+ OBSERVED_ADDRESS, per its draft) */
-#define AQ_FRAME_F_IN_FLIGHT 0x08u      /* counts toward bytes in flight (RFC 9002 §2) */
+#define AQ_FRAME_F_KNOWN 0x01u         /* a type this module decodes */
+#define AQ_FRAME_F_ACK_ELICITING 0x02u /* RFC 9002 §2: all but ACK, PADDING, CONNECTION_CLOSE */
+#define AQ_FRAME_F_PROBING 0x04u       /* RFC 9000 §9.1 (+ OBSERVED_ADDRESS, per its draft) */
+#define AQ_FRAME_F_IN_FLIGHT 0x08u     /* counts toward bytes in flight (RFC 9002 §2) */
 
 /** Classification flags (AQ_FRAME_F_*) of a frame type; 0 for unknown types. */
 unsigned aq_frame_flags(uint64_t type);

@@ -35,23 +35,14 @@ int aq_pkt_version_supported(uint32_t version) {
 int aq_pkt_long_type_bits(uint32_t version, aq_pkt_type type, uint8_t *bits) {
   unsigned v;
   switch (type) {
-  case AQ_PKT_INITIAL:
-    v = 0;
-    break;
-  case AQ_PKT_0RTT:
-    v = 1;
-    break;
-  case AQ_PKT_HANDSHAKE:
-    v = 2;
-    break;
-  case AQ_PKT_RETRY:
-    v = 3;
-    break;
+  case AQ_PKT_INITIAL: v = 0; break;
+  case AQ_PKT_0RTT: v = 1; break;
+  case AQ_PKT_HANDSHAKE: v = 2; break;
+  case AQ_PKT_RETRY: v = 3; break;
   case AQ_PKT_VERSION_NEGOTIATION:
   case AQ_PKT_1RTT:
   case AQ_PKT_UNKNOWN_VERSION:
-  default:
-    return AQ_ERR_INVALID_ARGUMENT;
+  default: return AQ_ERR_INVALID_ARGUMENT;
   }
   if (version == AQ_PROTO_VER_V1) {
     *bits = (uint8_t)v;
@@ -65,8 +56,7 @@ int aq_pkt_long_type_bits(uint32_t version, aq_pkt_type type, uint8_t *bits) {
 }
 
 int aq_pkt_long_type_from_bits(uint32_t version, uint8_t bits, aq_pkt_type *type) {
-  static const aq_pkt_type order[4] = {AQ_PKT_INITIAL, AQ_PKT_0RTT, AQ_PKT_HANDSHAKE,
-                                       AQ_PKT_RETRY};
+  static const aq_pkt_type order[4] = {AQ_PKT_INITIAL, AQ_PKT_0RTT, AQ_PKT_HANDSHAKE, AQ_PKT_RETRY};
   if (bits > 3) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
@@ -254,7 +244,9 @@ int aq_pkt_iter_next(aq_pkt_iter *it, aq_pkt_hd *hd, const uint8_t **pkt, size_t
 
 /* ------------------------------------------------------------ encoding */
 
-static int valid_varint_width(size_t w) { return w == 1 || w == 2 || w == 4 || w == 8; }
+static int valid_varint_width(size_t w) {
+  return w == 1 || w == 2 || w == 4 || w == 8;
+}
 
 int aq_pkt_encode_hd(aq_wbuf *w, aq_pkt_hd *hd) {
   size_t start = aq_wbuf_len(w);
@@ -283,8 +275,8 @@ int aq_pkt_encode_hd(aq_wbuf *w, aq_pkt_hd *hd) {
     if (aq_pkt_long_type_bits(hd->version, hd->type, &bits) != 0 || !valid_varint_width(lw)) {
       return AQ_ERR_INVALID_ARGUMENT;
     }
-    first = (uint8_t)(AQ_PKT_HEADER_FORM_BIT | AQ_PKT_FIXED_BIT | ((unsigned)bits << 4) |
-                      (pn_len - 1));
+    first =
+        (uint8_t)(AQ_PKT_HEADER_FORM_BIT | AQ_PKT_FIXED_BIT | ((unsigned)bits << 4) | (pn_len - 1));
     aq_wbuf_u8(w, first);
     aq_wbuf_u32(w, hd->version);
     aq_wbuf_u8(w, (uint8_t)hd->dcidlen);
@@ -368,6 +360,23 @@ uint64_t aq_pkt_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_
     return candidate - win;
   }
   return candidate;
+}
+
+size_t aq_pkt_pn_len_from_first(uint8_t first) {
+  return (size_t)(first & AQ_PKT_PN_LEN_MASK) + 1;
+}
+
+int aq_pkt_check_reserved(uint8_t first) {
+  uint8_t mask = (first & AQ_PKT_HEADER_FORM_BIT) ? 0x0cu : 0x18u;
+  return (first & mask) == 0 ? 0 : AQ_ERR_PROTO;
+}
+
+uint64_t aq_pkt_read_pn(const uint8_t *p, size_t pn_len) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < pn_len && i < 4; i++) {
+    v = (v << 8) | p[i];
+  }
+  return v;
 }
 
 /* ----------------------------------------------- Version Negotiation */

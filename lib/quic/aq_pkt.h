@@ -70,28 +70,28 @@ int aq_cid_eq(const aq_cid *a, const aq_cid *b);
  * the fields marked (in) are inputs and those marked (out) are filled.
  */
 typedef struct aq_pkt_hd {
-  aq_pkt_type type;      /* (in/out) */
-  uint8_t first;         /* (out) first byte as on the wire (still protected on decode) */
-  uint32_t version;      /* (in/out) long header only; 0 for short headers */
-  const uint8_t *dcid;   /* (in/out) zero-copy */
-  size_t dcidlen;        /* (in/out) */
-  const uint8_t *scid;   /* (in/out) long header only */
-  size_t scidlen;        /* (in/out) */
-  const uint8_t *token;  /* (in/out) Initial token, or Retry token */
-  size_t tokenlen;       /* (in/out) */
+  aq_pkt_type type;         /* (in/out) */
+  uint8_t first;            /* (out) first byte as on the wire (still protected on decode) */
+  uint32_t version;         /* (in/out) long header only; 0 for short headers */
+  const uint8_t *dcid;      /* (in/out) zero-copy */
+  size_t dcidlen;           /* (in/out) */
+  const uint8_t *scid;      /* (in/out) long header only */
+  size_t scidlen;           /* (in/out) */
+  const uint8_t *token;     /* (in/out) Initial token, or Retry token */
+  size_t tokenlen;          /* (in/out) */
   const uint8_t *retry_tag; /* (out) Retry: the 16-byte integrity tag */
-  uint64_t length;       /* (out) Initial/0-RTT/Handshake Length field (PN + payload) */
-  size_t len_offset;     /* (out) offset of the Length field (long header with Length) */
-  size_t len_width;      /* (in/out) encoded width of the Length field: 1, 2, 4 or 8
-                          * (in: 0 means 2 on encode) */
-  size_t pn_offset;      /* (out) offset of the packet number from the packet start */
-  size_t pktlen;         /* (out) decode: bytes of this packet in the datagram;
-                          * encode: header bytes written, packet number included */
+  uint64_t length;          /* (out) Initial/0-RTT/Handshake Length field (PN + payload) */
+  size_t len_offset;        /* (out) offset of the Length field (long header with Length) */
+  size_t len_width;         /* (in/out) encoded width of the Length field: 1, 2, 4 or 8
+                             * (in: 0 means 2 on encode) */
+  size_t pn_offset;         /* (out) offset of the packet number from the packet start */
+  size_t pktlen;            /* (out) decode: bytes of this packet in the datagram;
+                             * encode: header bytes written, packet number included */
   /* Encode-only inputs. */
-  uint64_t pkt_num;      /* (in) full packet number */
-  size_t pn_len;         /* (in) 1..4 bytes of packet number to send */
-  uint8_t key_phase;     /* (in) short header key phase (0/1) */
-  uint8_t spin;          /* (in) short header spin bit (0/1) */
+  uint64_t pkt_num;  /* (in) full packet number */
+  size_t pn_len;     /* (in) 1..4 bytes of packet number to send */
+  uint8_t key_phase; /* (in) short header key phase (0/1) */
+  uint8_t spin;      /* (in) short header spin bit (0/1) */
 } aq_pkt_hd;
 
 /* ------------------------------------------------------------ decoding */
@@ -130,8 +130,7 @@ typedef struct aq_pkt_iter {
 } aq_pkt_iter;
 
 /** Start iterating over dgram; short_dcidlen as for aq_pkt_decode_hd(). */
-void aq_pkt_iter_init(aq_pkt_iter *it, const uint8_t *dgram, size_t dgramlen,
-                      size_t short_dcidlen);
+void aq_pkt_iter_init(aq_pkt_iter *it, const uint8_t *dgram, size_t dgramlen, size_t short_dcidlen);
 
 /**
  * The next packet: fills *hd, sets *pkt / *pktlen to its bytes and returns
@@ -186,6 +185,22 @@ size_t aq_pkt_pn_len(uint64_t pkt_num, uint64_t largest_acked);
  * successfully in the space, or UINT64_MAX if none.
  */
 uint64_t aq_pkt_pn_decode(uint64_t largest_pn, uint64_t truncated_pn, size_t pn_len);
+
+/** Packet-number length (1..4) from a first byte whose protection was removed. */
+size_t aq_pkt_pn_len_from_first(uint8_t first);
+
+/**
+ * Check the reserved bits of a first byte whose protection was removed
+ * (long header 0x0c, short header 0x18; Initial/0-RTT/Handshake/1-RTT).
+ * RFC 9000 §17.2: "An endpoint MUST treat receipt of a packet that has a
+ * non-zero value for these bits after removing both packet and header
+ * protection as a connection error of type PROTOCOL_VIOLATION."  Call it
+ * after AEAD decryption succeeded.  Returns 0 or AQ_ERR_PROTO.
+ */
+AQ_MUST_CHECK int aq_pkt_check_reserved(uint8_t first);
+
+/** Read a truncated packet number of pn_len (1..4) bytes from p. */
+uint64_t aq_pkt_read_pn(const uint8_t *p, size_t pn_len);
 
 /** Type bits (0..3) of a long-header packet type in the given version. */
 AQ_MUST_CHECK int aq_pkt_long_type_bits(uint32_t version, aq_pkt_type type, uint8_t *bits);

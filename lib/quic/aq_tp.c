@@ -20,16 +20,11 @@ static int builtin_index(uint64_t id) {
     return (int)id;
   }
   switch (id) {
-  case AQ_TP_MAX_DATAGRAM_FRAME_SIZE:
-    return 18;
-  case AQ_TP_ADDRESS_DISCOVERY:
-    return 19;
-  case AQ_TP_NAT_TRAVERSAL:
-    return 20;
-  case AQ_TP_DRAFT_FRAME_LAYOUT:
-    return 21;
-  default:
-    return -1;
+  case AQ_TP_MAX_DATAGRAM_FRAME_SIZE: return 18;
+  case AQ_TP_ADDRESS_DISCOVERY: return 19;
+  case AQ_TP_NAT_TRAVERSAL: return 20;
+  case AQ_TP_DRAFT_FRAME_LAYOUT: return 21;
+  default: return -1;
   }
 }
 
@@ -110,9 +105,8 @@ static void put_varint_nondefault(aq_wbuf *w, uint64_t id, uint64_t v, uint64_t 
 static int check_values(const aq_tp *tp) {
   if (tp->max_udp_payload_size < AQ_TP_MIN_UDP_PAYLOAD_SIZE ||
       tp->ack_delay_exponent > AQ_TP_MAX_ACK_DELAY_EXPONENT ||
-      tp->max_ack_delay_ms > AQ_TP_MAX_MAX_ACK_DELAY_MS ||
-      tp->active_connection_id_limit < 2 || tp->initial_max_streams_bidi > (1ULL << 60) ||
-      tp->initial_max_streams_uni > (1ULL << 60) ||
+      tp->max_ack_delay_ms > AQ_TP_MAX_MAX_ACK_DELAY_MS || tp->active_connection_id_limit < 2 ||
+      tp->initial_max_streams_bidi > (1ULL << 60) || tp->initial_max_streams_uni > (1ULL << 60) ||
       tp->navailable_versions > AQ_TP_MAX_VERSIONS) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
@@ -322,8 +316,7 @@ static int decode_param(aq_tp *tp, uint64_t id, aq_rbuf *v, aq_tp_sender sender)
   case AQ_TP_ORIGINAL_DCID:
     tp->has |= AQ_TP_HAS_ORIGINAL_DCID;
     return get_cid_value(v, &tp->original_dcid);
-  case AQ_TP_MAX_IDLE_TIMEOUT:
-    return get_varint_value(v, &tp->max_idle_timeout_ms);
+  case AQ_TP_MAX_IDLE_TIMEOUT: return get_varint_value(v, &tp->max_idle_timeout_ms);
   case AQ_TP_STATELESS_RESET_TOKEN:
     if (aq_rbuf_left(v) != AQ_STATELESS_RESET_TOKEN_LEN) {
       return AQ_ERR_MALFORMED;
@@ -336,8 +329,7 @@ static int decode_param(aq_tp *tp, uint64_t id, aq_rbuf *v, aq_tp_sender sender)
     }
     /* "Values below 1200 are invalid." */
     return tp->max_udp_payload_size < AQ_TP_MIN_UDP_PAYLOAD_SIZE ? AQ_ERR_VALUE_RANGE : 0;
-  case AQ_TP_INITIAL_MAX_DATA:
-    return get_varint_value(v, &tp->initial_max_data);
+  case AQ_TP_INITIAL_MAX_DATA: return get_varint_value(v, &tp->initial_max_data);
   case AQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_LOCAL:
     return get_varint_value(v, &tp->initial_max_stream_data_bidi_local);
   case AQ_TP_INITIAL_MAX_STREAM_DATA_BIDI_REMOTE:
@@ -384,14 +376,9 @@ static int decode_param(aq_tp *tp, uint64_t id, aq_rbuf *v, aq_tp_sender sender)
   case AQ_TP_INITIAL_SCID:
     tp->has |= AQ_TP_HAS_INITIAL_SCID;
     return get_cid_value(v, &tp->initial_scid);
-  case AQ_TP_RETRY_SCID:
-    tp->has |= AQ_TP_HAS_RETRY_SCID;
-    return get_cid_value(v, &tp->retry_scid);
-  case AQ_TP_VERSION_INFORMATION:
-    tp->has |= AQ_TP_HAS_VERSION_INFO;
-    return get_version_info(v, tp);
-  case AQ_TP_MAX_DATAGRAM_FRAME_SIZE:
-    return get_varint_value(v, &tp->max_datagram_frame_size);
+  case AQ_TP_RETRY_SCID: tp->has |= AQ_TP_HAS_RETRY_SCID; return get_cid_value(v, &tp->retry_scid);
+  case AQ_TP_VERSION_INFORMATION: tp->has |= AQ_TP_HAS_VERSION_INFO; return get_version_info(v, tp);
+  case AQ_TP_MAX_DATAGRAM_FRAME_SIZE: return get_varint_value(v, &tp->max_datagram_frame_size);
   case AQ_TP_ADDRESS_DISCOVERY:
     tp->has |= AQ_TP_HAS_ADDRESS_DISCOVERY;
     if ((rv = get_varint_value(v, &tp->address_discovery)) != 0) {
@@ -412,11 +399,8 @@ static int decode_param(aq_tp *tp, uint64_t id, aq_rbuf *v, aq_tp_sender sender)
     }
     /* "... or the receipt of the value 0, as a connection error". */
     return tp->nat_traversal_limit == 0 ? AQ_ERR_VALUE_RANGE : 0;
-  case AQ_TP_DRAFT_FRAME_LAYOUT:
-    tp->has |= AQ_TP_HAS_DRAFT_FRAME_LAYOUT;
-    return aq_rbuf_done(v);
-  default:
-    break;
+  case AQ_TP_DRAFT_FRAME_LAYOUT: tp->has |= AQ_TP_HAS_DRAFT_FRAME_LAYOUT; return aq_rbuf_done(v);
+  default: break;
   }
   {
     aq_tp_ext *e = ext_find(tp, id);

@@ -122,7 +122,7 @@ typedef struct aq_tp {
   uint32_t chosen_version;          /* version_information */
   size_t navailable_versions;
   uint32_t available_versions[AQ_TP_MAX_VERSIONS];
-  uint64_t address_discovery; /* AQ_TP_AD_* when HAS_ADDRESS_DISCOVERY */
+  uint64_t address_discovery;   /* AQ_TP_AD_* when HAS_ADDRESS_DISCOVERY */
   uint64_t nat_traversal_limit; /* server's concurrency limit (> 0); the client sends it empty */
   size_t next;
   aq_tp_ext ext[AQ_TP_MAX_EXT];
@@ -170,7 +170,6 @@ AQ_MUST_CHECK int aq_tp_encode(aq_wbuf *w, const aq_tp *tp, aq_tp_sender sender,
  * original_destination_connection_id), AQ_ERR_VALUE_RANGE (a value out of
  * its range).
  */
-AQ_MUST_CHECK int aq_tp_decode(aq_tp *tp, const uint8_t *data, size_t datalen,
-                               aq_tp_sender sender);
+AQ_MUST_CHECK int aq_tp_decode(aq_tp *tp, const uint8_t *data, size_t datalen, aq_tp_sender sender);
 
 #endif /* AQ_TP_H */

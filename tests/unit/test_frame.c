@@ -36,7 +36,8 @@ static int frame_eq(const aq_frame *a, const aq_frame *b) {
     break;
   case AQ_FT_CONNECTION_CLOSE:
   case AQ_FT_CONNECTION_CLOSE_APP:
-    pa = x.u.close.reason, la = x.u.close.reasonlen, pb = y.u.close.reason, lb = y.u.close.reasonlen;
+    pa = x.u.close.reason, la = x.u.close.reasonlen, pb = y.u.close.reason,
+    lb = y.u.close.reasonlen;
     x.u.close.reason = y.u.close.reason = NULL;
     break;
   case AQ_FT_DATAGRAM:
@@ -74,16 +75,46 @@ static aq_frame *new_frame(uint64_t type) {
 
 /* Build one example of every frame type (index i; NULL past the end). */
 static aq_frame *sample(size_t i) {
-  static const uint64_t types[] = {
-      AQ_FT_PADDING, AQ_FT_PING, AQ_FT_ACK, AQ_FT_ACK_ECN, AQ_FT_RESET_STREAM, AQ_FT_STOP_SENDING,
-      AQ_FT_CRYPTO, AQ_FT_NEW_TOKEN, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
-      AQ_FT_MAX_DATA, AQ_FT_MAX_STREAM_DATA, AQ_FT_MAX_STREAMS_BIDI, AQ_FT_MAX_STREAMS_UNI,
-      AQ_FT_DATA_BLOCKED, AQ_FT_STREAM_DATA_BLOCKED, AQ_FT_STREAMS_BLOCKED_BIDI,
-      AQ_FT_STREAMS_BLOCKED_UNI, AQ_FT_NEW_CONNECTION_ID, AQ_FT_RETIRE_CONNECTION_ID,
-      AQ_FT_PATH_CHALLENGE, AQ_FT_PATH_RESPONSE, AQ_FT_CONNECTION_CLOSE,
-      AQ_FT_CONNECTION_CLOSE_APP, AQ_FT_HANDSHAKE_DONE, AQ_FT_DATAGRAM, AQ_FT_DATAGRAM_LEN,
-      AQ_FT_OBSERVED_ADDRESS_V4, AQ_FT_OBSERVED_ADDRESS_V6, AQ_FT_ADD_ADDRESS_V4,
-      AQ_FT_ADD_ADDRESS_V6, AQ_FT_PUNCH_ME_NOW_V4, AQ_FT_PUNCH_ME_NOW_V6, AQ_FT_REMOVE_ADDRESS};
+  static const uint64_t types[] = {AQ_FT_PADDING,
+                                   AQ_FT_PING,
+                                   AQ_FT_ACK,
+                                   AQ_FT_ACK_ECN,
+                                   AQ_FT_RESET_STREAM,
+                                   AQ_FT_STOP_SENDING,
+                                   AQ_FT_CRYPTO,
+                                   AQ_FT_NEW_TOKEN,
+                                   0x08,
+                                   0x09,
+                                   0x0a,
+                                   0x0b,
+                                   0x0c,
+                                   0x0d,
+                                   0x0e,
+                                   0x0f,
+                                   AQ_FT_MAX_DATA,
+                                   AQ_FT_MAX_STREAM_DATA,
+                                   AQ_FT_MAX_STREAMS_BIDI,
+                                   AQ_FT_MAX_STREAMS_UNI,
+                                   AQ_FT_DATA_BLOCKED,
+                                   AQ_FT_STREAM_DATA_BLOCKED,
+                                   AQ_FT_STREAMS_BLOCKED_BIDI,
+                                   AQ_FT_STREAMS_BLOCKED_UNI,
+                                   AQ_FT_NEW_CONNECTION_ID,
+                                   AQ_FT_RETIRE_CONNECTION_ID,
+                                   AQ_FT_PATH_CHALLENGE,
+                                   AQ_FT_PATH_RESPONSE,
+                                   AQ_FT_CONNECTION_CLOSE,
+                                   AQ_FT_CONNECTION_CLOSE_APP,
+                                   AQ_FT_HANDSHAKE_DONE,
+                                   AQ_FT_DATAGRAM,
+                                   AQ_FT_DATAGRAM_LEN,
+                                   AQ_FT_OBSERVED_ADDRESS_V4,
+                                   AQ_FT_OBSERVED_ADDRESS_V6,
+                                   AQ_FT_ADD_ADDRESS_V4,
+                                   AQ_FT_ADD_ADDRESS_V6,
+                                   AQ_FT_PUNCH_ME_NOW_V4,
+                                   AQ_FT_PUNCH_ME_NOW_V6,
+                                   AQ_FT_REMOVE_ADDRESS};
   static const uint8_t ip4[4] = {192, 0, 2, 33};
   static const uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34};
   if (i >= sizeof(types) / sizeof(types[0])) {
@@ -95,9 +126,7 @@ static aq_frame *sample(size_t i) {
   }
   uint64_t t = f->type;
   switch (t) {
-  case AQ_FT_PADDING:
-    f->u.padding.len = 5;
-    break;
+  case AQ_FT_PADDING: f->u.padding.len = 5; break;
   case AQ_FT_ACK:
   case AQ_FT_ACK_ECN:
     f->u.ack.largest = 100000;
@@ -135,9 +164,7 @@ static aq_frame *sample(size_t i) {
     f->u.new_token.tokenlen = 9;
     break;
   case AQ_FT_MAX_DATA:
-  case AQ_FT_DATA_BLOCKED:
-    f->u.max_data.max = 1ULL << 50;
-    break;
+  case AQ_FT_DATA_BLOCKED: f->u.max_data.max = 1ULL << 50; break;
   case AQ_FT_MAX_STREAM_DATA:
   case AQ_FT_STREAM_DATA_BLOCKED:
     f->u.max_stream_data.stream_id = 8;
@@ -156,13 +183,9 @@ static aq_frame *sample(size_t i) {
     memset(f->u.new_cid.cid.data, 0xc1, 20);
     memset(f->u.new_cid.reset_token, 0x5a, 16);
     break;
-  case AQ_FT_RETIRE_CONNECTION_ID:
-    f->u.retire_cid.seq = 300;
-    break;
+  case AQ_FT_RETIRE_CONNECTION_ID: f->u.retire_cid.seq = 300; break;
   case AQ_FT_PATH_CHALLENGE:
-  case AQ_FT_PATH_RESPONSE:
-    memcpy(f->u.path.data, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-    break;
+  case AQ_FT_PATH_RESPONSE: memcpy(f->u.path.data, "\x01\x02\x03\x04\x05\x06\x07\x08", 8); break;
   case AQ_FT_CONNECTION_CLOSE:
   case AQ_FT_CONNECTION_CLOSE_APP:
     f->u.close.error_code = t == AQ_FT_CONNECTION_CLOSE ? AQ_QERR_PROTOCOL_VIOLATION : 0x99;
@@ -189,9 +212,7 @@ static aq_frame *sample(size_t i) {
     f->u.addr.round = t == AQ_FT_PUNCH_ME_NOW_V6 ? 1ULL << 35 : 0;
     f->u.addr.addr = aq_addr_ipv6(ip6, 65535);
     break;
-  case AQ_FT_REMOVE_ADDRESS:
-    f->u.addr.seq = 12;
-    break;
+  case AQ_FT_REMOVE_ADDRESS: f->u.addr.seq = 12; break;
   default:
     if (t >= 0x08 && t <= 0x0f) {
       f->u.stream.stream_id = 0x3fff + t;
@@ -234,8 +255,20 @@ AQ_TEST(frame_roundtrip_every_type) {
     aq_rbuf_init(&r, buf, n);
     CHECK_INT(aq_frame_decode(&d, &r), 0);
     CHECK_INT(aq_rbuf_left(&r), 0);
-    if (!frame_eq(f, &d)) {
+    if (!frame_eq(f, &d) || !aq_frame_eq(f, &d)) {
       aq_test_fail(__FILE__, __LINE__, "round trip type 0x%llx", (unsigned long long)f->type);
+    }
+    /* A flipped last byte that still decodes is a different frame. */
+    {
+      aq_frame d2;
+      uint8_t flipped[512];
+      memcpy(flipped, buf, n);
+      flipped[n - 1] ^= 0x01;
+      aq_rbuf_init(&r, flipped, n);
+      if (aq_frame_decode(&d2, &r) == 0 && aq_rbuf_left(&r) == 0) {
+        CHECK(!aq_frame_eq(&d, &d2));
+        CHECK(!frame_eq(&d, &d2));
+      }
     }
     /* Decoded data fields point into the input (zero-copy). */
     if (f->type == AQ_FT_CRYPTO) {
@@ -350,15 +383,27 @@ AQ_TEST(frame_value_rules) {
   CHECK_INT(decode_hex("16d000000000000001", &d), AQ_ERR_VALUE_RANGE);
   CHECK_INT(decode_hex("17d000000000000001", &d), AQ_ERR_VALUE_RANGE);
   /* NEW_CONNECTION_ID: length 0 / 21 invalid, retire_prior_to > seq. */
-  CHECK_INT(decode_hex("1805050101" "00000000000000000000000000000000", &d), 0);
-  CHECK_INT(decode_hex("1805050001" "00000000000000000000000000000000", &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_hex("1805050101"
+                       "00000000000000000000000000000000",
+                       &d),
+            0);
+  CHECK_INT(decode_hex("1805050001"
+                       "00000000000000000000000000000000",
+                       &d),
+            AQ_ERR_MALFORMED);
   CHECK_INT(decode_hex("1805051500000000000000000000000000000000000000000000000000000000000000"
                        "0000",
                        &d),
             AQ_ERR_MALFORMED);
-  CHECK_INT(decode_hex("1805060101" "00000000000000000000000000000000", &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_hex("1805060101"
+                       "00000000000000000000000000000000",
+                       &d),
+            AQ_ERR_MALFORMED);
   /* Reset token one byte short. */
-  CHECK_INT(decode_hex("1805050101" "000000000000000000000000000000", &d), AQ_ERR_TRUNCATED);
+  CHECK_INT(decode_hex("1805050101"
+                       "000000000000000000000000000000",
+                       &d),
+            AQ_ERR_TRUNCATED);
   /* NEW_TOKEN empty (§19.7). */
   CHECK_INT(decode_hex("0700", &d), AQ_ERR_MALFORMED);
   CHECK_INT(decode_hex("070161", &d), 0);
@@ -385,7 +430,9 @@ AQ_TEST(frame_value_rules) {
 AQ_TEST(frame_ack_ranges) {
   aq_frame d;
   /* largest 100, first range 2 (98..100), gap 1, len 3: 95..92. */
-  REQUIRE(decode_hex("024064000102" "0103", &d) == 0);
+  REQUIRE(decode_hex("024064000102"
+                     "0103",
+                     &d) == 0);
   CHECK_INT(d.u.ack.largest, 100);
   CHECK_INT(d.u.ack.nranges, 1);
   CHECK_INT(d.u.ack.smallest, 92);
@@ -395,21 +442,45 @@ AQ_TEST(frame_ack_ranges) {
   CHECK_INT(decode_hex("0205000005", &d), 0);
   CHECK_INT(d.u.ack.smallest, 0);
   /* Gap underflow: smallest 2, gap 0 → largest 0 is fine; gap 1 → -1. */
-  CHECK_INT(decode_hex("0205000103" "0000", &d), 0);
+  CHECK_INT(decode_hex("0205000103"
+                       "0000",
+                       &d),
+            0);
   CHECK_INT(d.u.ack.smallest, 0);
-  CHECK_INT(decode_hex("0205000103" "0100", &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_hex("0205000103"
+                       "0100",
+                       &d),
+            AQ_ERR_MALFORMED);
   /* Range length underflow: smallest 8, gap 0 → largest 6; len 7 → -1. */
-  CHECK_INT(decode_hex("020a000102" "0007", &d), AQ_ERR_MALFORMED);
-  CHECK_INT(decode_hex("020a000102" "0006", &d), 0);
+  CHECK_INT(decode_hex("020a000102"
+                       "0007",
+                       &d),
+            AQ_ERR_MALFORMED);
+  CHECK_INT(decode_hex("020a000102"
+                       "0006",
+                       &d),
+            0);
   CHECK_INT(d.u.ack.smallest, 0);
   /* Smallest 1: no room for any gap. */
-  CHECK_INT(decode_hex("0205000104" "0000", &d), AQ_ERR_MALFORMED);
+  CHECK_INT(decode_hex("0205000104"
+                       "0000",
+                       &d),
+            AQ_ERR_MALFORMED);
   /* ECN counts cut mid-way. */
-  CHECK_INT(decode_hex("030a000001" "0102", &d), AQ_ERR_TRUNCATED);
-  CHECK_INT(decode_hex("030a000001" "010203", &d), 0);
+  CHECK_INT(decode_hex("030a000001"
+                       "0102",
+                       &d),
+            AQ_ERR_TRUNCATED);
+  CHECK_INT(decode_hex("030a000001"
+                       "010203",
+                       &d),
+            0);
   CHECK_INT(d.u.ack.ce, 3);
   /* Range count larger than the bytes left. */
-  CHECK_INT(decode_hex("020a000501" "0000", &d), AQ_ERR_TRUNCATED);
+  CHECK_INT(decode_hex("020a000501"
+                       "0000",
+                       &d),
+            AQ_ERR_TRUNCATED);
 
   /* More ranges than AQ_MAX_ACK_RANGES: all validated, the newest kept. */
   uint8_t buf[1024];
@@ -552,30 +623,49 @@ AQ_TEST(frame_extension_wire_bytes) {
   CHECK_MEM(d.u.addr.addr.ip, ip4, 4);
 
   /* PUNCH_ME_NOW v6: round, paired-with sequence, IPv6, port. */
-  REQUIRE(decode_hex("803d7e93" "02" "07" "20010db8000000000000000000000001" "01bb", &d) == 0);
+  REQUIRE(decode_hex("803d7e93"
+                     "02"
+                     "07"
+                     "20010db8000000000000000000000001"
+                     "01bb",
+                     &d) == 0);
   CHECK_INT(d.type, AQ_FT_PUNCH_ME_NOW_V6);
   CHECK_INT(d.u.addr.round, 2);
   CHECK_INT(d.u.addr.seq, 7);
   CHECK_INT(d.u.addr.addr.family, AQ_AF_INET6);
   CHECK_INT(d.u.addr.addr.ip[15], 1);
   CHECK_INT(d.u.addr.addr.port, 443);
-  CHECK_INT(decode_hex("803d7e93" "02" "07" "20010db8000000000000000000000001" "01", &d),
+  CHECK_INT(decode_hex("803d7e93"
+                       "02"
+                       "07"
+                       "20010db8000000000000000000000001"
+                       "01",
+                       &d),
             AQ_ERR_TRUNCATED);
   /* ADD_ADDRESS v4, REMOVE_ADDRESS. */
-  REQUIRE(decode_hex("803d7e90" "4005" "0a000001" "c350", &d) == 0);
+  REQUIRE(decode_hex("803d7e90"
+                     "4005"
+                     "0a000001"
+                     "c350",
+                     &d) == 0);
   CHECK_INT(d.u.addr.seq, 5);
   CHECK_INT(d.u.addr.addr.port, 50000);
-  REQUIRE(decode_hex("803d7e94" "09", &d) == 0);
+  REQUIRE(decode_hex("803d7e94"
+                     "09",
+                     &d) == 0);
   CHECK_INT(d.type, AQ_FT_REMOVE_ADDRESS);
   CHECK_INT(d.u.addr.seq, 9);
-  CHECK_INT(decode_hex("803d7e95" "09", &d), AQ_ERR_UNSUPPORTED);
+  CHECK_INT(decode_hex("803d7e95"
+                       "09",
+                       &d),
+            AQ_ERR_UNSUPPORTED);
   free(f);
 }
 
 AQ_TEST(frame_permission_table) {
   /* RFC 9000 §12.4 Table 3. */
-  static const uint64_t ih_ok[] = {AQ_FT_PADDING, AQ_FT_PING, AQ_FT_ACK, AQ_FT_ACK_ECN,
-                                   AQ_FT_CRYPTO, AQ_FT_CONNECTION_CLOSE};
+  static const uint64_t ih_ok[] = {AQ_FT_PADDING, AQ_FT_PING,   AQ_FT_ACK,
+                                   AQ_FT_ACK_ECN, AQ_FT_CRYPTO, AQ_FT_CONNECTION_CLOSE};
   for (size_t i = 0; i < sizeof(ih_ok) / sizeof(ih_ok[0]); i++) {
     CHECK(aq_frame_allowed(ih_ok[i], AQ_PKT_INITIAL));
     CHECK(aq_frame_allowed(ih_ok[i], AQ_PKT_HANDSHAKE));
@@ -592,8 +682,12 @@ AQ_TEST(frame_permission_table) {
   }
   /* §12.5: 0-RTT forbids ACK, CRYPTO, HANDSHAKE_DONE, NEW_TOKEN,
    * PATH_RESPONSE, RETIRE_CONNECTION_ID. */
-  static const uint64_t no0rtt[] = {AQ_FT_ACK,          AQ_FT_ACK_ECN,         AQ_FT_CRYPTO,
-                                    AQ_FT_HANDSHAKE_DONE, AQ_FT_NEW_TOKEN, AQ_FT_PATH_RESPONSE,
+  static const uint64_t no0rtt[] = {AQ_FT_ACK,
+                                    AQ_FT_ACK_ECN,
+                                    AQ_FT_CRYPTO,
+                                    AQ_FT_HANDSHAKE_DONE,
+                                    AQ_FT_NEW_TOKEN,
+                                    AQ_FT_PATH_RESPONSE,
                                     AQ_FT_RETIRE_CONNECTION_ID};
   for (size_t i = 0; i < sizeof(no0rtt) / sizeof(no0rtt[0]); i++) {
     CHECK(!aq_frame_allowed(no0rtt[i], AQ_PKT_0RTT));
@@ -603,10 +697,14 @@ AQ_TEST(frame_permission_table) {
   CHECK(aq_frame_allowed(AQ_FT_NEW_CONNECTION_ID, AQ_PKT_0RTT));
   CHECK(!aq_frame_allowed(AQ_FT_HANDSHAKE_DONE, AQ_PKT_HANDSHAKE));
   /* DATAGRAM and the extension frames: application space only. */
-  static const uint64_t app[] = {AQ_FT_DATAGRAM,         AQ_FT_DATAGRAM_LEN,
-                                 AQ_FT_OBSERVED_ADDRESS_V4, AQ_FT_OBSERVED_ADDRESS_V6,
-                                 AQ_FT_ADD_ADDRESS_V4,   AQ_FT_ADD_ADDRESS_V6,
-                                 AQ_FT_PUNCH_ME_NOW_V4,  AQ_FT_PUNCH_ME_NOW_V6,
+  static const uint64_t app[] = {AQ_FT_DATAGRAM,
+                                 AQ_FT_DATAGRAM_LEN,
+                                 AQ_FT_OBSERVED_ADDRESS_V4,
+                                 AQ_FT_OBSERVED_ADDRESS_V6,
+                                 AQ_FT_ADD_ADDRESS_V4,
+                                 AQ_FT_ADD_ADDRESS_V6,
+                                 AQ_FT_PUNCH_ME_NOW_V4,
+                                 AQ_FT_PUNCH_ME_NOW_V6,
                                  AQ_FT_REMOVE_ADDRESS};
   for (size_t i = 0; i < sizeof(app) / sizeof(app[0]); i++) {
     CHECK(!aq_frame_allowed(app[i], AQ_PKT_INITIAL));
@@ -635,8 +733,8 @@ AQ_TEST(frame_classification) {
   CHECK(aq_frame_flags(AQ_FT_PADDING) & AQ_FRAME_F_IN_FLIGHT);
   CHECK(!(aq_frame_flags(AQ_FT_ACK) & AQ_FRAME_F_IN_FLIGHT));
   /* RFC 9000 §9.1 probing frames (+ OBSERVED_ADDRESS). */
-  static const uint64_t probing[] = {AQ_FT_PATH_CHALLENGE, AQ_FT_PATH_RESPONSE,
-                                     AQ_FT_NEW_CONNECTION_ID, AQ_FT_PADDING,
+  static const uint64_t probing[] = {AQ_FT_PATH_CHALLENGE,      AQ_FT_PATH_RESPONSE,
+                                     AQ_FT_NEW_CONNECTION_ID,   AQ_FT_PADDING,
                                      AQ_FT_OBSERVED_ADDRESS_V4, AQ_FT_OBSERVED_ADDRESS_V6};
   for (size_t i = 0; i < sizeof(probing) / sizeof(probing[0]); i++) {
     CHECK(aq_frame_flags(probing[i]) & AQ_FRAME_F_PROBING);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "aq_pkt.h"
+#include "aq_qerr.h"
 #include "aq_test.h"
 
 /* Load a hex vector from vectors/quic/rfc9001_appendix_a.txt into a malloc'd buffer. */
@@ -169,8 +170,8 @@ AQ_TEST(pkt_rfc9001_retry) {
   uint8_t out[128];
   aq_wbuf w;
   aq_wbuf_init(&w, out, sizeof(out));
-  REQUIRE(aq_pkt_encode_retry(&w, AQ_PROTO_VER_V1, 0x0f, NULL, 0, scid, 8,
-                              (const uint8_t *)"token", 5) == 0);
+  REQUIRE(aq_pkt_encode_retry(&w, AQ_PROTO_VER_V1, 0x0f, NULL, 0, scid, 8, (const uint8_t *)"token",
+                              5) == 0);
   CHECK_INT(aq_wbuf_len(&w), len - 16);
   CHECK_MEM(out, retry, len - 16);
 
@@ -251,7 +252,8 @@ AQ_TEST(pkt_pn_roundtrip_property) {
     if (largest_rx >= pn) {
       largest_rx = pn - 1;
     }
-    if (aq_pkt_pn_decode(acked, trunc, len) != pn || aq_pkt_pn_decode(largest_rx, trunc, len) != pn) {
+    if (aq_pkt_pn_decode(acked, trunc, len) != pn ||
+        aq_pkt_pn_decode(largest_rx, trunc, len) != pn) {
       aq_test_fail(__FILE__, __LINE__, "pn %llu acked %llu len %zu", (unsigned long long)pn,
                    (unsigned long long)acked, len);
       return;
@@ -278,7 +280,8 @@ static size_t build(uint8_t *buf, size_t cap, aq_pkt_hd *e, size_t payload) {
 }
 
 AQ_TEST(pkt_long_roundtrip_v1_v2) {
-  static const uint8_t dcid[20] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+  static const uint8_t dcid[20] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+                                   11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
   static const uint8_t scid[5] = {0xa, 0xb, 0xc, 0xd, 0xe};
   static const uint8_t token[3] = {0x77, 0x88, 0x99};
   static const aq_pkt_type types[] = {AQ_PKT_INITIAL, AQ_PKT_0RTT, AQ_PKT_HANDSHAKE};
@@ -590,4 +593,26 @@ AQ_TEST(pkt_type_mapping) {
   CHECK(aq_cid_eq(&a, &b));
   REQUIRE(aq_cid_init(&b, x, 19) == 0);
   CHECK(!aq_cid_eq(&a, &b));
+}
+
+AQ_TEST(pkt_reserved_bits_and_pn_read) {
+  /* RFC 9001 App. A: unprotected first bytes 0xc3 (client) / 0xc1 (server) / 0x42 (short). */
+  CHECK_INT(aq_pkt_check_reserved(0xc3), 0);
+  CHECK_INT(aq_pkt_check_reserved(0xc1), 0);
+  CHECK_INT(aq_pkt_check_reserved(0x42), 0);
+  CHECK_INT(aq_pkt_check_reserved(0xc7), AQ_ERR_PROTO); /* long reserved 0x04 */
+  CHECK_INT(aq_pkt_check_reserved(0xcb), AQ_ERR_PROTO); /* long reserved 0x08 */
+  CHECK_INT(aq_pkt_check_reserved(0x44 | 0x20), 0);     /* key phase + spin are not reserved */
+  CHECK_INT(aq_pkt_check_reserved(0x48), AQ_ERR_PROTO); /* short reserved 0x08 */
+  CHECK_INT(aq_pkt_check_reserved(0x50), AQ_ERR_PROTO); /* short reserved 0x10 */
+  CHECK_INT(aq_qerr_from_err(AQ_ERR_PROTO, AQ_QERR_FRAME_ENCODING_ERROR),
+            AQ_QERR_PROTOCOL_VIOLATION);
+  CHECK_INT(aq_pkt_pn_len_from_first(0xc3), 4);
+  CHECK_INT(aq_pkt_pn_len_from_first(0xc1), 2);
+  CHECK_INT(aq_pkt_pn_len_from_first(0x42), 3);
+  CHECK_INT(aq_pkt_pn_len_from_first(0x40), 1);
+  static const uint8_t pn[4] = {0x00, 0xbf, 0xf4, 0x99};
+  CHECK_INT(aq_pkt_read_pn(pn, 3), 0x00bff4);
+  CHECK_INT(aq_pkt_read_pn(pn + 1, 1), 0xbf);
+  CHECK(aq_pkt_read_pn(pn, 4) == 0x00bff499u);
 }
