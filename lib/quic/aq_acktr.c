@@ -91,7 +91,9 @@ int aq_acktr_on_pkt(aq_acktr *at, uint64_t pn, int ack_eliciting, unsigned ecn, 
   return 0;
 }
 
-aq_tstamp aq_acktr_get_expiry(const aq_acktr *at) { return at->deadline; }
+aq_tstamp aq_acktr_get_expiry(const aq_acktr *at) {
+  return at->deadline;
+}
 
 int aq_acktr_handle_expiry(const aq_acktr *at, aq_tstamp ts) {
   return at->deadline != AQ_TSTAMP_NEVER && at->deadline <= ts;

@@ -32,9 +32,9 @@
 
 /** The content of an ACK frame to send, as numbers. */
 typedef struct aq_ack_info {
-  uint64_t largest;       /* Largest Acknowledged */
-  aq_duration ack_delay;  /* time since the largest was received, ns */
-  uint64_t ack_delay_enc; /* ACK Delay field: microseconds >> ack_delay_exponent */
+  uint64_t largest;                   /* Largest Acknowledged */
+  aq_duration ack_delay;              /* time since the largest was received, ns */
+  uint64_t ack_delay_enc;             /* ACK Delay field: microseconds >> ack_delay_exponent */
   aq_range ranges[AQ_MAX_ACK_RANGES]; /* [start, end), largest first, disjoint */
   size_t nranges;
   uint64_t ect0, ect1, ce; /* ECN counts (RFC 9000 §13.4.1) */
@@ -44,18 +44,18 @@ typedef struct aq_ack_info {
 typedef struct aq_acktr {
   aq_range storage[AQ_MAX_ACK_RANGES];
   aq_ranges rs;
-  uint64_t floor;          /* packet numbers below this are treated as duplicates */
-  uint64_t largest;        /* largest received (valid if has_largest) */
-  aq_tstamp largest_ts;    /* when it was received */
-  uint64_t largest_ae;     /* largest ack-eliciting received (valid if has_ae) */
+  uint64_t floor;       /* packet numbers below this are treated as duplicates */
+  uint64_t largest;     /* largest received (valid if has_largest) */
+  aq_tstamp largest_ts; /* when it was received */
+  uint64_t largest_ae;  /* largest ack-eliciting received (valid if has_ae) */
   int has_largest;
   int has_ae;
   uint64_t ect0, ect1, ce;
-  unsigned unacked_ae;     /* ack-eliciting packets received since the last ACK sent */
-  unsigned ae_threshold;   /* ACK immediately once this many are unacked (default 2) */
-  aq_tstamp deadline;      /* ack deadline, AQ_TSTAMP_NEVER if none */
-  int ack_pending;         /* something was received since the last ACK (piggyback) */
-  int immediate_space;     /* Initial/Handshake: every ack-eliciting packet ACKed at once */
+  unsigned unacked_ae;   /* ack-eliciting packets received since the last ACK sent */
+  unsigned ae_threshold; /* ACK immediately once this many are unacked (default 2) */
+  aq_tstamp deadline;    /* ack deadline, AQ_TSTAMP_NEVER if none */
+  int ack_pending;       /* something was received since the last ACK (piggyback) */
+  int immediate_space;   /* Initial/Handshake: every ack-eliciting packet ACKed at once */
   aq_duration max_ack_delay;
 } aq_acktr;
 

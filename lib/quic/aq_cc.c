@@ -23,7 +23,9 @@ uint64_t aq_cc_initial_window(uint64_t max_datagram) {
   return ten < lim ? ten : lim;
 }
 
-uint64_t aq_cc_min_window(uint64_t max_datagram) { return 2 * max_datagram; }
+uint64_t aq_cc_min_window(uint64_t max_datagram) {
+  return 2 * max_datagram;
+}
 
 void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram) {
   cc->ops = ops;
@@ -83,7 +85,9 @@ void aq_cc_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->recovery_start = AQ_TSTAMP_NEVER;
 }
 
-void aq_cc_set_app_limited(aq_cc *cc, int app_limited) { cc->app_limited = app_limited != 0; }
+void aq_cc_set_app_limited(aq_cc *cc, int app_limited) {
+  cc->app_limited = app_limited != 0;
+}
 
 uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight) {
   return bytes_in_flight >= cc->cwnd ? 0 : cc->cwnd - bytes_in_flight;
@@ -91,7 +95,9 @@ uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight) {
 
 /* ---------------------------------------------------------------- NewReno */
 
-static void reno_reset(aq_cc *cc) { cc->bytes_acked = 0; }
+static void reno_reset(aq_cc *cc) {
+  cc->bytes_acked = 0;
+}
 
 static void reno_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
                         aq_tstamp ts) {
@@ -265,8 +271,8 @@ static double pacer_tokens(const aq_pacer *p, double rate, aq_tstamp ts) {
   return t > (double)p->burst ? (double)p->burst : t;
 }
 
-aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd,
-                              aq_duration srtt, aq_tstamp ts) {
+aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt,
+                              aq_tstamp ts) {
   if (srtt == 0 || cwnd == 0) {
     return ts;
   }
@@ -280,7 +286,8 @@ aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd,
 
 void aq_pacer_on_sent(aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt, aq_tstamp ts) {
   double rate = srtt == 0 || cwnd == 0 ? 0.0 : pacer_rate(cwnd, srtt);
-  p->tokens = (srtt == 0 || cwnd == 0 ? (double)p->burst : pacer_tokens(p, rate, ts)) - (double)bytes;
+  p->tokens =
+      (srtt == 0 || cwnd == 0 ? (double)p->burst : pacer_tokens(p, rate, ts)) - (double)bytes;
   p->last_ts = ts > p->last_ts || !p->started ? ts : p->last_ts;
   p->started = 1;
 }

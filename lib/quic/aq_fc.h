@@ -85,7 +85,9 @@ typedef struct aq_fc_send {
 void aq_fc_send_init(aq_fc_send *fc, uint64_t limit);
 
 /** Credit left. */
-static inline uint64_t aq_fc_send_avail(const aq_fc_send *fc) { return fc->limit - fc->used; }
+static inline uint64_t aq_fc_send_avail(const aq_fc_send *fc) {
+  return fc->limit - fc->used;
+}
 
 /** n new bytes were sent.  Returns 0, or AQ_ERR_LIMIT if n exceeds the credit. */
 AQ_MUST_CHECK int aq_fc_send_consume(aq_fc_send *fc, uint64_t n);

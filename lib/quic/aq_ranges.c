@@ -19,7 +19,9 @@ void aq_ranges_init(aq_ranges *rs, aq_range *storage, size_t cap, aq_ranges_poli
   rs->policy = policy;
 }
 
-void aq_ranges_clear(aq_ranges *rs) { rs->n = 0; }
+void aq_ranges_clear(aq_ranges *rs) {
+  rs->n = 0;
+}
 
 /* Index of the first range whose end >= v (ranges ending at v touch v). */
 static size_t lb_end_ge(const aq_ranges *rs, uint64_t v) {
@@ -129,8 +131,7 @@ int aq_ranges_insert(aq_ranges *rs, uint64_t start, uint64_t end) {
       return 0;
     }
     switch (rs->policy) {
-    case AQ_RANGES_REFUSE:
-      return AQ_ERR_LIMIT;
+    case AQ_RANGES_REFUSE: return AQ_ERR_LIMIT;
     case AQ_RANGES_DROP_LOWEST:
       if (i == 0) {
         return 0; /* the new range would be the lowest: it is the one forgotten */
@@ -156,8 +157,7 @@ int aq_ranges_insert(aq_ranges *rs, uint64_t start, uint64_t end) {
       }
       continue;
     }
-    default:
-      return AQ_ERR_INTERNAL;
+    default: return AQ_ERR_INTERNAL;
     }
   }
 }
@@ -179,10 +179,8 @@ int aq_ranges_remove(aq_ranges *rs, uint64_t start, uint64_t end) {
   if (pieces > j - i && rs->n == rs->cap) {
     /* Splitting one range in two needs a free slot. */
     switch (rs->policy) {
-    case AQ_RANGES_REFUSE:
-      return AQ_ERR_LIMIT;
-    case AQ_RANGES_MERGE_CLOSEST:
-      return 0; /* keep the range whole: the set over-approximates */
+    case AQ_RANGES_REFUSE: return AQ_ERR_LIMIT;
+    case AQ_RANGES_MERGE_CLOSEST: return 0; /* keep the range whole: the set over-approximates */
     case AQ_RANGES_DROP_LOWEST:
       if (i == 0) {
         keep_left = 0; /* the left piece is the lowest range: forget it */
@@ -193,8 +191,7 @@ int aq_ranges_remove(aq_ranges *rs, uint64_t start, uint64_t end) {
         j--;
       }
       break;
-    default:
-      return AQ_ERR_INTERNAL;
+    default: return AQ_ERR_INTERNAL;
     }
   }
   /* Replace r[i..j) by the kept pieces. */

@@ -20,7 +20,9 @@
 
 static const unsigned TOMB = AQ_SENT_ACKED | AQ_SENT_LOST;
 
-static aq_sent_pkt *rtb_at(const aq_rtb *b, size_t i) { return &b->ring[(b->head + i) % b->cap]; }
+static aq_sent_pkt *rtb_at(const aq_rtb *b, size_t i) {
+  return &b->ring[(b->head + i) % b->cap];
+}
 
 /* First index whose packet number is >= pn. */
 static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
@@ -61,7 +63,9 @@ static aq_duration shl_sat(aq_duration v, unsigned n) {
   return v << n;
 }
 
-static aq_tstamp add_sat(aq_tstamp a, aq_duration d) { return a > UINT64_MAX - d ? UINT64_MAX : a + d; }
+static aq_tstamp add_sat(aq_tstamp a, aq_duration d) {
+  return a > UINT64_MAX - d ? UINT64_MAX : a + d;
+}
 
 int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_COUNT],
                   int is_server, aq_cc *cc, aq_rtb_pkt_cb cb, void *user_data) {
@@ -104,7 +108,9 @@ void aq_recov_free(aq_recov *r) {
   }
 }
 
-uint64_t aq_recov_next_pn(const aq_recov *r, unsigned space) { return r->sp[space].next_pn; }
+uint64_t aq_recov_next_pn(const aq_recov *r, unsigned space) {
+  return r->sp[space].next_pn;
+}
 
 uint64_t aq_recov_skip_pn(aq_recov *r, unsigned space) {
   aq_rtb *b = &r->sp[space];
@@ -435,7 +441,9 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
   return 0;
 }
 
-aq_tstamp aq_recov_get_expiry(const aq_recov *r) { return r->timer; }
+aq_tstamp aq_recov_get_expiry(const aq_recov *r) {
+  return r->timer;
+}
 
 int aq_recov_handle_expiry(aq_recov *r, aq_tstamp ts, aq_recov_action *act) {
   act->probes = 0;

@@ -87,13 +87,13 @@ typedef struct aq_rtb {
   uint64_t next_pn;
   uint64_t largest_acked;
   int has_largest_acked;
-  aq_tstamp loss_time;      /* AQ_TSTAMP_NEVER if none */
+  aq_tstamp loss_time;       /* AQ_TSTAMP_NEVER if none */
   aq_tstamp last_ae_sent_ts; /* time_of_last_ack_eliciting_packet */
   uint64_t bytes_in_flight;
-  size_t ae_in_flight;      /* ack-eliciting packets in flight */
+  size_t ae_in_flight; /* ack-eliciting packets in flight */
   uint64_t skipped[AQ_MAX_SKIPPED_PNS];
   size_t nskipped;
-  uint64_t peer_ce;         /* largest ECN-CE count the peer reported */
+  uint64_t peer_ce; /* largest ECN-CE count the peer reported */
   int discarded;
 } aq_rtb;
 
@@ -135,9 +135,8 @@ typedef struct aq_recov {
  * congestion controller and the packet callback.  Returns 0 or
  * AQ_ERR_NOMEM (nothing allocated then).
  */
-AQ_MUST_CHECK int aq_recov_init(aq_recov *r, const aq_mem *mem,
-                                const size_t cap[AQ_PN_SPACE_COUNT], int is_server, aq_cc *cc,
-                                aq_rtb_pkt_cb cb, void *user_data);
+AQ_MUST_CHECK int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_COUNT],
+                                int is_server, aq_cc *cc, aq_rtb_pkt_cb cb, void *user_data);
 
 /** Free the rings (no callbacks). */
 void aq_recov_free(aq_recov *r);
@@ -169,8 +168,7 @@ AQ_MUST_CHECK int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uin
  * deliberately skipped, or is malformed (nothing changed then; close with
  * PROTOCOL_VIOLATION); AQ_ERR_CALLBACK_FAILURE.
  */
-AQ_MUST_CHECK int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack,
-                                  aq_tstamp ts);
+AQ_MUST_CHECK int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp ts);
 
 /** The loss detection timer (AQ_TSTAMP_NEVER if disarmed). */
 aq_tstamp aq_recov_get_expiry(const aq_recov *r);

@@ -15,7 +15,9 @@
 
 /* ---------------------------------------------------------- receive side */
 
-static uint8_t *chunk_bitmap(uint8_t *c) { return c + AQ_STRM_CHUNK; }
+static uint8_t *chunk_bitmap(uint8_t *c) {
+  return c + AQ_STRM_CHUNK;
+}
 
 static uint8_t **slot_of(const aq_strm_rbuf *rb, uint64_t chunk_idx) {
   return &rb->slots[chunk_idx % rb->nslots];
@@ -142,8 +144,7 @@ static void advance_contig(aq_strm_rbuf *rb) {
   }
 }
 
-int aq_strm_rbuf_recv(aq_strm_rbuf *rb, uint64_t offset, const uint8_t *data, size_t len,
-                      int fin) {
+int aq_strm_rbuf_recv(aq_strm_rbuf *rb, uint64_t offset, const uint8_t *data, size_t len, int fin) {
   if (offset >= AQ_STRM_MAX_OFFSET || (uint64_t)len > AQ_STRM_MAX_OFFSET - offset) {
     /* §4.5: "...the final size cannot exceed 2^62 - 1" / §19.8. */
     return AQ_ERR_FLOW_CONTROL;
@@ -252,7 +253,9 @@ int aq_strm_rbuf_is_finished(const aq_strm_rbuf *rb) {
 
 /* The lost set uses AQ_RANGES_MERGE_CLOSEST, which never refuses, and whole
  * range removals never split: those results carry no information. */
-static void rs_ignore(int rv) { (void)rv; }
+static void rs_ignore(int rv) {
+  (void)rv;
+}
 
 int aq_strm_sbuf_init(aq_strm_sbuf *sb, const aq_mem *mem, size_t cap) {
   memset(sb, 0, sizeof(*sb));
@@ -295,14 +298,15 @@ aq_ssize aq_strm_sbuf_write(aq_strm_sbuf *sb, const uint8_t *data, size_t len) {
   return (aq_ssize)n;
 }
 
-void aq_strm_sbuf_close(aq_strm_sbuf *sb) { sb->closed = 1; }
+void aq_strm_sbuf_close(aq_strm_sbuf *sb) {
+  sb->closed = 1;
+}
 
 static int fin_wanted(const aq_strm_sbuf *sb) {
   return sb->closed && !sb->fin_acked && (!sb->fin_sent || sb->fin_lost);
 }
 
-int aq_strm_sbuf_next(aq_strm_sbuf *sb, uint64_t max_len, uint64_t max_new_off,
-                      aq_strm_seg *seg) {
+int aq_strm_sbuf_next(aq_strm_sbuf *sb, uint64_t max_len, uint64_t max_new_off, aq_strm_seg *seg) {
   /* Retransmissions first, skipping what was acknowledged meanwhile. */
   while (max_len > 0 && !aq_ranges_empty(&sb->lost)) {
     aq_range r = sb->lost.r[0];

@@ -43,7 +43,7 @@
 
 typedef struct aq_strm_rbuf {
   const aq_mem *mem;
-  uint8_t **slots;     /* nslots chunk pointers (NULL = not allocated) */
+  uint8_t **slots; /* nslots chunk pointers (NULL = not allocated) */
   size_t nslots;
   uint64_t window_cap; /* bytes storable beyond read_off (multiple of the chunk) */
   uint64_t read_off;   /* next byte to deliver */
@@ -111,16 +111,16 @@ typedef struct aq_strm_seg {
 
 typedef struct aq_strm_sbuf {
   const aq_mem *mem;
-  uint8_t *buf;       /* ring of cap bytes; byte at offset o is buf[o % cap] */
+  uint8_t *buf; /* ring of cap bytes; byte at offset o is buf[o % cap] */
   size_t cap;
   uint64_t base;      /* every byte below it is acknowledged (and freed) */
   uint64_t write_off; /* end of the data written by the application */
   uint64_t send_off;  /* end of the data sent at least once */
   aq_range acked_st[AQ_MAX_SBUF_RANGES];
-  aq_ranges acked;    /* acknowledged ranges above base */
+  aq_ranges acked; /* acknowledged ranges above base */
   aq_range lost_st[AQ_MAX_SBUF_RANGES];
-  aq_ranges lost;     /* ranges to retransmit */
-  int closed;         /* the application finished the stream (FIN at write_off) */
+  aq_ranges lost; /* ranges to retransmit */
+  int closed;     /* the application finished the stream (FIN at write_off) */
   int fin_sent, fin_acked, fin_lost;
 } aq_strm_sbuf;
 

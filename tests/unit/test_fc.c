@@ -98,7 +98,7 @@ AQ_TEST(fc_send_credit_and_blocked) {
   CHECK_INT(aq_fc_send_on_max(&fc, 150), 1); /* unblocked */
   CHECK_INT(aq_fc_send_avail(&fc), 50);
   CHECK_INT(aq_fc_send_on_max(&fc, 160), 0); /* was not blocked */
-  aq_fc_send_on_blocked_lost(&fc, 100); /* stale: ignored */
+  aq_fc_send_on_blocked_lost(&fc, 100);      /* stale: ignored */
   CHECK_INT(aq_fc_send_consume(&fc, 60), 0);
   CHECK(aq_fc_send_blocked_needed(&fc, 1)); /* blocked at a new limit */
 }
