@@ -372,14 +372,22 @@ void aq_strm_sbuf_on_sent(aq_strm_sbuf *sb, const aq_strm_seg *seg) {
 
 void aq_strm_sbuf_on_acked(aq_strm_sbuf *sb, uint64_t offset, uint64_t len, int fin) {
   uint64_t end = offset + len;
+  if (end > sb->send_off) {
+    end = sb->send_off; /* never sent: cannot be acknowledged (caller bug) */
+  }
   uint64_t s = offset > sb->base ? offset : sb->base;
   if (end > s) {
     rs_ignore(aq_ranges_remove(&sb->lost, s, end));
-    if (aq_ranges_insert(&sb->acked, s, end) != 0) {
+    if (s == sb->base) {
+      /* Acknowledged from the base: advance directly, which needs no slot
+       * in the acked set, so progress is guaranteed even when it is full. */
+      sb->base = end;
+    } else if (aq_ranges_insert(&sb->acked, s, end) != 0) {
       /* Too many acknowledged islands to remember: forget this one and
        * queue it again; it will be resent and acknowledged later. */
       rs_ignore(aq_ranges_insert(&sb->lost, s, end));
     }
+    aq_ranges_remove_below(&sb->acked, sb->base);
     while (!aq_ranges_empty(&sb->acked) && aq_ranges_min(&sb->acked) <= sb->base) {
       uint64_t e = sb->acked.r[0].end;
       sb->base = e > sb->base ? e : sb->base;

@@ -412,3 +412,36 @@ AQ_TEST(strm_buf_lossy_transfer) {
     free(dst);
   }
 }
+
+/* More acknowledged islands than the set holds: the extra one is queued for
+ * retransmission, and acknowledging the base still makes progress. */
+AQ_TEST(strm_sbuf_acked_set_overflow) {
+  aq_strm_sbuf sb;
+  REQUIRE(aq_strm_sbuf_init(&sb, aq_mem_default(), 4096) == 0);
+  static uint8_t src[4096];
+  REQUIRE(aq_strm_sbuf_write(&sb, src, 4096) == 4096);
+  aq_strm_seg s;
+  REQUIRE(aq_strm_sbuf_next(&sb, 4096, 4096, &s) == 0);
+  aq_strm_sbuf_on_sent(&sb, &s);
+  /* Islands [2k+1, 2k+2) for k = 0..AQ_MAX_SBUF_RANGES: one too many. */
+  for (uint64_t k = 0; k <= AQ_MAX_SBUF_RANGES; k++) {
+    aq_strm_sbuf_on_acked(&sb, 2 * k + 1, 1, 0);
+  }
+  CHECK_INT(aq_ranges_count(&sb.acked), AQ_MAX_SBUF_RANGES);
+  CHECK_INT(sb.base, 0);
+  /* The refused island is offered again for retransmission. */
+  REQUIRE(aq_strm_sbuf_next(&sb, 100, 4096, &s) == 0);
+  CHECK(s.retransmit);
+  CHECK_INT(s.offset, 2 * AQ_MAX_SBUF_RANGES + 1);
+  CHECK_INT(s.len, 1);
+  /* Acknowledging the gaps from the base moves it without needing a slot. */
+  for (uint64_t k = 0; k <= AQ_MAX_SBUF_RANGES; k++) {
+    aq_strm_sbuf_on_acked(&sb, 2 * k, 1, 0);
+  }
+  CHECK_INT(sb.base, 2 * AQ_MAX_SBUF_RANGES + 1);
+  aq_strm_sbuf_on_acked(&sb, 2 * AQ_MAX_SBUF_RANGES + 1, 4096 - 2 * AQ_MAX_SBUF_RANGES - 1, 0);
+  CHECK_INT(sb.base, 4096);
+  CHECK_INT(aq_ranges_count(&sb.acked), 0);
+  CHECK_INT(aq_strm_sbuf_next(&sb, 100, 4096, &s), AQ_ERR_NOT_FOUND);
+  aq_strm_sbuf_free(&sb);
+}
