@@ -38,9 +38,9 @@ void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram) {
 }
 
 void aq_cc_on_packet_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts) {
-  (void)cc;
-  (void)bytes;
-  (void)ts;
+  if (cc->ops->on_packet_sent != NULL) {
+    cc->ops->on_packet_sent(cc, bytes, ts);
+  }
 }
 
 int aq_cc_in_recovery(const aq_cc *cc, aq_tstamp sent_ts) {
@@ -132,8 +132,8 @@ static void reno_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->bytes_acked = 0;
 }
 
-const aq_cc_ops aq_cc_newreno = {"newreno", reno_reset, reno_on_ack, reno_on_congestion,
-                                 reno_on_persistent_congestion};
+const aq_cc_ops aq_cc_newreno = {"newreno",   reno_reset,         NULL,
+                                 reno_on_ack, reno_on_congestion, reno_on_persistent_congestion};
 
 /* ------------------------------------------------------------------ CUBIC */
 
@@ -243,8 +243,8 @@ static void cubic_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   cubic_reset(cc);
 }
 
-const aq_cc_ops aq_cc_cubic = {"cubic", cubic_reset, cubic_on_ack, cubic_on_congestion,
-                               cubic_on_persistent_congestion};
+const aq_cc_ops aq_cc_cubic = {"cubic",      cubic_reset,         NULL,
+                               cubic_on_ack, cubic_on_congestion, cubic_on_persistent_congestion};
 
 /* ------------------------------------------------------------------ pacer */
 

@@ -32,6 +32,8 @@ typedef struct aq_cc_ops {
   const char *name;
   /** Reset algorithm state (cwnd/ssthresh are set by aq_cc_init). */
   void (*reset)(aq_cc *cc);
+  /** An in-flight packet was sent (may be NULL: NewReno and CUBIC ignore it). */
+  void (*on_packet_sent)(aq_cc *cc, uint64_t bytes, aq_tstamp ts);
   /** One in-flight packet of bytes was acknowledged (not sent in recovery). */
   void (*on_ack)(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt, aq_tstamp ts);
   /** A congestion event starting a new recovery period (loss or ECN-CE). */
@@ -71,7 +73,7 @@ uint64_t aq_cc_min_window(uint64_t max_datagram);
 /** Initialise with an algorithm (e.g. &aq_cc_newreno) and max_datagram (>= 1200). */
 void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram);
 
-/** An in-flight packet of bytes was sent at ts (no state change for these algorithms). */
+/** An in-flight packet of bytes was sent at ts. */
 void aq_cc_on_packet_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts);
 
 /** Non-zero if a packet sent at sent_ts belongs to the current recovery period. */

@@ -45,6 +45,11 @@
 #define AQ_PACKET_THRESHOLD 3
 /** kPersistentCongestionThreshold (RFC 9002 §7.6.1). */
 #define AQ_PERSISTENT_CONGESTION_THRESHOLD 3
+/** Suggested record capacities per space for aq_recov_init (Initial,
+ * Handshake: a handful of flights; App: enough for a large window of small
+ * packets). */
+#define AQ_RTB_CAP_HANDSHAKE 64
+#define AQ_RTB_CAP_APP 4096
 /** Deliberately skipped packet numbers remembered per space (newest kept). */
 #define AQ_MAX_SKIPPED_PNS 8
 

@@ -374,3 +374,47 @@ AQ_TEST(rtb_init_failmem_sweep) {
   CHECK_INT(aq_recov_init(&r, aq_mem_default(), bad, 0, &cc, log_cb, NULL),
             AQ_ERR_INVALID_ARGUMENT);
 }
+
+/* A controller plugged in through the vtable sees every in-flight send. */
+static uint64_t spy_sent_bytes;
+static unsigned spy_acks;
+static void spy_reset(aq_cc *cc) { (void)cc; }
+static void spy_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts) {
+  (void)cc;
+  (void)ts;
+  spy_sent_bytes += bytes;
+}
+static void spy_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
+                    aq_tstamp ts) {
+  (void)cc;
+  (void)bytes;
+  (void)sent_ts;
+  (void)rtt;
+  (void)ts;
+  spy_acks++;
+}
+static void spy_cong(aq_cc *cc, aq_tstamp ts) {
+  (void)cc;
+  (void)ts;
+}
+static const aq_cc_ops spy_ops = {"spy", spy_reset, spy_sent, spy_ack, spy_cong, spy_cong};
+
+AQ_TEST(rtb_cc_vtable_hooks) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  aq_cc_init(&f.cc, &spy_ops, 1200);
+  spy_sent_bytes = 0;
+  spy_acks = 0;
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 1);
+  /* Not in flight (an ACK-only packet): not shown to the controller. */
+  uint64_t pn = aq_recov_next_pn(&f.r, AQ_PN_SPACE_APP);
+  REQUIRE(aq_recov_on_sent(&f.r, AQ_PN_SPACE_APP, pn, 50, 0, pn + 1000, 2) == 0);
+  CHECK_INT(spy_sent_bytes, 2400);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 2400);
+  aq_range rg = {0, 3};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 10 * MS) == 0);
+  CHECK_INT(spy_acks, 2); /* in-flight packets only */
+  CHECK_INT(f.log.n, 3);  /* but the connection hears of all three */
+  aq_recov_free(&f.r);
+}
