@@ -110,4 +110,27 @@ void aq_acktr_on_ack_acked(aq_acktr *at, uint64_t largest);
 /** Set how many ack-eliciting packets trigger an immediate ACK (>= 1). */
 void aq_acktr_set_threshold(aq_acktr *at, unsigned ae_threshold);
 
+/* ----------------------------------------------- ACK range wire numbers */
+
+/**
+ * Convert ranges (largest first, disjoint, descending, as in aq_ack_info)
+ * to the numbers of an ACK frame (RFC 9000 §19.3.1): *largest, *first_range
+ * and, for each further range k >= 1, gaps[k-1] and lens[k-1] (arrays of
+ * n - 1 entries).  Returns 0, or AQ_ERR_INVALID_ARGUMENT if the ranges are
+ * empty, not descending or separated by less than one missing number.
+ */
+AQ_MUST_CHECK int aq_ack_ranges_to_wire(const aq_range *ranges, size_t n, uint64_t *largest,
+                                        uint64_t *first_range, uint64_t *gaps, uint64_t *lens);
+
+/**
+ * Convert the numbers of a received ACK frame to ranges [start, end),
+ * largest first (at most cap; n_gaps gap/len pairs follow the first range).
+ * Returns the number of ranges, AQ_ERR_MALFORMED if a computed packet number
+ * would be negative (RFC 9000 §19.3.1: FRAME_ENCODING_ERROR), or
+ * AQ_ERR_LIMIT if more than cap ranges are given.
+ */
+AQ_MUST_CHECK aq_ssize aq_ack_ranges_from_wire(aq_range *out, size_t cap, uint64_t largest,
+                                               uint64_t first_range, const uint64_t *gaps,
+                                               const uint64_t *lens, size_t n_gaps);
+
 #endif /* AQ_ACKTR_H */
