@@ -223,7 +223,7 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   p->sent_ts = ts;
   p->token = token;
   p->size = size;
-  p->flags = (uint8_t)(flags & (AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT));
+  p->flags = (uint8_t)(flags & (AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT | AQ_SENT_ECT0));
   b->next_pn++;
   if (p->flags & AQ_SENT_IN_FLIGHT) {
     b->bytes_in_flight += size;
@@ -355,6 +355,32 @@ static int ack_valid(const aq_rtb *b, const aq_ack_in *ack) {
   return max_end == ack->largest + 1;
 }
 
+/* RFC 9000 §13.4.2.1 ECN validation of one ACK; newly_ect0 = newly
+ * acknowledged packets we sent with ECT(0).  Returns 0 or -1 (failed). */
+static int ecn_validate(const aq_rtb *b, const aq_ack_in *ack, uint64_t newly_ect0) {
+  if (!ack->has_ecn) {
+    /* "If an ACK frame newly acknowledges a packet that the endpoint sent
+     * with either the ECT(0) or ECT(1) codepoint set, ECN validation fails
+     * if the corresponding ECN counts are not present in the ACK frame." */
+    return newly_ect0 > 0 ? -1 : 0;
+  }
+  /* Counts never decrease (a peer reporting less is broken or lying). */
+  if (ack->ect0 < b->peer_ect0 || ack->ect1 < b->peer_ect1 || ack->ce < b->peer_ce) {
+    return -1;
+  }
+  /* We only send ECT(0): "ECN validation also fails if the sum of the
+   * increase in ECT(0) and ECN-CE counts is less than the number of newly
+   * acknowledged packets that were originally sent with an ECT(0) marking",
+   * and an increasing ECT(1) count means the path or peer mangles marks. */
+  if (ack->ect1 > b->peer_ect1) {
+    return -1;
+  }
+  if ((ack->ect0 - b->peer_ect0) + (ack->ce - b->peer_ce) < newly_ect0) {
+    return -1;
+  }
+  return 0;
+}
+
 int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp ts) {
   if (space >= AQ_PN_SPACE_COUNT) {
     return AQ_ERR_INVALID_ARGUMENT;
@@ -377,6 +403,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
   /* DetectAndRemoveAckedPackets. */
   size_t first = SIZE_MAX, last = 0;
   int includes_ae = 0;
+  uint64_t newly_ect0 = 0;
   const aq_sent_pkt *largest_rec = NULL;
   const aq_sent_pkt *newest = NULL;
   for (size_t k = 0; k < ack->nranges; k++) {
@@ -389,6 +416,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
       p->flags |= AQ_SENT_ACKED | AQ_SENT_MARK;
       take_out_of_flight(b, p);
       includes_ae |= (p->flags & AQ_SENT_ACK_ELICITING) != 0;
+      newly_ect0 += (p->flags & AQ_SENT_ECT0) != 0;
       if (p->pn == ack->largest) {
         largest_rec = p;
       }
@@ -412,10 +440,18 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
     aq_rtt_update(&r->rtt, ts - largest_rec->sent_ts, delay, r->handshake_confirmed,
                   r->max_ack_delay, ts);
   }
-  /* App. B.7 ProcessECN: a CE increase is a congestion event. */
-  if (ack->has_ecn && ack->ce > b->peer_ce) {
+  if (!r->ecn_failed && ecn_validate(b, ack, newly_ect0) != 0) {
+    r->ecn_failed = 1;
+  }
+  if (!r->ecn_failed && ack->has_ecn) {
+    /* App. B.7 ProcessECN: a CE increase is a congestion event. */
+    int ce_up = ack->ce > b->peer_ce;
+    b->peer_ect0 = ack->ect0;
+    b->peer_ect1 = ack->ect1;
     b->peer_ce = ack->ce;
-    aq_cc_on_ecn_ce(r->cc, newest->sent_ts, ts);
+    if (ce_up) {
+      aq_cc_on_ecn_ce(r->cc, newest->sent_ts, ts);
+    }
   }
   int rv = detect_lost(r, space, ts);
   if (rv != 0) {

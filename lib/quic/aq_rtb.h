@@ -56,6 +56,7 @@
 /* Flags of a sent packet given by the caller. */
 #define AQ_SENT_ACK_ELICITING 0x01u
 #define AQ_SENT_IN_FLIGHT 0x02u
+#define AQ_SENT_ECT0 0x04u /* sent with the ECT(0) codepoint */
 /* Internal record states. */
 #define AQ_SENT_ACKED 0x10u
 #define AQ_SENT_LOST 0x20u
@@ -98,7 +99,7 @@ typedef struct aq_rtb {
   size_t ae_in_flight; /* ack-eliciting packets in flight */
   uint64_t skipped[AQ_MAX_SKIPPED_PNS];
   size_t nskipped;
-  uint64_t peer_ce; /* largest ECN-CE count the peer reported */
+  uint64_t peer_ect0, peer_ect1, peer_ce; /* ECN counts the peer last reported */
   int discarded;
 } aq_rtb;
 
@@ -133,6 +134,7 @@ typedef struct aq_recov {
   int peer_validated_addr; /* PeerCompletedAddressValidation */
   int has_handshake_keys;
   int amplification_limited;
+  int ecn_failed; /* ECN validation failed (RFC 9000 §13.4.2): stop marking */
 } aq_recov;
 
 /**
@@ -200,6 +202,17 @@ void aq_recov_set_has_handshake_keys(aq_recov *r, aq_tstamp ts);
 void aq_recov_set_amplification_limited(aq_recov *r, int limited, aq_tstamp ts);
 /** The peer's max_ack_delay transport parameter (ns). */
 void aq_recov_set_max_ack_delay(aq_recov *r, aq_duration max_ack_delay);
+
+/**
+ * Non-zero while ECN may be used: the caller marks packets ECT(0) (and
+ * passes AQ_SENT_ECT0) only while this holds.  It becomes 0 for good when an
+ * ACK fails validation (RFC 9000 §13.4.2.1): counts missing or decreasing,
+ * or rising by less than the ECT(0) packets newly acknowledged, or ECT(1)
+ * reported although we only send ECT(0).
+ */
+static inline int aq_recov_ecn_ok(const aq_recov *r) {
+  return !r->ecn_failed;
+}
 
 /** Bytes in flight over all spaces. */
 uint64_t aq_recov_bytes_in_flight(const aq_recov *r);

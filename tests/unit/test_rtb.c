@@ -378,14 +378,15 @@ AQ_TEST(rtb_init_failmem_sweep) {
 /* A controller plugged in through the vtable sees every in-flight send. */
 static uint64_t spy_sent_bytes;
 static unsigned spy_acks;
-static void spy_reset(aq_cc *cc) { (void)cc; }
+static void spy_reset(aq_cc *cc) {
+  (void)cc;
+}
 static void spy_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts) {
   (void)cc;
   (void)ts;
   spy_sent_bytes += bytes;
 }
-static void spy_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
-                    aq_tstamp ts) {
+static void spy_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt, aq_tstamp ts) {
   (void)cc;
   (void)bytes;
   (void)sent_ts;
@@ -416,5 +417,72 @@ AQ_TEST(rtb_cc_vtable_hooks) {
   REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 10 * MS) == 0);
   CHECK_INT(spy_acks, 2); /* in-flight packets only */
   CHECK_INT(f.log.n, 3);  /* but the connection hears of all three */
+  aq_recov_free(&f.r);
+}
+
+/* RFC 9000 §13.4.2.1 ECN validation: two ECT(0) packets are acknowledged
+ * by one ACK carrying the given counts. */
+AQ_TEST(rtb_ecn_validation_table) {
+  static const struct {
+    const char *what;
+    int has_ecn;
+    uint64_t ect0, ect1, ce;
+    int want_ok;
+  } t[] = {
+      {"counts match", 1, 2, 0, 0, 1},    {"one CE, one ECT0", 1, 1, 0, 1, 1},
+      {"counts missing", 0, 0, 0, 0, 0},  {"too few counted", 1, 1, 0, 0, 0},
+      {"ECT(1) reported", 1, 2, 1, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    fixture f;
+    REQUIRE(fx_init(&f, 1, 16) == 0);
+    for (int k = 0; k < 2; k++) {
+      uint64_t pn = aq_recov_next_pn(&f.r, AQ_PN_SPACE_APP);
+      REQUIRE(aq_recov_on_sent(&f.r, AQ_PN_SPACE_APP, pn, 1200,
+                               AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT | AQ_SENT_ECT0, pn + 1000,
+                               (aq_tstamp)k) == 0);
+    }
+    CHECK(aq_recov_ecn_ok(&f.r));
+    aq_range rg = {0, 2};
+    aq_ack_in a;
+    memset(&a, 0, sizeof a);
+    a.ranges = &rg;
+    a.nranges = 1;
+    a.largest = 1;
+    a.has_ecn = t[i].has_ecn;
+    a.ect0 = t[i].ect0;
+    a.ect1 = t[i].ect1;
+    a.ce = t[i].ce;
+    REQUIRE(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 50 * MS) == 0);
+    if (aq_recov_ecn_ok(&f.r) != t[i].want_ok) {
+      aq_test_fail(__FILE__, __LINE__, "case '%s'", t[i].what);
+    }
+    /* A CE mark reduces the window only while ECN is validated. */
+    CHECK_INT(f.cc.cwnd, (t[i].want_ok && t[i].ce) ? 6000 : 14400);
+    aq_recov_free(&f.r);
+  }
+  /* Decreasing counts fail later validation, and CE is then ignored. */
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 16) == 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 0);
+  send_pkt(&f, AQ_PN_SPACE_APP, 1);
+  aq_range r0 = {0, 1}, r1 = {1, 2};
+  aq_ack_in a;
+  memset(&a, 0, sizeof a);
+  a.nranges = 1;
+  a.has_ecn = 1;
+  a.ranges = &r0;
+  a.largest = 0;
+  a.ect0 = 5;
+  REQUIRE(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 10 * MS) == 0);
+  CHECK(aq_recov_ecn_ok(&f.r));
+  a.ranges = &r1;
+  a.largest = 1;
+  a.ect0 = 4;
+  a.ce = 3;
+  uint64_t cwnd = f.cc.cwnd;
+  REQUIRE(aq_recov_on_ack(&f.r, AQ_PN_SPACE_APP, &a, 20 * MS) == 0);
+  CHECK(!aq_recov_ecn_ok(&f.r));
+  CHECK_INT(f.cc.cwnd, cwnd + 1200); /* slow start, no CE reaction */
   aq_recov_free(&f.r);
 }
