@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (next >= MAXPN) {
         break;
       }
-      unsigned flags = (b & 1 ? AQ_SENT_ACK_ELICITING : 0) | (b & 2 ? AQ_SENT_IN_FLIGHT : 0);
+      unsigned flags = (b & 1 ? AQ_SENT_ACK_ELICITING : 0) | (b & 2 ? AQ_SENT_IN_FLIGHT : 0) |
+                       (c & 1 ? AQ_SENT_ECT0 : 0);
       uint32_t sz = 50u + (uint32_t)c * 5u;
       ts += (aq_tstamp)(b >> 2) * AQ_MILLISECONDS;
       int rv = aq_recov_on_sent(&r, space, next, sz, flags, next * 3 + space, ts);
