@@ -249,7 +249,7 @@ AQ_TEST(rtb_client_anti_deadlock) {
 /* Persistent congestion (RFC 9002 §7.6): srtt 100, rttvar 50, max_ack_delay
  * 25 -> duration 3 * 325 = 975 ms.  Packets 1..7 sent every 200 ms from
  * 200 ms, packet 8 at 1500 ms and acknowledged at 1600 ms. */
-static void pc_scenario(fixture *f, int ack_pn4) {
+static void pc_scenario(fixture *f, int ack_pn4, int pn8_ack_only) {
   REQUIRE(fx_init(f, 1, 32) == 0);
   aq_recov_set_max_ack_delay(&f->r, 25 * MS);
   send_pkt(f, AQ_PN_SPACE_APP, 0);
@@ -259,14 +259,19 @@ static void pc_scenario(fixture *f, int ack_pn4) {
   for (int i = 1; i <= 7; i++) {
     send_pkt(f, AQ_PN_SPACE_APP, (aq_tstamp)i * 200 * MS);
   }
-  send_pkt(f, AQ_PN_SPACE_APP, 1500 * MS);
+  if (pn8_ack_only) {
+    /* An ACK-only packet: neither ack-eliciting nor in flight. */
+    REQUIRE(aq_recov_on_sent(&f->r, AQ_PN_SPACE_APP, 8, 50, 0, 1008, 1500 * MS) == 0);
+  } else {
+    send_pkt(f, AQ_PN_SPACE_APP, 1500 * MS);
+  }
   aq_range rg[2] = {{8, 9}, {4, 5}};
   REQUIRE(ack(f, AQ_PN_SPACE_APP, rg, ack_pn4 ? 2 : 1, 0, 1600 * MS) == 0);
 }
 
 AQ_TEST(rtb_persistent_congestion) {
   fixture f;
-  pc_scenario(&f, 0);
+  pc_scenario(&f, 0, 0);
   CHECK_INT(f.log.n, 1 + 1 + 7); /* pn0 acked, pn8 acked, 1..7 lost */
   /* cwnd collapses to 2 * max_datagram; the recovery period is reset too
    * (App. B.8), so pn 8, acknowledged by the same ACK and processed after
@@ -281,9 +286,20 @@ AQ_TEST(rtb_persistent_congestion) {
   aq_recov_free(&f.r);
 }
 
+AQ_TEST(rtb_persistent_congestion_exact_min_window) {
+  /* Same, but the ACK newly acknowledges only an ACK-only packet, so
+   * nothing regrows the window: it is exactly kMinimumWindow. */
+  fixture f;
+  pc_scenario(&f, 0, 1);
+  CHECK_INT(f.log.n, 1 + 1 + 7);
+  CHECK_INT(f.cc.cwnd, 2 * 1200);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 0);
+  aq_recov_free(&f.r);
+}
+
 AQ_TEST(rtb_no_persistent_congestion_when_acked_between) {
   fixture f;
-  pc_scenario(&f, 1);
+  pc_scenario(&f, 1, 0);
   /* Runs 1..3 (400 ms) and 5..7 (400 ms) are both shorter than 975 ms. */
   CHECK_INT(f.log.n, 1 + 2 + 6);
   CHECK_INT(f.cc.cwnd, 13200 / 2);
