@@ -26,6 +26,7 @@ int aq_acktr_is_dup(const aq_acktr *at, uint64_t pn) {
   return pn < at->floor || aq_ranges_contains(&at->rs, pn);
 }
 
+/* Move the ack deadline earlier (never later). */
 static void set_deadline(aq_acktr *at, aq_tstamp when) {
   if (when < at->deadline) {
     at->deadline = when;

@@ -61,6 +61,7 @@ void aq_cc_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rt
   cc->ops->on_ack(cc, bytes, sent_ts, rtt, ts);
 }
 
+/* OnCongestionEvent (App. B.6) shared by loss and ECN-CE. */
 static void congestion_event(aq_cc *cc, aq_tstamp sent_ts, aq_tstamp ts) {
   /* App. B.6: "No reaction if already in a recovery period." */
   if (aq_cc_in_recovery(cc, sent_ts)) {
@@ -99,6 +100,7 @@ static void reno_reset(aq_cc *cc) {
   cc->bytes_acked = 0;
 }
 
+/* NewReno OnPacketsAcked for one packet (App. B.5). */
 static void reno_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
                         aq_tstamp ts) {
   (void)sent_ts;
@@ -118,6 +120,7 @@ static void reno_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_r
   }
 }
 
+/* NewReno window reduction (App. B.6). */
 static void reno_on_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   /* kLossReductionFactor = 0.5 */
@@ -127,6 +130,7 @@ static void reno_on_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->bytes_acked = 0;
 }
 
+/* NewReno persistent congestion: drop the CA accumulator. */
 static void reno_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   cc->bytes_acked = 0;
@@ -148,6 +152,7 @@ static void cubic_reset(aq_cc *cc) {
   cc->bytes_acked = 0;
 }
 
+/* Bytes as a (fractional) number of segments. */
 static double seg(const aq_cc *cc, uint64_t bytes) {
   return (double)bytes / (double)cc->max_datagram;
 }
@@ -158,6 +163,7 @@ static double w_cubic(const aq_cc *cc, double t) {
   return CUBIC_C * d * d * d + cc->w_max;
 }
 
+/* Set cwnd from segments, carrying sub-byte growth, never below the minimum. */
 static void cubic_set_cwnd_seg(aq_cc *cc, double w) {
   double bytes = w * (double)cc->max_datagram + cc->frac;
   uint64_t minw = aq_cc_min_window(cc->max_datagram);
@@ -171,6 +177,7 @@ static void cubic_set_cwnd_seg(aq_cc *cc, double w) {
   cc->cwnd = b;
 }
 
+/* CUBIC window growth for one acknowledged packet (RFC 9438 §4.2-4.5). */
 static void cubic_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
                          aq_tstamp ts) {
   (void)sent_ts;
@@ -215,6 +222,7 @@ static void cubic_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_
   cubic_set_cwnd_seg(cc, cwnd + (target - cwnd) / cwnd * acked);
 }
 
+/* CUBIC multiplicative decrease and new epoch (RFC 9438 §4.6-4.7). */
 static void cubic_on_congestion(aq_cc *cc, aq_tstamp ts) {
   double cwnd = seg(cc, cc->cwnd);
   /* §4.7 fast convergence: release bandwidth when the plateau shrinks. */
@@ -238,6 +246,7 @@ static void cubic_on_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->epoch_started = 1;
 }
 
+/* CUBIC after persistent congestion: forget the curve. */
 static void cubic_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   cubic_reset(cc);
@@ -260,6 +269,7 @@ static double pacer_rate(uint64_t cwnd, aq_duration srtt) {
   return 1.25 * (double)cwnd / (double)srtt;
 }
 
+/* Tokens in the bucket at ts (refilled at rate, capped at the burst). */
 static double pacer_tokens(const aq_pacer *p, double rate, aq_tstamp ts) {
   if (!p->started) {
     return (double)p->burst;

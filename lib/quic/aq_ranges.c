@@ -79,11 +79,13 @@ static size_t lb_start_ge(const aq_ranges *rs, uint64_t v) {
   return lo;
 }
 
+/* Remove range i, shifting the tail down. */
 static void drop_at(aq_ranges *rs, size_t i) {
   memmove(&rs->r[i], &rs->r[i + 1], (rs->n - i - 1) * sizeof(aq_range));
   rs->n--;
 }
 
+/* Insert [start, end) at index i (a free slot must exist). */
 static void insert_at(aq_ranges *rs, size_t i, uint64_t start, uint64_t end) {
   assert(rs->n < rs->cap);
   memmove(&rs->r[i + 1], &rs->r[i], (rs->n - i) * sizeof(aq_range));

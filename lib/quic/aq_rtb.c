@@ -20,6 +20,7 @@
 
 static const unsigned TOMB = AQ_SENT_ACKED | AQ_SENT_LOST;
 
+/* The i-th record from the ring head. */
 static aq_sent_pkt *rtb_at(const aq_rtb *b, size_t i) {
   return &b->ring[(b->head + i) % b->cap];
 }
@@ -38,6 +39,7 @@ static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
   return lo;
 }
 
+/* Drop tombstones (acked/lost records) at the ring head. */
 static void rtb_reap(aq_rtb *b) {
   while (b->len > 0 && (rtb_at(b, 0)->flags & TOMB) != 0) {
     b->head = (b->head + 1) % b->cap;
@@ -45,6 +47,7 @@ static void rtb_reap(aq_rtb *b) {
   }
 }
 
+/* Remove every tombstone, keeping live records in order (ring full). */
 static void rtb_compact(aq_rtb *b) {
   size_t w = 0;
   for (size_t i = 0; i < b->len; i++) {
@@ -56,6 +59,7 @@ static void rtb_compact(aq_rtb *b) {
   b->len = w;
 }
 
+/* v << n, saturating at UINT64_MAX. */
 static aq_duration shl_sat(aq_duration v, unsigned n) {
   if (n >= 63 || v > (UINT64_MAX >> n)) {
     return UINT64_MAX;
@@ -63,6 +67,7 @@ static aq_duration shl_sat(aq_duration v, unsigned n) {
   return v << n;
 }
 
+/* a + d, saturating at AQ_TSTAMP_NEVER. */
 static aq_tstamp add_sat(aq_tstamp a, aq_duration d) {
   return a > UINT64_MAX - d ? UINT64_MAX : a + d;
 }
@@ -123,6 +128,7 @@ uint64_t aq_recov_skip_pn(aq_recov *r, unsigned space) {
   return pn;
 }
 
+/* Ack-eliciting packets in flight over all spaces. */
 static size_t ae_in_flight_all(const aq_recov *r) {
   size_t n = 0;
   for (unsigned s = 0; s < AQ_PN_SPACE_COUNT; s++) {
@@ -172,6 +178,7 @@ static aq_tstamp pto_time(const aq_recov *r, aq_tstamp ts, unsigned *space) {
   return best;
 }
 
+/* App. A.8 GetLossTimeAndSpace: the earliest loss_time and its space. */
 static aq_tstamp earliest_loss_time(const aq_recov *r, unsigned *space) {
   aq_tstamp t = AQ_TSTAMP_NEVER;
   for (unsigned s = 0; s < AQ_PN_SPACE_COUNT; s++) {
@@ -239,6 +246,7 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   return 0;
 }
 
+/* Remove a record from bytes_in_flight and the ack-eliciting count. */
 static void take_out_of_flight(aq_rtb *b, const aq_sent_pkt *p) {
   if (p->flags & AQ_SENT_IN_FLIGHT) {
     b->bytes_in_flight -= p->size;
@@ -335,6 +343,8 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   return 0;
 }
 
+/* Non-zero if every acknowledged number was sent (and not skipped) and largest is the top of the
+ * ranges. */
 static int ack_valid(const aq_rtb *b, const aq_ack_in *ack) {
   if (ack->nranges == 0 || ack->largest >= b->next_pn) {
     return 0; /* acknowledges a packet number never sent */

@@ -19,6 +19,7 @@ static uint8_t *chunk_bitmap(uint8_t *c) {
   return c + AQ_STRM_CHUNK;
 }
 
+/* The ring slot holding chunk chunk_idx. */
 static uint8_t **slot_of(const aq_strm_rbuf *rb, uint64_t chunk_idx) {
   return &rb->slots[chunk_idx % rb->nslots];
 }
@@ -42,6 +43,7 @@ int aq_strm_rbuf_init(aq_strm_rbuf *rb, const aq_mem *mem, uint64_t window_cap) 
   return 0;
 }
 
+/* Give a fully read chunk back (kept as the spare if there is none). */
 static void chunk_release(aq_strm_rbuf *rb, uint8_t *c) {
   if (rb->spare == NULL) {
     rb->spare = c;
@@ -51,6 +53,7 @@ static void chunk_release(aq_strm_rbuf *rb, uint8_t *c) {
   rb->allocated -= CHUNK_BYTES;
 }
 
+/* Free every chunk in the ring (not the spare). */
 static void drop_all_chunks(aq_strm_rbuf *rb) {
   for (size_t i = 0; i < rb->nslots; i++) {
     if (rb->slots[i] != NULL) {
@@ -74,6 +77,7 @@ void aq_strm_rbuf_free(aq_strm_rbuf *rb) {
   }
 }
 
+/* Set presence bits [from, to). */
 static void bits_set(uint8_t *bm, size_t from, size_t to) {
   while (from < to && (from & 7) != 0) {
     bm[from >> 3] = (uint8_t)(bm[from >> 3] | (1u << (from & 7)));
@@ -126,6 +130,7 @@ static int check_final_size(const aq_strm_rbuf *rb, uint64_t end, int fin) {
   return 0;
 }
 
+/* Move contig_end over bytes that are present. */
 static void advance_contig(aq_strm_rbuf *rb) {
   while (rb->contig_end < rb->recv_end) {
     uint64_t ci = rb->contig_end / CHUNK;
@@ -302,6 +307,7 @@ void aq_strm_sbuf_close(aq_strm_sbuf *sb) {
   sb->closed = 1;
 }
 
+/* Non-zero if a FIN must (still or again) be sent. */
 static int fin_wanted(const aq_strm_sbuf *sb) {
   return sb->closed && !sb->fin_acked && (!sb->fin_sent || sb->fin_lost);
 }
