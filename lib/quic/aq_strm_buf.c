@@ -250,6 +250,37 @@ size_t aq_strm_rbuf_read(aq_strm_rbuf *rb, uint8_t *dst, size_t dstcap, int *fin
   return done;
 }
 
+void aq_strm_rbuf_peek(const aq_strm_rbuf *rb, const uint8_t **p, size_t *len) {
+  *p = NULL;
+  *len = 0;
+  if (rb->read_off >= rb->contig_end) {
+    return;
+  }
+  uint64_t ci = rb->read_off / CHUNK;
+  size_t off = (size_t)(rb->read_off % CHUNK);
+  uint64_t avail = rb->contig_end - rb->read_off;
+  uint64_t room = CHUNK - off;
+  *p = rb->slots[ci % rb->nslots] + off;
+  *len = (size_t)(avail < room ? avail : room);
+}
+
+void aq_strm_rbuf_consume(aq_strm_rbuf *rb, size_t n) {
+  while (n > 0 && rb->read_off < rb->contig_end) {
+    uint64_t ci = rb->read_off / CHUNK;
+    uint64_t room = CHUNK - rb->read_off % CHUNK;
+    uint64_t avail = rb->contig_end - rb->read_off;
+    uint64_t k = n < room ? n : room;
+    k = k < avail ? k : avail;
+    rb->read_off += k;
+    n -= (size_t)k;
+    if (rb->read_off % CHUNK == 0) {
+      uint8_t **slot = slot_of(rb, ci);
+      chunk_release(rb, *slot);
+      *slot = NULL;
+    }
+  }
+}
+
 int aq_strm_rbuf_is_finished(const aq_strm_rbuf *rb) {
   return rb->final_size != UINT64_MAX && rb->read_off == rb->final_size;
 }

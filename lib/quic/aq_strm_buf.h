@@ -96,6 +96,22 @@ static inline uint64_t aq_strm_rbuf_readable(const aq_strm_rbuf *rb) {
  */
 size_t aq_strm_rbuf_read(aq_strm_rbuf *rb, uint8_t *dst, size_t dstcap, int *fin);
 
+/**
+ * Zero-copy read: *p and *len describe the next in-order bytes (at most up
+ * to the end of the current chunk; *len is 0 if none is ready).  The
+ * pointer is valid until the next call on rb.  Follow with
+ * aq_strm_rbuf_consume.
+ */
+void aq_strm_rbuf_peek(const aq_strm_rbuf *rb, const uint8_t **p, size_t *len);
+
+/** Consume n (<= what _peek returned) in-order bytes. */
+void aq_strm_rbuf_consume(aq_strm_rbuf *rb, size_t n);
+
+/** The highest end offset received (for connection-level flow control). */
+static inline uint64_t aq_strm_rbuf_recv_end(const aq_strm_rbuf *rb) {
+  return rb->recv_end;
+}
+
 /** Non-zero if the final size is known and every byte was read. */
 int aq_strm_rbuf_is_finished(const aq_strm_rbuf *rb);
 

@@ -445,3 +445,35 @@ AQ_TEST(strm_sbuf_acked_set_overflow) {
   CHECK_INT(aq_strm_sbuf_next(&sb, 100, 4096, &s), AQ_ERR_NOT_FOUND);
   aq_strm_sbuf_free(&sb);
 }
+
+/* Zero-copy reads see the same bytes as copying reads, chunk by chunk. */
+AQ_TEST(strm_rbuf_peek_consume) {
+  uint64_t st = 99;
+  static uint8_t src[3 * AQ_STRM_CHUNK + 100], dst[sizeof src];
+  (void)aq_test_rand(src, sizeof src, &st);
+  aq_strm_rbuf rb;
+  REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 16384) == 0);
+  REQUIRE(aq_strm_rbuf_recv(&rb, 100, src + 100, sizeof src - 100, 1) == 0);
+  const uint8_t *p;
+  size_t n;
+  aq_strm_rbuf_peek(&rb, &p, &n);
+  CHECK_INT(n, 0); /* the first 100 bytes are missing */
+  REQUIRE(aq_strm_rbuf_recv(&rb, 0, src, 100, 0) == 0);
+  CHECK_INT(aq_strm_rbuf_recv_end(&rb), sizeof src);
+  size_t got = 0;
+  for (;;) {
+    aq_strm_rbuf_peek(&rb, &p, &n);
+    if (n == 0) {
+      break;
+    }
+    CHECK(n <= AQ_STRM_CHUNK);
+    size_t take = n > 1000 ? 1000 : n; /* consume part of what is shown */
+    memcpy(dst + got, p, take);
+    aq_strm_rbuf_consume(&rb, take);
+    got += take;
+  }
+  CHECK_INT(got, sizeof src);
+  CHECK(memcmp(src, dst, sizeof src) == 0);
+  CHECK(aq_strm_rbuf_is_finished(&rb));
+  aq_strm_rbuf_free(&rb);
+}
