@@ -68,7 +68,7 @@ static inline aq_tls *fz_engine(fuzz_tls *f, int is_server) {
   static const uint8_t tp[] = {1, 2, 3};
   static const uint16_t groups[] = {0x001d, 0x0017};
   aq_tls_config cfg;
-  aq_tls_callbacks cb = {fz_send, fz_set_secret, fz_rand, NULL};
+  aq_tls_callbacks cb = {fz_send, fz_set_secret, fz_rand, NULL, NULL};
   uint8_t pub[32];
   memset(f, 0, sizeof(*f));
   memset(f->seed, 7, sizeof(f->seed));

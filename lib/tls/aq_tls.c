@@ -118,12 +118,44 @@ static uint8_t emit(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len
   return 0;
 }
 
-static uint8_t install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t *secret) {
-  if (tls->cb.set_secret(tls->ud, epoch, is_write, tls->suite, secret,
-                         aq_hash_len(tls->suite->hash)) != 0) {
+static uint8_t install_suite(aq_tls *tls, const aq_tls_suite *suite, aq_epoch epoch, int is_write,
+                             const uint8_t *secret) {
+  if (tls->cb.set_secret(tls->ud, epoch, is_write, suite, secret, aq_hash_len(suite->hash)) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   return 0;
+}
+
+static uint8_t install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t *secret) {
+  return install_suite(tls, tls->suite, epoch, is_write, secret);
+}
+
+/**
+ * PSK binder (RFC 8446 §4.2.11.2): the Finished computation keyed by
+ * Derive-Secret(Early Secret, "res binder", "") over the transcript so far
+ * plus the partial ClientHello (up to, not including, the binders list).
+ */
+static uint8_t psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite,
+                          const uint8_t *psk, const uint8_t *partial, size_t partial_len) {
+  aq_tls_ks early;
+  aq_hash_ctx h;
+  uint8_t binder_key[AQ_HASH_MAX_LEN], thash[AQ_HASH_MAX_LEN];
+  size_t hlen = aq_hash_len(suite->hash);
+  int i = hash_index(suite->hash);
+  uint8_t a = AQ_TLS_ALERT_INTERNAL_ERROR;
+  if (!tls->th_live[i] || aq_hash_dup(&h, &tls->th[i]) != 0) {
+    return a;
+  }
+  if (aq_hash_update(&h, partial, partial_len) == 0 && aq_hash_peek(&h, thash) == 0 &&
+      aq_tls_ks_init(&early, suite->hash, psk, hlen) == 0 &&
+      aq_tls_ks_derive_empty(&early, binder_key, "res binder") == 0 &&
+      aq_tls_ks_finished(suite->hash, out, binder_key, thash) == 0) {
+    a = 0;
+  }
+  aq_hash_free(&h);
+  aq_tls_ks_free(&early);
+  aq_memzero(binder_key, sizeof(binder_key));
+  return a;
 }
 
 /** Add the bytes written to w since offset `from` to the transcript. */
@@ -256,23 +288,78 @@ static uint8_t client_send_ch(aq_tls *tls) {
   aq_tls_ch_encode_head(&w, &m, tls->random, tls->suites, tls->nsuites);
   tls->ch_exts = aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_CH);
   aq_tls_msg_end(&w, &m);
-  uint8_t a = th_add_written(tls, &w, 0);
-  if (a != 0) {
+  if (aq_wbuf_error(&w) != 0) {
+    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  }
+  uint8_t a;
+  if (tls->psk_offered) {
+    /* The binder is the last hlen bytes; it covers everything before the binders list. */
+    size_t hlen = aq_hash_len(tls->psk_suite->hash), len = aq_wbuf_len(&w);
+    if ((a = psk_binder(tls, w.begin + len - hlen, tls->psk_suite, tls->psk, w.begin,
+                        len - hlen - 3)) != 0) {
+      return a;
+    }
+  }
+  if ((a = th_add_written(tls, &w, 0)) != 0 ||
+      (a = emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w))) != 0) {
     return a;
   }
-  return emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w));
+  if (tls->early_offered && !tls->hrr) {
+    /* client_early_traffic_secret = Derive-Secret(Early Secret, "c e traffic", ClientHello) */
+    uint8_t thash[AQ_HASH_MAX_LEN], ets[AQ_HASH_MAX_LEN];
+    aq_tls_ks early;
+    int i = hash_index(tls->psk_suite->hash);
+    a = AQ_TLS_ALERT_INTERNAL_ERROR;
+    if (aq_hash_peek(&tls->th[i], thash) == 0 &&
+        aq_tls_ks_init(&early, tls->psk_suite->hash, tls->psk, tls->psk_len) == 0 &&
+        aq_tls_ks_derive(&early, ets, "c e traffic", thash) == 0) {
+      a = install_suite(tls, tls->psk_suite, AQ_EPOCH_0RTT, 1, ets);
+    }
+    aq_tls_ks_free(&early);
+    aq_memzero(ets, sizeof(ets));
+    return a;
+  }
+  return 0;
+}
+
+/** Client: take up cfg.session if it is usable (our suite, not expired); else full handshake. */
+static void client_load_session(aq_tls *tls, aq_tstamp ts) {
+  aq_tls_session s;
+  const aq_tls_suite *suite = NULL;
+  if (tls->cfg.session == NULL ||
+      aq_tls_session_decode(&s, tls->cfg.session, tls->cfg.session_len, 1) != 0) {
+    return;
+  }
+  for (size_t i = 0; i < tls->nsuites; i++) {
+    if (tls->suites[i] == s.suite) {
+      suite = aq_tls_suite_find(s.suite);
+    }
+  }
+  if (suite == NULL || s.psk_len != aq_hash_len(suite->hash) || ts < s.ts ||
+      (ts - s.ts) / AQ_SECONDS >= s.lifetime_s) {
+    return;
+  }
+  tls->sess = s;
+  tls->psk_suite = suite;
+  memcpy(tls->psk, s.psk, s.psk_len);
+  tls->psk_len = s.psk_len;
+  /* §4.2.11.1: obfuscated_ticket_age = age in ms + ticket_age_add (mod 2^32). */
+  tls->obf_age = (uint32_t)((ts - s.ts) / AQ_MILLISECONDS) + s.age_add;
+  tls->psk_offered = 1;
+  tls->early_offered = tls->cfg.enable_early_data && s.max_early_data != 0;
 }
 
 /** Start the client (see header). */
 int aq_tls_start(aq_tls *tls, aq_tstamp ts) {
   uint8_t a;
-  (void)ts;
   if (tls->state == AQ_TLS_ST_FAILED) {
     return AQ_ERR_TLS_ALERT;
   }
   if (tls->cfg.is_server || tls->state != AQ_TLS_ST_C_START) {
     return AQ_ERR_STATE;
   }
+  tls->now = ts;
+  client_load_session(tls, ts);
   if (tls->cb.rand(tls->random, sizeof(tls->random), tls->ud) != 0) {
     a = AQ_TLS_ALERT_INTERNAL_ERROR;
   } else if ((a = client_make_shares(tls, NULL)) == 0) {
@@ -347,6 +434,11 @@ static uint8_t client_on_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
   tls->suite = suite;
   tls->hrr = 1;
   tls->hrr_suite = suite->id;
+  /* §4.1.2: ClientHello2 drops early_data; a PSK of another hash can no longer be used. */
+  tls->early_offered = 0;
+  if (tls->psk_offered && tls->psk_suite->hash != suite->hash) {
+    tls->psk_offered = 0;
+  }
   th_select(tls, suite->hash);
   if ((a = th_replace_with_message_hash(tls)) != 0 || (a = th_add(tls, msg, msglen)) != 0) {
     return a;
@@ -409,6 +501,11 @@ static uint8_t client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if (share == NULL || rx.share_len != share->group->server_share_len) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
+  /* §4.2.11: the selected identity must be one we offered, with a PSK of the suite's hash. */
+  int psk = (rx.seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_PRE_SHARED_KEY))) != 0;
+  if (psk && (rx.psk_selected != 0 || tls->psk_suite->hash != suite->hash)) {
+    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  }
   uint8_t secret[AQ_TLS_GROUP_MAX_SECRET], thash[AQ_HASH_MAX_LEN];
   size_t secretlen = 0;
   if (share->group->finish(secret, &secretlen, share->priv, rx.share) != 0) {
@@ -418,9 +515,10 @@ static uint8_t client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   /* Commit: suite, group, transcript, handshake secrets. */
   tls->suite = suite;
   tls->group = share->group;
+  tls->psk_accepted = psk;
   th_select(tls, suite->hash);
   if ((a = th_add(tls, msg, msglen)) == 0 && (a = th_hash(tls, thash)) == 0) {
-    if (aq_tls_ks_init(&tls->ks, suite->hash, NULL, 0) != 0 ||
+    if (aq_tls_ks_init(&tls->ks, suite->hash, psk ? tls->psk : NULL, psk ? tls->psk_len : 0) != 0 ||
         aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
         aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
         aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
@@ -489,7 +587,17 @@ static uint8_t client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if (rx.tp != NULL && (a = keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
     return a;
   }
+  /* §4.2.10: early_data in EncryptedExtensions only answers an offer we made, with the PSK. */
+  if (rx.early_data && !tls->psk_accepted) {
+    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  }
+  if (tls->psk_accepted &&
+      (a = keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, tls->sess.spki,
+                     tls->sess.spki_len)) != 0) {
+    return a;
+  }
   /* Commit. */
+  tls->early_accepted = rx.early_data;
   tls->peer_tp_seen = rx.tp != NULL;
   if (alpn != NULL) {
     memcpy(tls->alpn, alpn, rx.alpn_len);
@@ -500,7 +608,8 @@ static uint8_t client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if ((a = th_add(tls, msg, msglen)) != 0) {
     return a;
   }
-  tls->state = AQ_TLS_ST_C_WAIT_CERT_CR;
+  /* A resumed handshake has no Certificate/CertificateVerify (§2.2). */
+  tls->state = tls->psk_accepted ? AQ_TLS_ST_C_WAIT_FIN : AQ_TLS_ST_C_WAIT_CERT_CR;
   return 0;
 }
 
@@ -718,14 +827,16 @@ static uint8_t client_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   return a;
 }
 
-/** NewSessionTicket after the handshake (RFC 8446 §4.6.1): validated, not stored yet. */
+/**
+ * NewSessionTicket after the handshake (RFC 8446 §4.6.1): derive the ticket's
+ * PSK and hand the application an opaque session through cb.on_ticket.
+ */
 static uint8_t client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
                              size_t bodylen) {
   aq_tls_nst nst;
   aq_tls_ext_rx rx;
   uint8_t a = 0;
   int rv = aq_tls_nst_decode(&nst, body, bodylen);
-  (void)tls;
   (void)msg;
   (void)msglen;
   if (rv != 0) {
@@ -734,11 +845,54 @@ static uint8_t client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   if (aq_tls_ext_decode(&rx, &a, &nst.exts, AQ_TLS_MSG_NST) != 0) {
     return a;
   }
-  /* RFC 9001 §4.6.1: a max_early_data_size other than 0xffffffff is a PROTOCOL_VIOLATION. */
-  if (rx.early_data && rx.max_early_data != 0xffffffffu) {
+  /* RFC 9001 §4.6.1: "a max_early_data_size ... other than 0xffffffff" is a PROTOCOL_VIOLATION. */
+  if (tls->cfg.quic && rx.early_data && rx.max_early_data != 0xffffffffu) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
-  return 0;
+  /* "Servers MUST NOT use any value greater than 604800 seconds"; 0 = do not use it. */
+  if (nst.lifetime > 604800u) {
+    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  }
+  if (tls->cb.on_ticket == NULL || nst.lifetime == 0) {
+    return 0;
+  }
+  aq_tls_session s;
+  uint8_t psk[AQ_HASH_MAX_LEN];
+  size_t hlen = aq_hash_len(tls->suite->hash);
+  if (aq_tls_ks_ticket_psk(tls->suite->hash, psk, tls->res_master, nst.nonce, nst.nonce_len) != 0) {
+    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  }
+  memset(&s, 0, sizeof(s));
+  s.suite = tls->suite->id;
+  s.ts = tls->now;
+  s.lifetime_s = nst.lifetime;
+  s.age_add = nst.age_add;
+  s.max_early_data = rx.early_data ? rx.max_early_data : 0;
+  s.psk = psk;
+  s.psk_len = hlen;
+  s.ticket = nst.ticket;
+  s.ticket_len = nst.ticket_len;
+  s.alpn = (const uint8_t *)tls->alpn;
+  s.alpn_len = strlen(tls->alpn);
+  s.spki = tls->peer_spki;
+  s.spki_len = tls->peer_spki_len;
+  size_t cap = 64 + nst.ticket_len + s.alpn_len + s.spki_len + hlen;
+  uint8_t *buf = aq_mem_malloc(tls->mem, cap);
+  if (buf == NULL) {
+    aq_memzero(psk, sizeof(psk));
+    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  }
+  aq_wbuf w;
+  aq_wbuf_init(&w, buf, cap);
+  aq_tls_session_encode(&w, &s, 1);
+  a = AQ_TLS_ALERT_INTERNAL_ERROR;
+  if (aq_wbuf_error(&w) == 0 && tls->cb.on_ticket(tls->ud, buf, aq_wbuf_len(&w)) == 0) {
+    a = 0;
+  }
+  aq_memzero(buf, cap);
+  aq_mem_free(tls->mem, buf);
+  aq_memzero(psk, sizeof(psk));
+  return a;
 }
 
 /* ================================================================ server */
@@ -911,6 +1065,24 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
   if ((a = th_add(tls, msg, msglen)) != 0) {
     return a;
   }
+  if (aq_tls_ks_init(&tls->ks, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
+                     tls->psk_accepted ? tls->psk_len : 0) != 0) {
+    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  }
+  if (tls->early_accepted) {
+    /* client_early_traffic_secret over the ClientHello: our 0-RTT read key. */
+    uint8_t ets[AQ_HASH_MAX_LEN];
+    if ((a = th_hash(tls, thash)) == 0 && aq_tls_ks_derive(&tls->ks, ets, "c e traffic", thash) != 0) {
+      a = AQ_TLS_ALERT_INTERNAL_ERROR;
+    }
+    if (a == 0) {
+      a = install(tls, AQ_EPOCH_0RTT, 0, ets);
+    }
+    aq_memzero(ets, sizeof(ets));
+    if (a != 0) {
+      return a;
+    }
+  }
   if (tls->cb.rand(tls->random, sizeof(tls->random), tls->ud) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
@@ -922,8 +1094,7 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
       (a = emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w))) != 0) {
     return a;
   }
-  if (aq_tls_ks_init(&tls->ks, tls->suite->hash, NULL, 0) != 0 ||
-      aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
+  if (aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
       aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
       aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
@@ -950,7 +1121,9 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
       return a;
     }
   }
-  if ((a = write_cert_cv(tls, &w, 0)) != 0 || (a = write_finished(tls, &w, tls->s_hs)) != 0 ||
+  /* With a PSK the server does not authenticate with a certificate (§2.2). */
+  if ((!tls->psk_accepted && (a = write_cert_cv(tls, &w, 0)) != 0) ||
+      (a = write_finished(tls, &w, tls->s_hs)) != 0 ||
       (a = emit(tls, AQ_EPOCH_HANDSHAKE, w.begin, aq_wbuf_len(&w))) != 0) {
     return a;
   }
@@ -963,6 +1136,93 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
   }
   tls->state = tls->client_auth ? AQ_TLS_ST_S_WAIT_CERT : AQ_TLS_ST_S_WAIT_FIN;
   return 0;
+}
+
+/**
+ * Server: try the client's first PSK identity (RFC 8446 §4.2.11).  A ticket
+ * we cannot open, of another hash, or expired is ignored (full handshake);
+ * a bad binder is fatal (decrypt_error).  On success tls->psk/psk_accepted,
+ * the original peer key and the 0-RTT decision are set.
+ */
+static uint8_t server_try_psk(aq_tls *tls, const aq_tls_ch *ch, const aq_tls_ext_rx *rx,
+                              const uint8_t *msg, const aq_tls_suite *suite, const char *alpn) {
+  aq_rbuf ids, binders, id, b;
+  uint32_t obf_age = 0;
+  size_t nids = 0, nbinders = 0, hlen = aq_hash_len(suite->hash);
+  const uint8_t *binder = NULL;
+  uint8_t a;
+  /* Count identities and binders: "the number of binders MUST match the number of identities". */
+  aq_rbuf_init(&ids, rx->psk_ids, rx->psk_ids_len);
+  while (aq_rbuf_left(&ids) > 0) {
+    uint32_t age;
+    if (aq_rbuf_sub(&ids, AQ_LEN_U16, &id) != 0 || aq_rbuf_u32(&ids, &age) != 0 ||
+        aq_rbuf_left(&id) == 0) {
+      return AQ_TLS_ALERT_DECODE_ERROR;
+    }
+    if (nids++ == 0) {
+      b = id;
+      obf_age = age;
+    }
+  }
+  id = b;
+  aq_rbuf_init(&binders, rx->psk_binders, rx->psk_binders_len);
+  while (aq_rbuf_left(&binders) > 0) {
+    aq_rbuf one;
+    if (aq_rbuf_sub(&binders, AQ_LEN_U8, &one) != 0 || aq_rbuf_left(&one) < 32) {
+      return AQ_TLS_ALERT_DECODE_ERROR;
+    }
+    if (nbinders++ == 0) {
+      binder = aq_rbuf_left(&one) == hlen ? one.p : NULL;
+    }
+  }
+  if (nids != nbinders) {
+    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  }
+  if (tls->cfg.ticket_key == NULL || !rx->psk_dhe_ke || binder == NULL) {
+    return 0;
+  }
+  size_t tlen = aq_rbuf_left(&id);
+  uint8_t *pt = aq_mem_malloc(tls->mem, tlen);
+  if (pt == NULL) {
+    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  }
+  aq_tls_session s;
+  aq_ssize n = aq_tls_ticket_open(pt, tlen, tls->cfg.ticket_key, id.p, tlen);
+  a = 0;
+  if (n < 0 || aq_tls_session_decode(&s, pt, (size_t)n, 0) != 0 || s.suite == 0 ||
+      aq_tls_suite_find(s.suite) == NULL || aq_tls_suite_find(s.suite)->hash != suite->hash ||
+      s.psk_len != hlen || tls->now < s.ts || (tls->now - s.ts) / AQ_SECONDS >= s.lifetime_s) {
+    goto out; /* not usable: full handshake */
+  }
+  uint8_t want[AQ_HASH_MAX_LEN];
+  if ((a = psk_binder(tls, want, suite, s.psk, msg, AQ_TLS_HS_HEADER_LEN + ch->binders_off)) !=
+      0) {
+    goto out;
+  }
+  if (!aq_ct_memeq(want, binder, hlen)) {
+    a = AQ_TLS_ALERT_DECRYPT_ERROR;
+    goto out;
+  }
+  if ((a = keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, s.spki, s.spki_len)) != 0) {
+    goto out;
+  }
+  memcpy(tls->psk, s.psk, hlen);
+  tls->psk_len = hlen;
+  tls->psk_accepted = 1;
+  /* 0-RTT (§4.2.10): first ClientHello only, allowed by the ticket and by us, same ALPN, and a
+   * ticket age within 10 s of what we expect (§8.3 freshness). */
+  uint64_t server_age_ms = (tls->now - s.ts) / AQ_MILLISECONDS;
+  uint32_t client_age_ms = obf_age - s.age_add;
+  uint64_t skew = server_age_ms > client_age_ms ? server_age_ms - client_age_ms
+                                                : client_age_ms - server_age_ms;
+  size_t alpn_len = alpn != NULL ? strlen(alpn) : 0;
+  tls->early_accepted = rx->early_data && !tls->hrr && tls->cfg.accept_early_data &&
+                        s.max_early_data != 0 && skew <= 10000 && alpn_len == s.alpn_len &&
+                        (alpn_len == 0 || memcmp(alpn, s.alpn, alpn_len) == 0);
+out:
+  aq_memzero(pt, tlen);
+  aq_mem_free(tls->mem, pt);
+  return a;
 }
 
 /** ClientHello (RFC 8446 §4.1.2), first or after our HelloRetryRequest. */
@@ -1050,8 +1310,21 @@ static uint8_t server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
       return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
     }
   }
+  /* §4.2.9: "If clients offer "pre_shared_key" without a "psk_key_exchange_modes" extension,
+   * servers MUST abort the handshake." */
+  if (rx.psk_ids != NULL && (rx.seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES))) == 0) {
+    return AQ_TLS_ALERT_MISSING_EXTENSION;
+  }
+  /* §4.2.10: "A client MUST NOT include the "early_data" extension in its followup ClientHello." */
+  if (tls->hrr && rx.early_data) {
+    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  }
   if (retry != NULL) {
     return server_send_hrr(tls, msg, msglen, &ch, suite, retry);
+  }
+  th_select(tls, suite->hash);
+  if (rx.psk_ids != NULL && (a = server_try_psk(tls, &ch, &rx, msg, suite, alpn)) != 0) {
+    return a;
   }
   uint8_t secret[AQ_TLS_GROUP_MAX_SECRET];
   size_t secretlen = 0;
@@ -1072,8 +1345,8 @@ static uint8_t server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   tls->our_cert_type = our_type;
   tls->peer_cert_type = peer_type;
   tls->sct_negotiated = rx.sct != NULL;
-  tls->cct_negotiated = tls->cfg.request_client_auth && rx.cct != NULL;
-  tls->client_auth = tls->cfg.request_client_auth;
+  tls->client_auth = tls->cfg.request_client_auth && !tls->psk_accepted;
+  tls->cct_negotiated = tls->client_auth && rx.cct != NULL;
   if (alpn != NULL) {
     memcpy(tls->alpn, alpn, strlen(alpn) + 1);
   }
@@ -1087,6 +1360,65 @@ static uint8_t server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   return a;
 }
 
+/**
+ * Server: issue one NewSessionTicket at 1-RTT (RFC 8446 §4.6.1): the
+ * resumption state sealed under cfg.ticket_key; max_early_data 0xffffffff
+ * when we accept 0-RTT (RFC 9001 §4.6.1).
+ */
+static uint8_t server_send_ticket(aq_tls *tls) {
+  static const uint8_t nonce[1] = {0};
+  uint8_t psk[AQ_HASH_MAX_LEN], rnd[16];
+  size_t hlen = aq_hash_len(tls->suite->hash);
+  aq_tls_session s;
+  uint8_t a = AQ_TLS_ALERT_INTERNAL_ERROR;
+  if (tls->cb.rand(rnd, sizeof(rnd), tls->ud) != 0 ||
+      aq_tls_ks_ticket_psk(tls->suite->hash, psk, tls->res_master, nonce, sizeof(nonce)) != 0) {
+    return a;
+  }
+  memset(&s, 0, sizeof(s));
+  s.suite = tls->suite->id;
+  s.ts = tls->now;
+  s.lifetime_s = tls->cfg.ticket_lifetime_s == 0 ? 86400 : tls->cfg.ticket_lifetime_s;
+  if (s.lifetime_s > 604800) {
+    s.lifetime_s = 604800;
+  }
+  s.age_add = ((uint32_t)rnd[12] << 24) | ((uint32_t)rnd[13] << 16) | ((uint32_t)rnd[14] << 8) |
+              rnd[15];
+  s.max_early_data = tls->cfg.accept_early_data ? 0xffffffffu : 0;
+  s.psk = psk;
+  s.psk_len = hlen;
+  s.alpn = (const uint8_t *)tls->alpn;
+  s.alpn_len = strlen(tls->alpn);
+  s.spki = tls->peer_spki;
+  s.spki_len = tls->peer_spki_len;
+  size_t cap = 64 + s.alpn_len + s.spki_len + hlen;
+  uint8_t *pt = aq_mem_malloc(tls->mem, 2 * cap + AQ_TLS_TICKET_OVERHEAD);
+  if (pt == NULL) {
+    aq_memzero(psk, sizeof(psk));
+    return a;
+  }
+  uint8_t *ticket = pt + cap;
+  aq_wbuf w;
+  aq_wbuf_init(&w, pt, cap);
+  aq_tls_session_encode(&w, &s, 0);
+  if (aq_wbuf_error(&w) == 0) {
+    aq_ssize n = aq_tls_ticket_seal(ticket, cap + AQ_TLS_TICKET_OVERHEAD, tls->cfg.ticket_key, rnd,
+                                    pt, aq_wbuf_len(&w));
+    if (n > 0 && (size_t)n + 64 <= tls->scap) {
+      aq_wbuf_init(&w, tls->sbuf, tls->scap);
+      aq_tls_nst_encode(&w, s.lifetime_s, s.age_add, nonce, sizeof(nonce), ticket, (size_t)n,
+                        s.max_early_data);
+      if (aq_wbuf_error(&w) == 0) {
+        a = emit(tls, AQ_EPOCH_1RTT, w.begin, aq_wbuf_len(&w));
+      }
+    }
+  }
+  aq_memzero(pt, 2 * cap + AQ_TLS_TICKET_OVERHEAD);
+  aq_mem_free(tls->mem, pt);
+  aq_memzero(psk, sizeof(psk));
+  return a;
+}
+
 /** Server: the client's Finished (RFC 8446 §4.4.4). */
 static uint8_t server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
                              size_t bodylen) {
@@ -1097,6 +1429,9 @@ static uint8_t server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
     return a;
   }
   tls->state = AQ_TLS_ST_S_DONE;
+  if (tls->cfg.ticket_key != NULL) {
+    return server_send_ticket(tls);
+  }
   return 0;
 }
 
@@ -1147,7 +1482,7 @@ static int fail(aq_tls *tls, uint8_t alert) {
 
 /** Feed handshake bytes (see header). */
 int aq_tls_recv(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len, aq_tstamp ts) {
-  (void)ts;
+  tls->now = ts;
   if (tls->state == AQ_TLS_ST_FAILED) {
     return AQ_ERR_TLS_ALERT;
   }
@@ -1306,6 +1641,10 @@ const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len) 
 const char *aq_tls_get_server_name(const aq_tls *tls) {
   return tls->sni[0] != '\0' ? tls->sni : NULL;
 }
+
+int aq_tls_early_data_accepted(const aq_tls *tls) { return tls->early_accepted; }
+
+int aq_tls_resumed(const aq_tls *tls) { return tls->psk_accepted; }
 
 const uint8_t *aq_tls_get_peer_spki(const aq_tls *tls, size_t *len) {
   *len = tls->peer_spki_len;

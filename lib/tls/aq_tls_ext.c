@@ -271,9 +271,8 @@ static int sct_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t
 /* ------------------------------------------------------------- early_data */
 
 static int early_should_send(const aq_tls *tls, unsigned msg) {
-  (void)tls;
-  (void)msg;
-  return 0; /* 0-RTT is not implemented yet: never offered or accepted */
+  return (msg == AQ_TLS_MSG_CH && tls->early_offered && !tls->hrr) ||
+         (msg == AQ_TLS_MSG_EE && tls->early_accepted);
 }
 
 static void early_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
@@ -350,12 +349,6 @@ static uint8_t versions_if_missing(const aq_tls *tls, unsigned msg) {
 
 /* ----------------------------------------------------------------- cookie */
 
-static int never_send(const aq_tls *tls, unsigned msg) {
-  (void)tls;
-  (void)msg;
-  return 0;
-}
-
 static int cookie_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH && tls->cookie_len > 0;
 }
@@ -383,6 +376,17 @@ static int cookie_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, siz
 }
 
 /* ------------------------------------------------- psk_key_exchange_modes */
+
+static int pskmodes_should_send(const aq_tls *tls, unsigned msg) {
+  return msg == AQ_TLS_MSG_CH && tls->psk_offered;
+}
+
+static void pskmodes_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
+  (void)tls;
+  (void)msg;
+  aq_wbuf_u8(w, 1);
+  aq_wbuf_u8(w, 1); /* psk_dhe_ke only: every handshake has a fresh (EC)DHE/KEM secret */
+}
 
 static int pskmodes_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   aq_rbuf r, sub;
@@ -514,6 +518,33 @@ static uint8_t tp_if_missing(const aq_tls *tls, unsigned msg) {
 
 /* --------------------------------------------------------- pre_shared_key */
 
+static int psk_should_send(const aq_tls *tls, unsigned msg) {
+  return (msg == AQ_TLS_MSG_CH && tls->psk_offered) || (msg == AQ_TLS_MSG_SH && tls->psk_accepted);
+}
+
+/**
+ * CH: one identity (ticket, obfuscated age) and a zero binder that the engine
+ * patches once the rest of the ClientHello is known (§4.2.11.2); SH: index 0.
+ */
+static void psk_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
+  aq_wbuf_mark m, e;
+  size_t hlen;
+  if (msg == AQ_TLS_MSG_SH) {
+    aq_wbuf_u16(w, 0);
+    return;
+  }
+  hlen = aq_hash_len(tls->psk_suite->hash);
+  aq_wbuf_len_begin(w, AQ_LEN_U16, &m);
+  aq_wbuf_len_begin(w, AQ_LEN_U16, &e);
+  aq_wbuf_bytes(w, tls->sess.ticket, tls->sess.ticket_len);
+  aq_wbuf_len_end(w, &e);
+  aq_wbuf_u32(w, tls->obf_age);
+  aq_wbuf_len_end(w, &m);
+  aq_wbuf_u16(w, (uint16_t)(1 + hlen));
+  aq_wbuf_u8(w, (uint8_t)hlen);
+  aq_wbuf_zeros(w, hlen);
+}
+
 /** RFC 8446 §4.2.11: identities + binders in CH, selected_identity in SH. */
 static int psk_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   aq_rbuf r, ids, binders;
@@ -545,12 +576,6 @@ static uint8_t none_missing(const aq_tls *tls, unsigned msg) {
   return 0;
 }
 
-static void none_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
-  (void)tls;
-  (void)w;
-  (void)msg;
-}
-
 /* ------------------------------------------------------------------ table */
 
 #define CH AQ_TLS_MSG_CH
@@ -572,14 +597,14 @@ static const aq_tls_ext_desc ext_table[] = {
     {AQ_TLS_EXT_CLIENT_CERT_TYPE, CH | EE, cct_should_send, cct_send, cct_recv, none_missing},
     {AQ_TLS_EXT_SERVER_CERT_TYPE, CH | EE, sct_should_send, sct_send, sct_recv, none_missing},
     {AQ_TLS_EXT_COOKIE, CH | HRR, cookie_should_send, cookie_send, cookie_recv, none_missing},
-    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, never_send, none_send, pskmodes_recv, none_missing},
+    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, pskmodes_should_send, pskmodes_send, pskmodes_recv, none_missing},
     {AQ_TLS_EXT_KEY_SHARE, CH | SH | HRR, ks_should_send, ks_send, ks_recv, ks_if_missing},
     {AQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS, CH | EE, tp_should_send, tp_send, tp_recv,
      tp_if_missing},
     {AQ_TLS_EXT_EARLY_DATA, CH | EE | NST, early_should_send, early_send, early_recv,
      none_missing},
     /* MUST stay last (RFC 8446 §4.2.11). */
-    {AQ_TLS_EXT_PRE_SHARED_KEY, CH | SH, never_send, none_send, psk_recv, none_missing},
+    {AQ_TLS_EXT_PRE_SHARED_KEY, CH | SH, psk_should_send, psk_send, psk_recv, none_missing},
 };
 
 #define NROWS (sizeof(ext_table) / sizeof(ext_table[0]))

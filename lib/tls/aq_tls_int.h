@@ -11,6 +11,7 @@
 #include "aq_tls_group.h"
 #include "aq_tls_ks.h"
 #include "aq_tls_msg.h"
+#include "aq_tls_ticket.h"
 
 #define AQ_TLS_MAX_KEY_SHARES 2
 #define AQ_TLS_MAX_GROUPS 8
@@ -107,6 +108,16 @@ struct aq_tls {
   uint8_t exporter[AQ_HASH_MAX_LEN];
   uint8_t res_master[AQ_HASH_MAX_LEN];
   int have_app_secrets;
+
+  /* Resumption and 0-RTT. */
+  aq_tstamp now;                 /* ts of the current call */
+  aq_tls_session sess;           /* client: parsed cfg.session (points into it) */
+  const aq_tls_suite *psk_suite; /* client: the suite of the offered PSK */
+  uint8_t psk[AQ_HASH_MAX_LEN];
+  size_t psk_len;
+  uint32_t obf_age;              /* client: obfuscated_ticket_age of the offered PSK */
+  int psk_offered, psk_accepted;
+  int early_offered, early_accepted;
 };
 
 #endif /* AQ_TLS_INT_H */

@@ -16,6 +16,9 @@
 
 #define MAXQ 64
 
+/* The time both engines are told (nanoseconds). */
+static aq_tstamp g_now;
+
 typedef struct peer {
   aq_tls *tls;
   int is_server;
@@ -42,6 +45,10 @@ typedef struct peer {
   size_t pinlen;
   int got_cert;
   int verify_calls;
+  /* The last session from on_ticket. */
+  uint8_t session[4096];
+  size_t session_len;
+  int tickets;
 } peer;
 
 static int peer_send(void *ud, aq_epoch epoch, const uint8_t *data, size_t len) {
@@ -91,6 +98,17 @@ static int peer_verify(void *ud, const uint8_t *spki, size_t spkilen, const uint
     return 0;
   }
   return (spkilen == p->pinlen && memcmp(spki, p->pin, spkilen) == 0) ? 0 : -1;
+}
+
+static int peer_on_ticket(void *ud, const uint8_t *session, size_t len) {
+  peer *p = ud;
+  if (len > sizeof(p->session)) {
+    return -1;
+  }
+  memcpy(p->session, session, len);
+  p->session_len = len;
+  p->tickets++;
+  return 0;
 }
 
 static aq_ssize ed25519_signer(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
@@ -149,7 +167,8 @@ static void default_cfg(aq_tls_config *c, int is_server, peer *p) {
   }
 }
 
-static const aq_tls_callbacks callbacks = {peer_send, peer_set_secret, peer_rand, peer_verify};
+static const aq_tls_callbacks callbacks = {peer_send, peer_set_secret, peer_rand, peer_verify,
+                                           peer_on_ticket};
 
 static int peer_init(peer *p, const aq_tls_config *cfg, uint64_t seed) {
   p->rng = seed;
@@ -204,7 +223,7 @@ static int shuttle(peer *a, peer *b, mutate_fn mutate, void *ctx, size_t *count)
           (void)mutate(ctx, k, buf, &len);
         }
         k++;
-        int rv = aq_tls_recv(to->tls, ep, buf, len, 0);
+        int rv = aq_tls_recv(to->tls, ep, buf, len, g_now);
         if (count != NULL) {
           *count = k;
         }
@@ -249,7 +268,7 @@ static int pair_run(pair *p, mutate_fn mutate, void *ctx, size_t *count) {
   if (!peer_init(&p->c, &p->cc, 1) || !peer_init(&p->s, &p->sc, 2)) {
     return AQ_ERR_NOMEM;
   }
-  int rv = aq_tls_start(p->c.tls, 0);
+  int rv = aq_tls_start(p->c.tls, g_now);
   if (rv != 0) {
     return rv;
   }
@@ -666,5 +685,168 @@ AQ_TEST(tls_hs_byte_by_byte) {
   p.c.nq = 0;
   REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
   CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  pair_free(&p);
+}
+
+/* ------------------------------------------------------------ resumption */
+
+static const uint8_t ticket_key[32] = {0x5e, 0xc7, 0x01};
+
+/** A first full handshake that leaves a session in *sess (the client's on_ticket output). */
+static void first_connection(uint8_t *sess, size_t *sesslen, int accept_early) {
+  pair p;
+  pair_setup(&p);
+  p.sc.ticket_key = ticket_key;
+  p.sc.accept_early_data = accept_early;
+  g_now = 1000 * AQ_SECONDS;
+  *sesslen = 0;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  CHECK(!aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  REQUIRE(p.c.tickets == 1);
+  memcpy(sess, p.c.session, p.c.session_len);
+  *sesslen = p.c.session_len;
+  pair_free(&p);
+}
+
+static void resume_setup(pair *p, const uint8_t *sess, size_t sesslen) {
+  pair_setup(p);
+  p->sc.ticket_key = ticket_key;
+  p->cc.session = sess;
+  p->cc.session_len = sesslen;
+  g_now = 1005 * AQ_SECONDS;
+}
+
+AQ_TEST(tls_hs_resumption) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 0);
+  REQUIRE(sesslen > 0);
+  pair p;
+  resume_setup(&p, sess, sesslen);
+  size_t count = 0;
+  REQUIRE(pair_run(&p, NULL, NULL, &count) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  /* CH, SH, EE, Finished, Finished, NewSessionTicket: no certificates. */
+  CHECK_INT(count, 6);
+  CHECK_INT(p.c.verify_calls, 0);
+  CHECK_INT(p.s.verify_calls, 0);
+  /* Both still know who the peer is (carried in the session / ticket). */
+  size_t n;
+  const uint8_t *spki = aq_tls_get_peer_spki(p.c.tls, &n);
+  CHECK(spki != NULL && n == p.s.spkilen && memcmp(spki, p.s.spki, n) == 0);
+  spki = aq_tls_get_peer_spki(p.s.tls, &n);
+  CHECK(spki != NULL && n == p.c.spkilen && memcmp(spki, p.c.spki, n) == 0);
+  CHECK(!aq_tls_early_data_accepted(p.c.tls) && !aq_tls_early_data_accepted(p.s.tls));
+  CHECK_INT(p.c.secretlen[AQ_EPOCH_0RTT][1], 0);
+  check_secrets_match(&p.c, &p.s);
+  CHECK_INT(p.c.tickets, 1);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_0rtt) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  resume_setup(&p, sess, sesslen);
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  CHECK(aq_tls_early_data_accepted(p.c.tls));
+  CHECK(aq_tls_early_data_accepted(p.s.tls));
+  /* client_early_traffic_secret: client write == server read, set on both sides. */
+  REQUIRE(p.c.secretlen[AQ_EPOCH_0RTT][1] == 32);
+  REQUIRE(p.s.secretlen[AQ_EPOCH_0RTT][0] == 32);
+  CHECK_MEM(p.c.secret[AQ_EPOCH_0RTT][1], p.s.secret[AQ_EPOCH_0RTT][0], 32);
+  check_secrets_match(&p.c, &p.s);
+  pair_free(&p);
+
+  /* The same session, a server that refuses 0-RTT: resumed, early data rejected. */
+  resume_setup(&p, sess, sesslen);
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  CHECK(!aq_tls_early_data_accepted(p.c.tls) && !aq_tls_early_data_accepted(p.s.tls));
+  CHECK_INT(p.c.secretlen[AQ_EPOCH_0RTT][1], 32); /* the client did send with it */
+  CHECK_INT(p.s.secretlen[AQ_EPOCH_0RTT][0], 0);
+  pair_free(&p);
+
+  /* A ticket age far from the real one (client clock 30 s off): resumed, no 0-RTT. */
+  resume_setup(&p, sess, sesslen);
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, g_now) == 0);
+  g_now += 30 * AQ_SECONDS;
+  REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.s.tls));
+  CHECK(!aq_tls_early_data_accepted(p.s.tls) && !aq_tls_early_data_accepted(p.c.tls));
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_resumption_refused_cases) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  /* Another server key: the ticket does not open -> full handshake. */
+  static const uint8_t other_key[32] = {9};
+  resume_setup(&p, sess, sesslen);
+  p.sc.ticket_key = other_key;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && !aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  CHECK_INT(p.c.verify_calls, 1);
+  pair_free(&p);
+  /* Expired (lifetime 86400 s): the client does not offer it. */
+  resume_setup(&p, sess, sesslen);
+  g_now = (1000 + 86400) * AQ_SECONDS;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(!aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  pair_free(&p);
+  /* A corrupt session blob is ignored. */
+  uint8_t bad[4096];
+  memcpy(bad, sess, sesslen);
+  bad[0] ^= 0xff;
+  resume_setup(&p, bad, sesslen);
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(!aq_tls_resumed(p.c.tls));
+  pair_free(&p);
+  /* A flipped binder byte (the last byte of the ClientHello): decrypt_error. */
+  resume_setup(&p, sess, sesslen);
+  mut m = {0, 0, 0, SIZE_MAX, 0, 0, 0};
+  CHECK_INT(pair_run(&p, mutate, &m, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_DECRYPT_ERROR);
+  pair_free(&p);
+  /* A flipped ticket byte: the ticket does not open, but the binder no longer matches the
+   * transcript either; the server ignores the PSK and the handshake completes in full. */
+  resume_setup(&p, sess, sesslen);
+  mut m2 = {0, 0, 0, SIZE_MAX, 60, 0, 0};
+  int rv = pair_run(&p, mutate, &m2, NULL);
+  CHECK(rv == AQ_ERR_TLS_ALERT || !aq_tls_resumed(p.s.tls));
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_resumption_after_hrr) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  static const uint16_t cgroups[] = {AQ_TLS_GROUP_SECP256R1, AQ_TLS_GROUP_X25519};
+  static const uint16_t sgroups[] = {AQ_TLS_GROUP_X25519};
+  resume_setup(&p, sess, sesslen);
+  p.cc.groups = cgroups;
+  p.cc.ngroups = 2;
+  p.sc.groups = sgroups;
+  p.sc.ngroups = 1;
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  /* 0-RTT cannot survive a HelloRetryRequest. */
+  CHECK(!aq_tls_early_data_accepted(p.s.tls) && !aq_tls_early_data_accepted(p.c.tls));
+  check_secrets_match(&p.c, &p.s);
   pair_free(&p);
 }
