@@ -501,6 +501,9 @@ static uint8_t client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if (share == NULL || rx.share_len != share->group->server_share_len) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
+  if (tls->cfg.require_pq && !share->group->post_quantum) {
+    return AQ_TLS_ALERT_INSUFFICIENT_SECURITY;
+  }
   /* §4.2.11: the selected identity must be one we offered, with a PSK of the suite's hash. */
   int psk = (rx.seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_PRE_SHARED_KEY))) != 0;
   if (psk && (rx.psk_selected != 0 || tls->psk_suite->hash != suite->hash)) {
@@ -688,9 +691,17 @@ static uint8_t on_cert(aq_tls *tls, const uint8_t *msg, size_t msglen, const uin
     if (aq_x509_get_spki(&spki, &spkilen, cert, certlen) != 0) {
       return AQ_TLS_ALERT_BAD_CERTIFICATE;
     }
-  } else if (c.n != 1) {
-    /* RFC 7250 §3: a raw public key is a single entry. */
-    return AQ_TLS_ALERT_DECODE_ERROR;
+  } else {
+    aq_key_type kt;
+    const uint8_t *key;
+    size_t keylen;
+    /* RFC 7250 §3: a raw public key is a single entry holding a SubjectPublicKeyInfo. */
+    if (c.n != 1) {
+      return AQ_TLS_ALERT_DECODE_ERROR;
+    }
+    if (aq_spki_parse(&kt, &key, &keylen, spki, spkilen) != 0) {
+      return AQ_TLS_ALERT_BAD_CERTIFICATE;
+    }
   }
   if (tls->cb.verify_peer != NULL && tls->cb.verify_peer(tls->ud, spki, spkilen, cert, certlen) != 0) {
     return AQ_TLS_ALERT_BAD_CERTIFICATE;

@@ -850,3 +850,59 @@ AQ_TEST(tls_hs_resumption_after_hrr) {
   check_secrets_match(&p.c, &p.s);
   pair_free(&p);
 }
+
+AQ_TEST(tls_hs_large_client_hello) {
+  /* Transport parameters large enough to push the ClientHello past one 1200-byte packet (as
+   * post-quantum key shares will): the engine hands out one byte stream, never assumes a packet. */
+  static uint8_t big_tp[3000];
+  for (size_t i = 0; i < sizeof(big_tp); i++) {
+    big_tp[i] = (uint8_t)i;
+  }
+  pair p;
+  pair_setup(&p);
+  p.cc.transport_params = big_tp;
+  p.cc.transport_params_len = sizeof(big_tp);
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, 0) == 0);
+  REQUIRE(p.c.nq == 1);
+  CHECK(p.c.q[0].len > 3000);
+  /* Deliver it in 1200-byte chunks. */
+  for (size_t off = 0; off < p.c.q[0].len; off += 1200) {
+    size_t n = p.c.q[0].len - off < 1200 ? p.c.q[0].len - off : 1200;
+    REQUIRE(aq_tls_recv(p.s.tls, AQ_EPOCH_INITIAL, p.c.q[0].data + off, n, 0) == 0);
+  }
+  free(p.c.q[0].data);
+  p.c.nq = 0;
+  REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  size_t n;
+  const uint8_t *tp = aq_tls_get_peer_transport_params(p.s.tls, &n);
+  CHECK(tp != NULL && n == sizeof(big_tp) && memcmp(tp, big_tp, n) == 0);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_require_pq) {
+  /* No post-quantum group exists yet: a server that requires one refuses (insufficient_security),
+   * and so does a client. */
+  pair p;
+  pair_setup(&p);
+  p.sc.require_pq = 1;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
+  pair_free(&p);
+  pair_setup(&p);
+  p.cc.require_pq = 1;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_rpk_not_an_spki) {
+  /* A server whose "raw public key" is not a SubjectPublicKeyInfo: bad_certificate. */
+  pair p;
+  pair_setup(&p);
+  p.s.spki[0] ^= 0x20; /* SEQUENCE tag broken */
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_BAD_CERTIFICATE);
+  pair_free(&p);
+}
