@@ -11,8 +11,6 @@
 
 #include "aq_tls_int.h"
 
-/* x509 allowed: explicitly, or implicitly when raw public keys are not offered. */
-static int x509_ok(const aq_tls *tls) { return tls->cfg.allow_x509 || !tls->cfg.offer_rpk; }
 
 /** Read a u16-prefixed list that must be non-empty and of even length (u16 items). */
 static int recv_u16_list(const uint8_t **out, size_t *outlen, const uint8_t *data, size_t len) {
@@ -205,7 +203,7 @@ static void cct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
     if (tls->cfg.cred->spki != NULL) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_RPK);
     }
-    if (tls->cfg.cred->cert != NULL && x509_ok(tls)) {
+    if (tls->cfg.cred->cert != NULL && aq_tls_x509_ok(tls)) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_X509);
     }
     aq_wbuf_len_end(w, &m);
@@ -226,7 +224,7 @@ static void sct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
     aq_wbuf_mark m;
     aq_wbuf_len_begin(w, AQ_LEN_U8, &m);
     aq_wbuf_u8(w, AQ_TLS_CERTTYPE_RPK);
-    if (x509_ok(tls)) {
+    if (aq_tls_x509_ok(tls)) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_X509);
     }
     aq_wbuf_len_end(w, &m);

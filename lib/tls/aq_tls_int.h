@@ -120,4 +120,65 @@ struct aq_tls {
   int early_offered, early_accepted;
 };
 
+/*
+ * Shared engine helpers (aq_tls.c).  Functions returning uint8_t return 0 or
+ * the alert that ends the handshake.
+ */
+
+/** Transcript index of a hash: 0 = SHA-256, 1 = SHA-384. */
+int aq_tls_hash_index(aq_hash_alg alg);
+/** Add bytes to every live transcript. */
+uint8_t aq_tls_th_add(aq_tls *tls, const uint8_t *data, size_t len);
+/** Add what w holds from offset from on to the transcript (internal_error if w overflowed). */
+uint8_t aq_tls_th_add_written(aq_tls *tls, const aq_wbuf *w, size_t from);
+/** The transcript hash under the negotiated suite. */
+uint8_t aq_tls_th_hash(aq_tls *tls, uint8_t *out);
+/** Keep only the transcript of alg (the suite is known). */
+void aq_tls_th_select(aq_tls *tls, aq_hash_alg alg);
+/** Replace ClientHello1 in the transcript by message_hash (RFC 8446 §4.4.1). */
+uint8_t aq_tls_th_message_hash(aq_tls *tls);
+/** Hand bytes to cb.send. */
+uint8_t aq_tls_emit(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len);
+/** Hand a secret to cb.set_secret with the negotiated suite / a given suite. */
+uint8_t aq_tls_install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t *secret);
+uint8_t aq_tls_install_suite(aq_tls *tls, const aq_tls_suite *suite, aq_epoch epoch, int is_write,
+                             const uint8_t *secret);
+/** PSK binder over the transcript plus a partial ClientHello (RFC 8446 §4.2.11.2). */
+uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite,
+                          const uint8_t *psk, const uint8_t *partial, size_t partial_len);
+/** Append our Certificate (empty if asked) and CertificateVerify to w. */
+uint8_t aq_tls_write_cert_cv(aq_tls *tls, aq_wbuf *w, int empty);
+/** Append Finished keyed by base to w. */
+uint8_t aq_tls_write_finished(aq_tls *tls, aq_wbuf *w, const uint8_t *base);
+/** Check a peer Finished body against the key base. */
+uint8_t aq_tls_check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
+                              const uint8_t *base);
+/** Master, application and exporter secrets (transcript up to server Finished). */
+uint8_t aq_tls_derive_app_secrets(aq_tls *tls, uint8_t *s_ap);
+/** resumption_master_secret; zero the handshake secrets. */
+uint8_t aq_tls_finish_handshake(aq_tls *tls);
+/** Non-zero if the wire u16 list contains v. */
+int aq_tls_u16_list_has(const uint8_t *list, size_t len, uint16_t v);
+/** X.509 acceptable: explicitly, or because raw public keys are not offered. */
+int aq_tls_x509_ok(const aq_tls *tls);
+/** Replace *dst by a copy of src. */
+uint8_t aq_tls_keep_copy(aq_tls *tls, uint8_t **dst, size_t *dstlen, const uint8_t *src,
+                         size_t len);
+
+/* Message handlers (aq_tls_client.c, aq_tls_server.c). */
+uint8_t aq_tls_client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                            size_t bodylen);
+uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                            size_t bodylen);
+uint8_t aq_tls_client_on_cr(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                            size_t bodylen);
+uint8_t aq_tls_client_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                             size_t bodylen);
+uint8_t aq_tls_client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                             size_t bodylen);
+uint8_t aq_tls_server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                            size_t bodylen);
+uint8_t aq_tls_server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                             size_t bodylen);
+
 #endif /* AQ_TLS_INT_H */
