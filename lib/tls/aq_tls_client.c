@@ -316,6 +316,11 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
     return a;
   }
   const char *alpn = NULL;
+  /* RFC 9001 §8.1: "When using ALPN, endpoints MUST immediately close a connection ... with a
+   * no_application_protocol TLS alert ... if an application protocol is not negotiated." */
+  if (rx.alpn == NULL && tls->cfg.quic && tls->cfg.nalpn > 0) {
+    return AQ_TLS_ALERT_NO_APPLICATION_PROTOCOL;
+  }
   if (rx.alpn != NULL) {
     /* RFC 7301 §3.2: the server's choice must be one the client offered. */
     for (size_t i = 0; i < tls->cfg.nalpn; i++) {

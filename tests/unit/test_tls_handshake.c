@@ -981,3 +981,71 @@ AQ_TEST(tls_hs_rpk_not_an_spki) {
   CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_BAD_CERTIFICATE);
   pair_free(&p);
 }
+
+AQ_TEST(tls_hs_server_without_alpn) {
+  /* A QUIC client that offered ALPN and got none back: no_application_protocol (RFC 9001 §8.1). */
+  pair p;
+  pair_setup(&p);
+  p.sc.alpn = NULL;
+  p.sc.nalpn = 0;
+  p.sc.alpn_required = 0;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_NO_APPLICATION_PROTOCOL);
+  pair_free(&p);
+}
+
+/* Rewrite the HelloRetryRequest (message 1 of the HRR scenario) to carry a cookie. */
+static const uint8_t test_cookie[] = {0xc0, 0x0c, 0x1e, 0x55};
+static int add_cookie(void *ctx, size_t k, uint8_t *msg, size_t *len) {
+  int *echoed = ctx;
+  if (msg != NULL && k == 2 && msg[0] == AQ_TLS_HS_CLIENT_HELLO) {
+    static const uint8_t ext[] = {0x00, 0x2c, 0x00, 0x06, 0x00, 0x04, 0xc0, 0x0c, 0x1e, 0x55};
+    for (size_t i = 0; i + sizeof(ext) <= *len; i++) {
+      if (memcmp(msg + i, ext, sizeof(ext)) == 0) {
+        *echoed = 1;
+      }
+    }
+    return 0;
+  }
+  if (msg == NULL || k != 1 || msg[0] != AQ_TLS_HS_SERVER_HELLO) {
+    return 0;
+  }
+  /* HRR body: version(2) random(32) sid(1+0) suite(2) comp(1) exts(2+...) */
+  size_t extlen_off = 4 + 2 + 32 + 1 + msg[4 + 34] + 2 + 1;
+  size_t add = 4 + 2 + sizeof(test_cookie);
+  uint8_t *e = msg + *len;
+  e[0] = 0;
+  e[1] = 44; /* cookie */
+  e[2] = 0;
+  e[3] = (uint8_t)(2 + sizeof(test_cookie));
+  e[4] = 0;
+  e[5] = sizeof(test_cookie);
+  memcpy(e + 6, test_cookie, sizeof(test_cookie));
+  size_t extlen = ((size_t)msg[extlen_off] << 8 | msg[extlen_off + 1]) + add;
+  msg[extlen_off] = (uint8_t)(extlen >> 8);
+  msg[extlen_off + 1] = (uint8_t)extlen;
+  *len += add;
+  size_t body = *len - 4;
+  msg[1] = (uint8_t)(body >> 16);
+  msg[2] = (uint8_t)(body >> 8);
+  msg[3] = (uint8_t)body;
+  return 0;
+}
+
+AQ_TEST(tls_hs_hrr_cookie_echoed) {
+  pair p;
+  g_scenario = 1;
+  scenario_setup(&p);
+  g_scenario = 0;
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, 0) == 0);
+  size_t count = 0;
+  /* The server never sent that cookie, so the transcripts differ and the handshake fails at the
+   * client's check of the server Finished -- after the client echoed the cookie in CH2. */
+  int echoed = 0;
+  int rv = shuttle(&p.c, &p.s, add_cookie, &echoed, &count);
+  CHECK(echoed);
+  CHECK_INT(rv, AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_DECRYPT_ERROR);
+  pair_free(&p);
+}
