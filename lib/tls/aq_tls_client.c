@@ -105,7 +105,8 @@ static void client_load_session(aq_tls *tls, aq_tstamp ts) {
   /* §4.2.11.1: obfuscated_ticket_age = age in ms + ticket_age_add (mod 2^32). */
   tls->obf_age = (uint32_t)((ts - s.ts) / AQ_MILLISECONDS) + s.age_add;
   tls->psk_offered = 1;
-  tls->early_offered = tls->cfg.enable_early_data && s.max_early_data != 0;
+  /* 0-RTT only in QUIC mode: over TLS records it would need EndOfEarlyData, which we omit. */
+  tls->early_offered = tls->cfg.quic && tls->cfg.enable_early_data && s.max_early_data != 0;
 }
 
 /** Start the client (see header). */

@@ -333,7 +333,7 @@ static uint8_t server_try_psk(aq_tls *tls, const aq_tls_ch *ch, const aq_tls_ext
   uint64_t skew = server_age_ms > client_age_ms ? server_age_ms - client_age_ms
                                                 : client_age_ms - server_age_ms;
   size_t alpn_len = alpn != NULL ? strlen(alpn) : 0;
-  tls->early_accepted = rx->early_data && !tls->hrr && tls->cfg.accept_early_data &&
+  tls->early_accepted = rx->early_data && !tls->hrr && tls->cfg.quic && tls->cfg.accept_early_data &&
                         s.max_early_data != 0 && skew <= 10000 && alpn_len == s.alpn_len &&
                         (alpn_len == 0 || memcmp(alpn, s.alpn, alpn_len) == 0);
 out:
