@@ -353,6 +353,7 @@ static uint8_t on_cv(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8
   if ((a = aq_tls_th_add(tls, msg, msglen)) != 0) {
     return a;
   }
+  tls->peer_authenticated = 1;
   tls->state = tls->cfg.is_server ? AQ_TLS_ST_S_WAIT_FIN : AQ_TLS_ST_C_WAIT_FIN;
   return 0;
 }
@@ -409,6 +410,7 @@ uint8_t aq_tls_finish_handshake(aq_tls *tls) {
   aq_memzero(tls->c_hs, sizeof(tls->c_hs));
   aq_memzero(tls->s_hs, sizeof(tls->s_hs));
   aq_memzero(tls->c_ap, sizeof(tls->c_ap));
+  aq_memzero(tls->psk, sizeof(tls->psk));
   aq_tls_ks_free(&tls->ks);
   return 0;
 }
@@ -625,6 +627,11 @@ int aq_tls_early_data_accepted(const aq_tls *tls) { return tls->early_accepted; 
 int aq_tls_resumed(const aq_tls *tls) { return tls->psk_accepted; }
 
 const uint8_t *aq_tls_get_peer_spki(const aq_tls *tls, size_t *len) {
+  /* Only a key that proved possession (CertificateVerify) or came with a resumed session. */
+  if (!tls->peer_authenticated) {
+    *len = 0;
+    return NULL;
+  }
   *len = tls->peer_spki_len;
   return tls->peer_spki;
 }

@@ -365,6 +365,7 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
     return a;
   }
   /* Commit. */
+  tls->peer_authenticated = tls->psk_accepted && tls->sess.spki_len > 0;
   tls->early_accepted = rx.early_data;
   tls->peer_tp_seen = rx.tp != NULL;
   if (alpn != NULL) {

@@ -92,8 +92,9 @@ struct aq_tls {
   uint8_t *peer_tp;
   size_t peer_tp_len;
   int peer_tp_seen;
-  uint8_t *peer_spki; /* the authenticated peer key (after its CertificateVerify) */
+  uint8_t *peer_spki; /* the peer key from its Certificate (or the resumed session) */
   size_t peer_spki_len;
+  int peer_authenticated; /* peer_spki proved by CertificateVerify, or from a resumed session */
   uint8_t *cookie; /* client: cookie from a HelloRetryRequest, echoed in ClientHello2 */
   size_t cookie_len;
   int can_sign; /* client: our scheme is in the CertificateRequest's list */

@@ -326,6 +326,7 @@ static uint8_t server_try_psk(aq_tls *tls, const aq_tls_ch *ch, const aq_tls_ext
   memcpy(tls->psk, s.psk, hlen);
   tls->psk_len = hlen;
   tls->psk_accepted = 1;
+  tls->peer_authenticated = s.spki_len > 0;
   /* 0-RTT (§4.2.10): first ClientHello only, allowed by the ticket and by us, same ALPN, and a
    * ticket age within 10 s of what we expect (§8.3 freshness). */
   uint64_t server_age_ms = (tls->now - s.ts) / AQ_MILLISECONDS;

@@ -640,6 +640,15 @@ AQ_TEST(tls_hs_tampered_cert_verify) {
   run_mut(&m, &rv, &ca, &sa);
   CHECK_INT(rv, AQ_ERR_TLS_ALERT);
   CHECK_INT(sa, AQ_TLS_ALERT_DECRYPT_ERROR);
+  /* The key whose signature failed is never reported as the peer's. */
+  pair p;
+  pair_setup(&p);
+  mut m2 = {M_SCV, 0, 0, SIZE_MAX, 3, 0, 0};
+  CHECK_INT(pair_run(&p, mutate, &m2, NULL), AQ_ERR_TLS_ALERT);
+  size_t n = 1;
+  CHECK(aq_tls_get_peer_spki(p.c.tls, &n) == NULL);
+  CHECK_INT(n, 0);
+  pair_free(&p);
 }
 
 /* A flipped byte anywhere in any message ends the handshake with an alert (or, where the byte
