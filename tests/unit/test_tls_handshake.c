@@ -1104,3 +1104,35 @@ AQ_TEST(tls_hs_failing_allocator) {
     }
   }
 }
+
+AQ_TEST(tls_hs_post_handshake_messages_refused) {
+  /* RFC 9001 §6: a TLS KeyUpdate is a connection error (unexpected_message); so are
+   * EndOfEarlyData (§8.3), a second ClientHello, and handshake bytes at the 0-RTT epoch. */
+  static const uint8_t key_update[] = {AQ_TLS_HS_KEY_UPDATE, 0, 0, 1, 0};
+  static const uint8_t eoed[] = {AQ_TLS_HS_END_OF_EARLY_DATA, 0, 0, 0};
+  pair p;
+  pair_setup(&p);
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_1RTT, key_update, sizeof(key_update), 0),
+            AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_HANDSHAKE, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  pair_free(&p);
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_0RTT, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  /* The client refuses a second start and input before it started. */
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_INITIAL, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.c.tls, 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.s.tls, 0), AQ_ERR_TLS_ALERT);
+  pair_free(&p);
+  /* A message longer than any we accept is refused from its header. */
+  static const uint8_t huge[] = {AQ_TLS_HS_CLIENT_HELLO, 0xff, 0xff, 0xff};
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_INITIAL, huge, sizeof(huge), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_DECODE_ERROR);
+  pair_free(&p);
+}
