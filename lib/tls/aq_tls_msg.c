@@ -114,9 +114,10 @@ int aq_tls_ch_decode(aq_tls_ch *ch, const uint8_t *body, size_t len) {
   for (size_t i = 0; i < ch->exts.n; i++) {
     if (ch->exts.ext[i].type == 41 /* pre_shared_key */) {
       aq_rbuf psk, ids, binders;
-      /* RFC 8446 §4.2.11: "MUST be the last extension in the ClientHello". */
+      /* RFC 8446 §4.2.11: it "MUST be the last extension in the ClientHello" -- servers "fail
+       * the handshake with an "illegal_parameter" alert" (AQ_ERR_VALUE_RANGE maps to it). */
       if (i + 1 != ch->exts.n) {
-        return AQ_ERR_MALFORMED;
+        return AQ_ERR_VALUE_RANGE;
       }
       aq_rbuf_init(&psk, ch->exts.ext[i].data, ch->exts.ext[i].len);
       if ((rv = aq_rbuf_sub(&psk, AQ_LEN_U16, &ids)) != 0) {

@@ -306,6 +306,40 @@ AQ_TEST(tls_alert_client_hello) {
   e.add = ed;
   e.addlen = sizeof(ed);
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_DECODE_ERROR);
+  /* pre_shared_key that is not the last extension (§4.2.11): illegal_parameter.  The rewriter
+   * appends what it adds, so: add pre_shared_key (last), then rewrite again adding another. */
+  static const uint8_t psk[] = {0, 7, 0, 1, 0xaa, 0, 0, 0, 0, 0, 33, 32, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  e = no_edit;
+  e.add_type = AQ_TLS_EXT_PRE_SHARED_KEY;
+  e.add = psk;
+  e.addlen = sizeof(psk);
+  {
+    ep c, s;
+    uint8_t buf1[8192], buf2[8192];
+    ep_init(&c, 0);
+    ep_init(&s, 1);
+    REQUIRE(aq_tls_start(c.tls, 0) == 0);
+    size_t n1 = rewrite(buf1, sizeof(buf1), c.out[0], c.outlen[0], &e);
+    REQUIRE(n1 > 0);
+    /* psk last: decodes (the binder then fails, or the ticket is ignored: no ticket key) */
+    aq_tls_ch ch;
+    CHECK_INT(aq_tls_ch_decode(&ch, buf1 + 4, n1 - 4), 0);
+    CHECK(ch.binders_off > 0);
+    /* now move an extension after it */
+    edit e2 = no_edit;
+    static const uint8_t junk2[] = {9};
+    e2.add_type = 0x7a7a;
+    e2.add = junk2;
+    e2.addlen = 1;
+    size_t n2 = rewrite(buf2, sizeof(buf2), buf1, n1, &e2);
+    REQUIRE(n2 > 0);
+    CHECK_INT(aq_tls_ch_decode(&ch, buf2 + 4, n2 - 4), AQ_ERR_VALUE_RANGE);
+    CHECK_INT(aq_tls_recv(s.tls, AQ_EPOCH_INITIAL, buf2, n2, 0), AQ_ERR_TLS_ALERT);
+    CHECK_INT(aq_tls_alert(s.tls), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
+    aq_tls_del(c.tls);
+    aq_tls_del(s.tls);
+  }
 }
 
 AQ_TEST(tls_alert_client_hello_key_share) {
