@@ -222,6 +222,7 @@ typedef struct icase {
   /* results */
   int ours_done, ossl_done, resumed, ossl_reused;
   uint16_t group;
+  int export_ok;
   SSL_SESSION *ossl_sess_out;
 } icase;
 
@@ -359,6 +360,13 @@ static int interop_run(icase *c, iside *s) {
   c->ossl_reused = SSL_session_reused(ssl);
   c->group = aq_tls_get_group(s->tls);
   c->ossl_sess_out = SSL_get1_session(ssl);
+  /* RFC 8446 §7.5 exporter: both stacks derive the same bytes. */
+  uint8_t e1[32], e2[32];
+  static const uint8_t ectx[] = "interop";
+  c->export_ok = aq_tls_export(s->tls, e1, sizeof(e1), "EXPORTER-aq-test", ectx, sizeof(ectx)) == 0 &&
+                 SSL_export_keying_material(ssl, e2, sizeof(e2), "EXPORTER-aq-test", 16, ectx,
+                                            sizeof(ectx), 1) == 1 &&
+                 memcmp(e1, e2, sizeof(e1)) == 0;
   rv = (c->ours_done && c->ossl_done && s->app_data) ? 0 : -1;
   /* A connection freed without a shutdown makes OpenSSL mark its session not resumable. */
   SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -392,6 +400,7 @@ static void suite_both_ways(uint16_t suite) {
       CHECK_INT(interop_run(&c, &g_side), 0);
       CHECK(c.ours_done && c.ossl_done);
       CHECK_INT(c.group, AQ_TLS_GROUP_X25519);
+      CHECK(c.export_ok);
       /* We saw and accepted OpenSSL's X.509 certificate whenever it authenticated. */
       CHECK_INT(g_side.verify_calls, (!our_server || auth) ? 1 : 0);
       CHECK(g_side.got_x509 == ((!our_server || auth) ? 1 : 0));
