@@ -454,6 +454,7 @@ static uint8_t handle_message(aq_tls *tls, aq_epoch epoch, uint8_t type, const u
   return AQ_TLS_ALERT_UNEXPECTED_MESSAGE;
 }
 
+/** End the handshake with alert (sticky). */
 static int fail(aq_tls *tls, uint8_t alert) {
   tls->alert = alert;
   tls->state = AQ_TLS_ST_FAILED;
@@ -600,13 +601,13 @@ void aq_tls_del(aq_tls *tls) {
   aq_mem_free(mem, tls);
 }
 
+/* Getters and the exporter: documented in aq_tls.h. */
 int aq_tls_handshake_done(const aq_tls *tls) {
   return tls->state == AQ_TLS_ST_C_DONE || tls->state == AQ_TLS_ST_S_DONE;
 }
 
 uint8_t aq_tls_alert(const aq_tls *tls) { return tls->alert; }
 
-/* Getters: see aq_tls.h. */
 const aq_tls_suite *aq_tls_get_suite(const aq_tls *tls) { return tls->suite; }
 
 uint16_t aq_tls_get_group(const aq_tls *tls) { return tls->group != NULL ? tls->group->id : 0; }
