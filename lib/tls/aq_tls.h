@@ -145,7 +145,13 @@ typedef struct aq_tls_config {
   int enable_early_data;      /* client: offer 0-RTT when the session allows it (QUIC mode only) */
 } aq_tls_config;
 
-/** Create an engine.  Returns NULL on allocation failure. */
+/**
+ * Create an engine.  Returns NULL on allocation failure, or when the config
+ * leaves no suite or group we implement, or cb lacks send/set_secret/rand.
+ * mem NULL = the default allocator.  cfg is copied; the buffers it points
+ * to (credential, ALPN strings, transport parameters, ticket key, session)
+ * must outlive the engine.
+ */
 aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *user_data,
                    const aq_mem *mem);
 void aq_tls_del(aq_tls *tls);
