@@ -55,7 +55,7 @@ static uint8_t client_send_ch(aq_tls *tls) {
     /* The binder is the last hlen bytes; it covers everything before the binders list. */
     size_t hlen = aq_hash_len(tls->psk_suite->hash), len = aq_wbuf_len(&w);
     if ((a = aq_tls_psk_binder(tls, w.begin + len - hlen, tls->psk_suite, tls->psk, w.begin,
-                        len - hlen - 3)) != 0) {
+                               len - hlen - 3)) != 0) {
       return a;
     }
   }
@@ -187,8 +187,8 @@ static uint8_t client_on_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
     }
   }
   /* Commit. */
-  if (rx->cookie != NULL &&
-      (a = aq_tls_keep_copy(tls, &tls->cookie, &tls->cookie_len, rx->cookie, rx->cookie_len)) != 0) {
+  if (rx->cookie != NULL && (a = aq_tls_keep_copy(tls, &tls->cookie, &tls->cookie_len, rx->cookie,
+                                                  rx->cookie_len)) != 0) {
     return a;
   }
   tls->suite = suite;
@@ -338,7 +338,8 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   uint8_t peer_type = AQ_TLS_CERTTYPE_X509, our_type = AQ_TLS_CERTTYPE_X509;
   if (rx.sct != NULL) {
     peer_type = rx.sct[0];
-    if (!(peer_type == AQ_TLS_CERTTYPE_RPK || (peer_type == AQ_TLS_CERTTYPE_X509 && aq_tls_x509_ok(tls)))) {
+    if (!(peer_type == AQ_TLS_CERTTYPE_RPK ||
+          (peer_type == AQ_TLS_CERTTYPE_X509 && aq_tls_x509_ok(tls)))) {
       return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
     }
   } else if (!aq_tls_x509_ok(tls)) {
@@ -352,16 +353,16 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
       return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
     }
   }
-  if (rx.tp != NULL && (a = aq_tls_keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
+  if (rx.tp != NULL &&
+      (a = aq_tls_keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
     return a;
   }
   /* §4.2.10: early_data in EncryptedExtensions only answers an offer we made, with the PSK. */
   if (rx.early_data && !tls->psk_accepted) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
-  if (tls->psk_accepted &&
-      (a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, tls->sess.spki,
-                     tls->sess.spki_len)) != 0) {
+  if (tls->psk_accepted && (a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len,
+                                                 tls->sess.spki, tls->sess.spki_len)) != 0) {
     return a;
   }
   /* Commit. */
@@ -419,7 +420,8 @@ uint8_t aq_tls_client_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   uint8_t s_ap[AQ_HASH_MAX_LEN], a;
   aq_wbuf w;
   if ((a = aq_tls_check_finished(tls, body, bodylen, tls->s_hs)) != 0 ||
-      (a = aq_tls_th_add(tls, msg, msglen)) != 0 || (a = aq_tls_derive_app_secrets(tls, s_ap)) != 0) {
+      (a = aq_tls_th_add(tls, msg, msglen)) != 0 ||
+      (a = aq_tls_derive_app_secrets(tls, s_ap)) != 0) {
     aq_memzero(s_ap, sizeof(s_ap));
     return a;
   }
@@ -516,4 +518,3 @@ uint8_t aq_tls_client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   aq_memzero(psk, sizeof(psk));
   return a;
 }
-

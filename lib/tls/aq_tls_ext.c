@@ -11,7 +11,6 @@
 
 #include "aq_tls_int.h"
 
-
 /** Read a u16-prefixed list that must be non-empty and of even length (u16 items). */
 static int recv_u16_list(const uint8_t **out, size_t *outlen, const uint8_t *data, size_t len) {
   aq_rbuf r, sub;
@@ -452,9 +451,7 @@ static void ks_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
     aq_wbuf_u16(w, (uint16_t)tls->srv_share_len);
     aq_wbuf_bytes(w, tls->srv_share, tls->srv_share_len);
     break;
-  default: /* HRR */
-    aq_wbuf_u16(w, tls->hrr_group);
-    break;
+  default: /* HRR */ aq_wbuf_u16(w, tls->hrr_group); break;
   }
 }
 
@@ -615,12 +612,12 @@ static const aq_tls_ext_desc ext_table[] = {
     {AQ_TLS_EXT_CLIENT_CERT_TYPE, CH | EE, cct_should_send, cct_send, cct_recv, none_missing},
     {AQ_TLS_EXT_SERVER_CERT_TYPE, CH | EE, sct_should_send, sct_send, sct_recv, none_missing},
     {AQ_TLS_EXT_COOKIE, CH | HRR, cookie_should_send, cookie_send, cookie_recv, none_missing},
-    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, pskmodes_should_send, pskmodes_send, pskmodes_recv, none_missing},
+    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, pskmodes_should_send, pskmodes_send, pskmodes_recv,
+     none_missing},
     {AQ_TLS_EXT_KEY_SHARE, CH | SH | HRR, ks_should_send, ks_send, ks_recv, ks_if_missing},
     {AQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS, CH | EE, tp_should_send, tp_send, tp_recv,
      tp_if_missing},
-    {AQ_TLS_EXT_EARLY_DATA, CH | EE | NST, early_should_send, early_send, early_recv,
-     none_missing},
+    {AQ_TLS_EXT_EARLY_DATA, CH | EE | NST, early_should_send, early_send, early_recv, none_missing},
     /* MUST stay last (RFC 8446 §4.2.11). */
     {AQ_TLS_EXT_PRE_SHARED_KEY, CH | SH, psk_should_send, psk_send, psk_recv, none_missing},
 };

@@ -131,8 +131,8 @@ static void peer_identity(peer *p, uint8_t seedbyte) {
   aq_ssize n = aq_spki_encode(p->spki, sizeof(p->spki), AQ_KEY_ED25519, pub, 32);
   REQUIRE(n > 0);
   p->spkilen = (size_t)n;
-  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000,
-                                  365, serial);
+  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000, 365,
+                                  serial);
   REQUIRE(n > 0);
   p->certlen = (size_t)n;
   p->cred.sig_scheme = AQ_SIG_ED25519;
@@ -332,9 +332,15 @@ static void run_suite(uint16_t suite) {
   pair_free(&p);
 }
 
-AQ_TEST(tls_hs_rpk_mutual_aes128) { run_suite(AQ_TLS_AES_128_GCM_SHA256); }
-AQ_TEST(tls_hs_rpk_mutual_aes256) { run_suite(AQ_TLS_AES_256_GCM_SHA384); }
-AQ_TEST(tls_hs_rpk_mutual_chacha) { run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256); }
+AQ_TEST(tls_hs_rpk_mutual_aes128) {
+  run_suite(AQ_TLS_AES_128_GCM_SHA256);
+}
+AQ_TEST(tls_hs_rpk_mutual_aes256) {
+  run_suite(AQ_TLS_AES_256_GCM_SHA384);
+}
+AQ_TEST(tls_hs_rpk_mutual_chacha) {
+  run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256);
+}
 
 AQ_TEST(tls_hs_x509_server_only) {
   pair p;
@@ -587,8 +593,7 @@ static void scenario_setup(pair *p) {
     p->cc.offer_rpk = 0;
     p->sc.offer_rpk = 0;
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -674,12 +679,20 @@ static void flip_sweep(int scenario, long maxoff) {
   g_scenario = 0;
 }
 
-AQ_TEST(tls_hs_flip_every_byte) { flip_sweep(0, 400); }
-AQ_TEST(tls_hs_flip_every_byte_hrr) { flip_sweep(1, 400); }
-AQ_TEST(tls_hs_flip_every_byte_resumption) { flip_sweep(2, 400); }
+AQ_TEST(tls_hs_flip_every_byte) {
+  flip_sweep(0, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_hrr) {
+  flip_sweep(1, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_resumption) {
+  flip_sweep(2, 400);
+}
 /* X.509 certificates are long: the last 200 bytes of each message (the signature and the
  * SPKI of a certificate sit there). */
-AQ_TEST(tls_hs_flip_every_byte_x509) { flip_sweep(3, 200); }
+AQ_TEST(tls_hs_flip_every_byte_x509) {
+  flip_sweep(3, 200);
+}
 
 static void trunc_sweep(int scenario) {
   g_scenario = scenario;
@@ -713,10 +726,18 @@ static void trunc_sweep(int scenario) {
   g_scenario = 0;
 }
 
-AQ_TEST(tls_hs_truncated_every_offset) { trunc_sweep(0); }
-AQ_TEST(tls_hs_truncated_every_offset_hrr) { trunc_sweep(1); }
-AQ_TEST(tls_hs_truncated_every_offset_resumption) { trunc_sweep(2); }
-AQ_TEST(tls_hs_truncated_every_offset_x509) { trunc_sweep(3); }
+AQ_TEST(tls_hs_truncated_every_offset) {
+  trunc_sweep(0);
+}
+AQ_TEST(tls_hs_truncated_every_offset_hrr) {
+  trunc_sweep(1);
+}
+AQ_TEST(tls_hs_truncated_every_offset_resumption) {
+  trunc_sweep(2);
+}
+AQ_TEST(tls_hs_truncated_every_offset_x509) {
+  trunc_sweep(3);
+}
 
 AQ_TEST(tls_hs_reordered) {
   /* Swap each adjacent pair of messages from the same sender. */

@@ -50,7 +50,9 @@ typedef struct iside {
   int app_data; /* OpenSSL's "ping" arrived under our 1-RTT read key */
 } iside;
 
-static int i_rand(uint8_t *b, size_t n, void *ud) { return aq_test_rand(b, n, &((iside *)ud)->rng); }
+static int i_rand(uint8_t *b, size_t n, void *ud) {
+  return aq_test_rand(b, n, &((iside *)ud)->rng);
+}
 
 /** nonce = iv XOR the 64-bit record sequence number (RFC 8446 §5.3). */
 static void rec_nonce(uint8_t out[12], const rdir *d) {
@@ -215,10 +217,10 @@ typedef struct icase {
   uint16_t suite;
   const char *ossl_groups; /* OpenSSL's group list, or NULL */
   int client_auth;
-  SSL_CTX *ctx;            /* reuse (resumption on the OpenSSL side), or NULL */
-  const uint8_t *session;  /* our client: resume this */
+  SSL_CTX *ctx;           /* reuse (resumption on the OpenSSL side), or NULL */
+  const uint8_t *session; /* our client: resume this */
   size_t session_len;
-  SSL_SESSION *ossl_sess;  /* OpenSSL client: resume this */
+  SSL_SESSION *ossl_sess; /* OpenSSL client: resume this */
   /* results */
   int ours_done, ossl_done, resumed, ossl_reused;
   uint16_t group;
@@ -241,8 +243,8 @@ static int interop_run(icase *c, iside *s) {
   aq_ssize spl = aq_spki_encode(s->spki, sizeof(s->spki), AQ_KEY_ED25519, pub, 32);
   aq_ssize cl = aq_x509_self_signed_ed25519(s->cert, sizeof(s->cert), s->seed, "localhost",
                                             1700000000, 3650, serial);
-  aq_ssize ocl = aq_x509_self_signed_ed25519(ocert, sizeof(ocert), oseed, "openssl", 1700000000,
-                                             3650, serial);
+  aq_ssize ocl =
+      aq_x509_self_signed_ed25519(ocert, sizeof(ocert), oseed, "openssl", 1700000000, 3650, serial);
   if (spl <= 0 || cl <= 0 || ocl <= 0) {
     return -1;
   }
@@ -281,10 +283,9 @@ static int interop_run(icase *c, iside *s) {
     SSL_CTX_use_PrivateKey(ctx, okey);
   }
   if (!c->our_server) {
-    SSL_CTX_set_verify(ctx,
-                       c->client_auth ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                      : SSL_VERIFY_NONE,
-                       accept_any);
+    SSL_CTX_set_verify(
+        ctx, c->client_auth ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE,
+        accept_any);
   } else {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any);
   }
@@ -363,10 +364,11 @@ static int interop_run(icase *c, iside *s) {
   /* RFC 8446 §7.5 exporter: both stacks derive the same bytes. */
   uint8_t e1[32], e2[32];
   static const uint8_t ectx[] = "interop";
-  c->export_ok = aq_tls_export(s->tls, e1, sizeof(e1), "EXPORTER-aq-test", ectx, sizeof(ectx)) == 0 &&
-                 SSL_export_keying_material(ssl, e2, sizeof(e2), "EXPORTER-aq-test", 16, ectx,
-                                            sizeof(ectx), 1) == 1 &&
-                 memcmp(e1, e2, sizeof(e1)) == 0;
+  c->export_ok =
+      aq_tls_export(s->tls, e1, sizeof(e1), "EXPORTER-aq-test", ectx, sizeof(ectx)) == 0 &&
+      SSL_export_keying_material(ssl, e2, sizeof(e2), "EXPORTER-aq-test", 16, ectx, sizeof(ectx),
+                                 1) == 1 &&
+      memcmp(e1, e2, sizeof(e1)) == 0;
   rv = (c->ours_done && c->ossl_done && s->app_data) ? 0 : -1;
   /* A connection freed without a shutdown makes OpenSSL mark its session not resumable. */
   SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
@@ -409,9 +411,15 @@ static void suite_both_ways(uint16_t suite) {
   }
 }
 
-AQ_TEST(tls_interop_openssl_aes128) { suite_both_ways(AQ_TLS_AES_128_GCM_SHA256); }
-AQ_TEST(tls_interop_openssl_aes256) { suite_both_ways(AQ_TLS_AES_256_GCM_SHA384); }
-AQ_TEST(tls_interop_openssl_chacha) { suite_both_ways(AQ_TLS_CHACHA20_POLY1305_SHA256); }
+AQ_TEST(tls_interop_openssl_aes128) {
+  suite_both_ways(AQ_TLS_AES_128_GCM_SHA256);
+}
+AQ_TEST(tls_interop_openssl_aes256) {
+  suite_both_ways(AQ_TLS_AES_256_GCM_SHA384);
+}
+AQ_TEST(tls_interop_openssl_chacha) {
+  suite_both_ways(AQ_TLS_CHACHA20_POLY1305_SHA256);
+}
 
 AQ_TEST(tls_interop_openssl_hrr) {
   icase c;
