@@ -1,0 +1,85 @@
+/* aq_tls_group.c - the key-exchange group table and the signature-scheme table. */
+#include "aq_tls_group.h"
+
+#include "aq_ct.h"
+#include "aq_tls_cert.h"
+
+/* ------------------------------------------------------------------ X25519 */
+
+/** X25519 keygen: a random scalar and its public value (RFC 7748 §6.1). */
+static int x25519_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand, void *rand_ud) {
+  int rv = rand(priv, AQ_X25519_LEN, rand_ud);
+  if (rv != 0) {
+    return AQ_ERR_CALLBACK_FAILURE;
+  }
+  rv = aq_x25519_public(client_share, priv);
+  if (rv != 0) {
+    aq_memzero(priv, AQ_X25519_LEN);
+  }
+  return rv;
+}
+
+/** X25519 server side: an ephemeral key, its share, and the shared secret. */
+static int x25519_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
+                           const uint8_t *client_share, aq_rand_fn rand, void *rand_ud) {
+  uint8_t priv[AQ_X25519_LEN];
+  int rv = x25519_keygen(priv, server_share, rand, rand_ud);
+  if (rv == 0) {
+    /* RFC 8446 §7.4.2: an all-zero shared secret is refused (aq_x25519 does it). */
+    rv = aq_x25519(secret, priv, client_share);
+  }
+  aq_memzero(priv, sizeof(priv));
+  *secretlen = AQ_X25519_LEN;
+  return rv;
+}
+
+/** X25519 client side: the shared secret. */
+static int x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
+                         const uint8_t *server_share) {
+  *secretlen = AQ_X25519_LEN;
+  return aq_x25519(secret, priv, server_share);
+}
+
+static const aq_tls_group groups[] = {
+    {AQ_TLS_GROUP_X25519, "x25519", 0, AQ_X25519_LEN, AQ_X25519_LEN, x25519_keygen,
+     x25519_exchange, x25519_finish},
+    {AQ_TLS_GROUP_SECP256R1, "secp256r1", 0, 65, 65, aq_tls_p256_keygen, aq_tls_p256_exchange,
+     aq_tls_p256_finish},
+};
+
+/** Group lookup (see header). */
+const aq_tls_group *aq_tls_group_find(uint16_t id) {
+  for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+    if (groups[i].id == id) {
+      return &groups[i];
+    }
+  }
+  return NULL;
+}
+
+/* ------------------------------------------------------- signature schemes */
+
+static const aq_tls_sigscheme schemes[] = {
+    {AQ_SIG_ED25519, "ed25519"},
+    {AQ_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256"},
+    {AQ_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384"},
+    {AQ_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256"},
+    {AQ_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384"},
+    {AQ_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512"},
+};
+
+/** Scheme table (see header). */
+const aq_tls_sigscheme *aq_tls_sigschemes(size_t *n) {
+  *n = sizeof(schemes) / sizeof(schemes[0]);
+  return schemes;
+}
+
+/** Scheme acceptable from a peer (see header). */
+int aq_tls_sigscheme_ok(uint16_t id) {
+  for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    if (schemes[i].id == id) {
+      return 1;
+    }
+  }
+  return 0;
+}
