@@ -7,7 +7,9 @@
 #   (b) openssl s_client -> tls_rec_peer server, every suite, with and without
 #       a client certificate (our server requires and pins it)
 #   (c) certificate made by aq_x509_self_signed_ed25519, checked by s_client
-#   (d) HelloRetryRequest both ways (a group OpenSSL 3.0 lacks comes first)
+#   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
+#   (e) our client -> our server over the same record layer (baseline)
+#   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
 # Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`.
 # Every wait is bounded by `timeout`; every process we start is killed on EXIT.
 set -u
@@ -40,6 +42,23 @@ PASS=0
 FAIL=0
 FAILED=()
 ok() { PASS=$((PASS + 1)); echo "ok   $1"; }
+# Negative cases set EXPECT_FAIL to a pattern that must appear in the named
+# log (the reason for the failure), and the exchange must not succeed.
+EXPECT_FAIL=
+SX=()   # extra s_server arguments
+OX=()   # extra arguments for our server
+# verdict NAME SUCCEEDED LOG-TO-GREP LOGS... : records ok/FAIL per expectation.
+verdict() {
+  local name=$1 succeeded=$2 greplog=$3
+  shift 3
+  if [ -z "$EXPECT_FAIL" ]; then
+    if [ "$succeeded" = 1 ]; then ok "$name"; else bad "$name" "$@"; fi
+  elif [ "$succeeded" = 0 ] && grep -q -- "$EXPECT_FAIL" "$greplog"; then
+    ok "$name (refused as expected: $EXPECT_FAIL)"
+  else
+    bad "$name (expected a failure matching '$EXPECT_FAIL')" "$@"
+  fi
+}
 bad() {
   FAIL=$((FAIL + 1)); FAILED+=("$1"); echo "FAIL $1"
   shift
@@ -75,6 +94,7 @@ start_s_server() {
   shift
   for try in 1 2 3 4 5; do
     SPORT=$(pick_port)
+    : >"$log"
     openssl s_server -tls1_3 -accept "127.0.0.1:$SPORT" -naccept 1 -rev "$@" >"$log" 2>&1 </dev/null &
     SPID=$!
     PIDS+=("$SPID")
@@ -92,6 +112,7 @@ start_our_server() {
   local log=$1 pf="$WORK/port.$RANDOM"
   shift
   rm -f "$pf"
+  : >"$log"
   "$PEER" server --port 0 --port-file "$pf" --timeout 10 $VERBOSE "$@" >"$log" 2>&1 &
   OPID=$!
   PIDS+=("$OPID")
@@ -120,7 +141,7 @@ client_case() { # name suite-name suite-hex srvcert clicert(or -) [extra client 
   local name=$1 sname=$2 shex=$3 srv=$4 cli=$5
   shift 5
   local slog="$WORK/$name.s_server.log" clog="$WORK/$name.client.log"
-  local sargs=(-cert "$WORK/$srv.pem" -key "$WORK/$srv.key" -ciphersuites "$sname")
+  local sargs=(-cert "$WORK/$srv.pem" -key "$WORK/$srv.key" -ciphersuites "$sname" "${SX[@]}")
   local cargs=(--port 0 --suite "$shex" --expect-suite "$shex" --peer-cert "$WORK/$srv.pem"
                --expect-peer-cert --message "hello from aq client")
   if [ "$cli" != - ]; then
@@ -136,11 +157,10 @@ client_case() { # name suite-name suite-hex srvcert clicert(or -) [extra client 
   local rc=$?
   wait_pid "$SPID" 10
   local src=$?
-  if [ $rc -eq 0 ] && grep -q "reply 'tneilc qa morf olleh'" "$clog"; then
-    ok "$name"
-  else
-    bad "$name (client exit $rc, s_server exit $src)" "$clog" "$slog"
-  fi
+  local good=0
+  if [ $rc -eq 0 ] && grep -q "reply 'tneilc qa morf olleh'" "$clog"; then good=1; fi
+  echo "client exit $rc, s_server exit $src" >>"$clog"
+  verdict "$name" $good "$clog" "$clog" "$slog"
 }
 
 # ------------------------------------------ (b) s_client -> our server
@@ -163,6 +183,7 @@ server_case() { # name suite-name suite-hex srvcert(or @self) clicert(or -) [ext
     oargs+=(--client-auth require --peer-cert "$WORK/$cli.pem" --expect-peer-cert)
     cargs+=(-cert "$WORK/$cli.pem" -key "$WORK/$cli.key")
   fi
+  oargs+=("${OX[@]}")
   if ! start_our_server "$olog" "${oargs[@]}"; then
     bad "$name (our server did not start)" "$olog"
     return
@@ -172,11 +193,10 @@ server_case() { # name suite-name suite-hex srvcert(or @self) clicert(or -) [ext
   local crc=$?
   wait_pid "$OPID" 10
   local rc=$?
-  if [ $rc -eq 0 ] && grep -q "tneilc_s morf olleh" "$cout"; then
-    ok "$name"
-  else
-    bad "$name (our server exit $rc, s_client exit $crc)" "$olog" "$clog" "$cout"
-  fi
+  local good=0
+  if [ $rc -eq 0 ] && grep -q "tneilc_s morf olleh" "$cout"; then good=1; fi
+  echo "our server exit $rc, s_client exit $crc" >>"$olog"
+  verdict "$name" $good "$olog" "$olog" "$clog" "$cout"
 }
 
 # ------------------------------------------ (e) our client -> our server (baseline)
@@ -212,9 +232,49 @@ for s in $SUITES; do
 done
 # (c) our own certificate generator, verified by OpenSSL (chain + hostname).
 server_case s_client_aq_self_signed TLS_AES_128_GCM_SHA256 1301 @self -
-# (d) HelloRetryRequest: X25519MLKEM768 (0x11ec) first, which OpenSSL 3.0 lacks.
-client_case aq_client_hrr TLS_AES_128_GCM_SHA256 1301 srv_ec - --groups 11ec,001d --key-shares 1
+# (d) secp256r1 key exchange both ways, and HelloRetryRequest both ways: the
+# HRR side only takes X25519 while the other sends a secp256r1 key share first.
+client_case aq_client_p256 TLS_AES_128_GCM_SHA256 1301 srv_ed - --groups 0017
+OX=(--groups 0017)
+server_case s_client_p256 TLS_AES_128_GCM_SHA256 1301 srv_ed - -groups P-256
+OX=()
+SX=(-groups X25519)
+client_case aq_client_hrr TLS_AES_128_GCM_SHA256 1301 srv_ec - --groups 0017,001d --key-shares 1 -v
+SX=()
+OX=(-v)
 server_case s_client_hrr TLS_AES_128_GCM_SHA256 1301 srv_ec - -groups P-256:X25519
+OX=()
+# ... the secp256r1 cases really used secp256r1 (0x0017) ...
+for f in aq_client_p256.client s_client_p256.server aq_client_hrr.client s_client_hrr.server; do
+  want=001d
+  case $f in *p256*) want=0017 ;; esac
+  if grep -q "handshake done: .* group $want" "$WORK/$f.log"; then ok "$f: group $want"; else bad "$f: group is not $want" "$WORK/$f.log"; fi
+done
+# ... and a HelloRetryRequest really happened: two Initial flights from the HRR side's peer.
+for f in aq_client_hrr.client s_client_hrr.server; do
+  n=$(grep -c "engine sends .* at initial" "$WORK/$f.log")
+  if [ "$n" = 2 ]; then ok "$f: 2 Initial flights (HRR)"; else bad "$f: $n Initial flights, expected 2 (no HRR?)" "$WORK/$f.log"; fi
+done
+
+# ------------------------------------------ negative cases: each must fail, for the stated reason
+EXPECT_FAIL="does not match --peer-cert"   # our client pins another key than the server's
+client_case neg_aq_client_wrong_pin TLS_AES_128_GCM_SHA256 1301 srv_ed - --peer-cert "$WORK/cli_ec.pem"
+EXPECT_FAIL="description 116"              # s_server requires a cert, we have none: certificate_required
+SX=(-Verify 1 -verify_return_error -CAfile "$WORK/cli_ec.pem")
+client_case neg_s_server_requires_cert TLS_AES_128_GCM_SHA256 1301 srv_ed -
+SX=()
+EXPECT_FAIL="description 40"               # no common suite: handshake_failure
+client_case neg_no_common_suite TLS_AES_256_GCM_SHA384 1301 srv_ed -
+EXPECT_FAIL="description 48"               # s_client does not trust our certificate: unknown_ca
+server_case neg_s_client_untrusted TLS_AES_128_GCM_SHA256 1301 srv_ec - -CAfile "$WORK/cli_ed.pem"
+EXPECT_FAIL="alert 116"                    # our server requires a client cert, none sent
+OX=(--client-auth require)
+server_case neg_our_server_requires_cert TLS_AES_128_GCM_SHA256 1301 srv_ec -
+EXPECT_FAIL="does not match --peer-cert"   # our server pins another client key
+OX=(--peer-cert "$WORK/cli_ed.pem")
+server_case neg_our_server_wrong_pin TLS_AES_128_GCM_SHA256 1301 srv_ec cli_ec
+OX=()
+EXPECT_FAIL=
 
 echo "interop: $PASS passed, $FAIL failed"
 if [ $FAIL -ne 0 ]; then
