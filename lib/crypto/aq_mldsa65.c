@@ -295,9 +295,11 @@ static void sample_a(poly *a, const uint8_t rho[32], unsigned row, unsigned col)
   seed[33] = (uint8_t)row;
   aq_shake128_init(&k);
   aq_keccak_absorb(&k, seed, sizeof(seed));
-  /* 5 blocks = 280 candidates; 256 are needed and each is accepted with
-   * probability q / 2^23 > 0.999, so more blocks are rarely squeezed. */
-  size_t avail = sizeof(buf);
+  /* 279 candidates from 5 permutations (837 bytes: stopping 3 bytes short of
+   * the 5th block's end saves the sponge's eager 6th permutation); 256 are
+   * needed and each is accepted with probability q / 2^23 > 0.999.  Later
+   * squeezes continue the byte stream, so triplets stay aligned. */
+  size_t avail = 5 * AQ_SHAKE128_RATE - 3;
   aq_keccak_squeeze(&k, buf, avail);
   size_t pos = 0;
   unsigned ctr = 0;
@@ -331,9 +333,11 @@ static void sample_eta(poly *a, const uint8_t rhop[64], uint16_t nonce) {
   aq_shake256_init(&k);
   aq_keccak_absorb(&k, seed, sizeof(seed));
   unsigned ctr = 0;
+  /* 135-byte chunks: one permutation each (a 136-byte squeeze would end
+   * exactly on a block boundary and trigger one more). */
   while (ctr < N) {
-    aq_keccak_squeeze(&k, buf, sizeof(buf));
-    for (size_t i = 0; i < sizeof(buf) && ctr < N; i++) {
+    aq_keccak_squeeze(&k, buf, AQ_SHAKE256_RATE - 1);
+    for (size_t i = 0; i < AQ_SHAKE256_RATE - 1 && ctr < N; i++) {
       uint32_t z[2] = {buf[i] & 15u, (uint32_t)buf[i] >> 4};
       for (unsigned h = 0; h < 2; h++) {
         uint32_t ok = (z[h] - 9) >> 31; /* 1 iff z < 9 */
@@ -372,7 +376,7 @@ static void sample_in_ball(poly *c, const uint8_t ctilde[CTILDE_LEN]) {
   uint8_t buf[AQ_SHAKE256_RATE];
   aq_shake256_init(&k);
   aq_keccak_absorb(&k, ctilde, CTILDE_LEN);
-  aq_keccak_squeeze(&k, buf, sizeof(buf));
+  aq_keccak_squeeze(&k, buf, sizeof(buf) - 1); /* one permutation, see sample_eta */
   uint64_t signs = 0;
   for (unsigned i = 0; i < 8; i++) {
     signs |= (uint64_t)buf[i] << (8 * i);
@@ -382,8 +386,8 @@ static void sample_in_ball(poly *c, const uint8_t ctilde[CTILDE_LEN]) {
   for (unsigned i = N - TAU; i < N; i++) {
     unsigned j;
     do {
-      if (pos == sizeof(buf)) {
-        aq_keccak_squeeze(&k, buf, sizeof(buf));
+      if (pos == sizeof(buf) - 1) {
+        aq_keccak_squeeze(&k, buf, sizeof(buf) - 1);
         pos = 0;
       }
       j = buf[pos++];
