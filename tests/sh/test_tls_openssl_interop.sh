@@ -10,7 +10,8 @@
 #   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
 #   (e) our client -> our server over the same record layer (baseline)
 #   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
-# Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`.
+# Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`
+# (plus RSA-2048 and P-384 for the signer/verifier of aq_tls_cert.h).
 # Every wait is bounded by `timeout`; every process we start is killed on EXIT.
 set -u
 
@@ -82,6 +83,10 @@ mkcert srv_ed localhost -newkey ed25519
 mkcert srv_ec localhost -newkey ec -pkeyopt ec_paramgen_curve:P-256
 mkcert cli_ed aq-client -newkey ed25519
 mkcert cli_ec aq-client -newkey ec -pkeyopt ec_paramgen_curve:P-256
+# Beyond the brief's two key types: RSA-PSS (rsae) and P-384, both directions.
+mkcert srv_rsa localhost -newkey rsa:2048
+mkcert srv_p384 localhost -newkey ec -pkeyopt ec_paramgen_curve:P-384
+mkcert cli_rsa aq-client -newkey rsa:2048
 
 SUITES="TLS_AES_128_GCM_SHA256:1301 TLS_AES_256_GCM_SHA384:1302 TLS_CHACHA20_POLY1305_SHA256:1303"
 
@@ -230,6 +235,13 @@ for s in $SUITES; do
   server_case "s_client_clientcert_ed_$shex" "$sname" "$shex" srv_ec cli_ed
   server_case "s_client_clientcert_ec_$shex" "$sname" "$shex" srv_ed cli_ec
 done
+# RSA (rsa_pss_rsae_sha256, our PEM signer and verifier) and P-384 (ecdsa_secp384r1_sha384).
+for srv in srv_rsa srv_p384; do
+  client_case "aq_client_$srv" TLS_AES_128_GCM_SHA256 1301 "$srv" -
+  server_case "s_client_$srv" TLS_AES_128_GCM_SHA256 1301 "$srv" -
+done
+client_case aq_client_clientcert_rsa TLS_AES_256_GCM_SHA384 1302 srv_p384 cli_rsa
+server_case s_client_clientcert_rsa TLS_AES_256_GCM_SHA384 1302 srv_p384 cli_rsa
 # (c) our own certificate generator, verified by OpenSSL (chain + hostname).
 server_case s_client_aq_self_signed TLS_AES_128_GCM_SHA256 1301 @self -
 # (d) secp256r1 key exchange both ways, and HelloRetryRequest both ways: the
