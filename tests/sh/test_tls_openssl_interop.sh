@@ -9,6 +9,7 @@
 #   (c) certificate made by aq_x509_self_signed_ed25519, checked by s_client
 #   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
 #   (e) our client -> our server over the same record layer (baseline)
+#   fragmentation: OpenSSL -max_send_frag 512 and our --max-record 37
 #   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
 # Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`
 # (plus RSA-2048 and P-384 for the signer/verifier of aq_tls_cert.h).
@@ -242,6 +243,15 @@ for srv in srv_rsa srv_p384; do
 done
 client_case aq_client_clientcert_rsa TLS_AES_256_GCM_SHA384 1302 srv_p384 cli_rsa
 server_case s_client_clientcert_rsa TLS_AES_256_GCM_SHA384 1302 srv_p384 cli_rsa
+# Fragmentation: OpenSSL splits its flight into 512-byte records (the RSA
+# Certificate message spans several: the engine must reassemble it), and we
+# split ours into 37-byte records (OpenSSL reassembles).
+SX=(-max_send_frag 512)
+client_case aq_client_fragmented TLS_AES_128_GCM_SHA256 1301 srv_rsa cli_rsa --max-record 37
+SX=()
+OX=(--max-record 37)
+server_case s_client_fragmented TLS_CHACHA20_POLY1305_SHA256 1303 srv_rsa cli_rsa -max_send_frag 512
+OX=()
 # (c) our own certificate generator, verified by OpenSSL (chain + hostname).
 server_case s_client_aq_self_signed TLS_AES_128_GCM_SHA256 1301 @self -
 # (d) secp256r1 key exchange both ways, and HelloRetryRequest both ways: the

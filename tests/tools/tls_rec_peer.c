@@ -70,6 +70,7 @@ typedef struct peer {
   aq_tls *tls;
   int timeout_ms;
   int verbose;
+  size_t max_record; /* largest plaintext fragment we send (--max-record) */
   dir_keys wr[AQ_EPOCH_COUNT], rd[AQ_EPOCH_COUNT];
   int write_epoch;  /* epoch of our last record (alerts go there) */
   int sent_records; /* any record written yet (first ClientHello uses 0x0301) */
@@ -223,7 +224,7 @@ static int write_record(peer *p, int epoch, uint8_t ct, const uint8_t *data, siz
 
 static int write_stream(peer *p, int epoch, uint8_t ct, const uint8_t *data, size_t len) {
   do {
-    size_t n = len < MAX_PLAINTEXT ? len : MAX_PLAINTEXT;
+    size_t n = len < p->max_record ? len : p->max_record;
     if (write_record(p, epoch, ct, data, n) != 0) {
       return -1;
     }
@@ -598,6 +599,7 @@ static void usage(void) {
                   "  --sni NAME          client: server_name (default localhost; '-' = none)\n"
                   "  --message TEXT      client: the line to send (default 'hello from aq')\n"
                   "  --timeout SEC       per-read timeout (default 10)\n"
+          "  --max-record N      split what we send into records of at most N bytes\n"
                   "  -v                  trace records and engine callbacks\n");
   exit(2);
 }
@@ -679,6 +681,7 @@ int main(int argc, char **argv) {
   memset(&cs, 0, sizeof(cs));
   p.is_server = strcmp(argv[1], "server") == 0;
   p.timeout_ms = 10000;
+  p.max_record = MAX_PLAINTEXT;
 
   static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
                                        {"port-file", required_argument, NULL, 'P'},
@@ -694,7 +697,8 @@ int main(int argc, char **argv) {
                                        {"sni", required_argument, NULL, 'n'},
                                        {"message", required_argument, NULL, 'm'},
                                        {"timeout", required_argument, NULL, 't'},
-                                       {"self-signed", required_argument, NULL, 'x'},
+                                       {"max-record", required_argument, NULL, 'M'},
+      {"self-signed", required_argument, NULL, 'x'},
                                        {"write-cert", required_argument, NULL, 'w'},
                                        {NULL, 0, NULL, 0}};
   int opt;
@@ -729,6 +733,12 @@ int main(int argc, char **argv) {
     case 'n': sni = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
     case 'm': message = optarg; break;
     case 't': p.timeout_ms = atoi(optarg) * 1000; break;
+    case 'M':
+      p.max_record = (size_t)atoi(optarg);
+      if (p.max_record == 0 || p.max_record > MAX_PLAINTEXT) {
+        usage();
+      }
+      break;
     case 'x': self_cn = optarg; break;
     case 'w': write_cert = optarg; break;
     case 'v': p.verbose = 1; break;
