@@ -9,6 +9,7 @@
 #   (c) certificate made by aq_x509_self_signed_ed25519, checked by s_client
 #   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
 #   (e) our client -> our server over the same record layer (baseline)
+#   ALPN both ways; resumption both ways (NewSessionTicket -> PSK)
 #   fragmentation: OpenSSL -max_send_frag 512 and our --max-record 37
 #   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
 # Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`
@@ -278,6 +279,48 @@ for f in aq_client_hrr.client s_client_hrr.server; do
   if [ "$n" = 2 ]; then ok "$f: 2 Initial flights (HRR)"; else bad "$f: $n Initial flights, expected 2 (no HRR?)" "$WORK/$f.log"; fi
 done
 
+# ------------------------------------------ ALPN (RFC 7301) both ways
+SX=(-alpn h3,aq-test)
+client_case aq_client_alpn TLS_AES_128_GCM_SHA256 1301 srv_ed - --alpn aq-test,h2 --expect-alpn aq-test
+SX=()
+OX=(--alpn aq-test,h3 --alpn-required --expect-alpn h3)
+server_case s_client_alpn TLS_AES_128_GCM_SHA256 1301 srv_ed - -alpn foo,h3
+OX=()
+
+# ------------------------------------------ resumption (PSK from a NewSessionTicket)
+# our client: full handshake, then a second connection resumed with s_server's ticket.
+SX=(-naccept 2)
+client_case aq_client_resume TLS_AES_256_GCM_SHA384 1302 srv_ec cli_ed --connections 2 --resume --expect-resumed
+SX=()
+# s_client: -sess_out on the first connection, -sess_in on the second; our server
+# issues tickets and must see the second handshake resumed.
+resume_server_case() {
+  local name=$1 olog="$WORK/$1.server.log" sess="$WORK/$1.sess"
+  if ! start_our_server "$olog" --cert "$WORK/srv_ec.pem" --key "$WORK/srv_ec.key" --tickets \
+      --connections 2 --expect-resumed; then
+    bad "$name (our server did not start)" "$olog"
+    return
+  fi
+  local i crc=0 got=0
+  for i in 1 2; do
+    local io=(-sess_out "$sess")
+    [ $i = 2 ] && io=(-sess_in "$sess")
+    printf 'hello from s_client\n' | timeout 30 openssl s_client -connect "127.0.0.1:$OPORT" \
+      -tls1_3 -CAfile "$WORK/srv_ec.pem" -verify_return_error -servername localhost -ign_eof \
+      "${io[@]}" >"$WORK/$name.s_client$i.out" 2>&1 || crc=$?
+    grep -q "tneilc_s morf olleh" "$WORK/$name.s_client$i.out" && got=$((got + 1))
+  done
+  wait_pid "$OPID" 10
+  local rc=$?
+  echo "our server exit $rc, s_client exit $crc" >>"$olog"
+  local good=0
+  if [ $rc -eq 0 ] && [ $got = 2 ] && grep -q "^Reused, TLSv1.3" "$WORK/$name.s_client2.out"; then
+    good=1
+  fi
+  verdict "$name" $good "$olog" "$olog" "$WORK/$name.s_client1.out" "$WORK/$name.s_client2.out"
+}
+resume_server_case s_client_resume
+
 # ------------------------------------------ negative cases: each must fail, for the stated reason
 EXPECT_FAIL="does not match --peer-cert"   # our client pins another key than the server's
 client_case neg_aq_client_wrong_pin TLS_AES_128_GCM_SHA256 1301 srv_ed - --peer-cert "$WORK/cli_ec.pem"
@@ -296,6 +339,14 @@ EXPECT_FAIL="does not match --peer-cert"   # our server pins another client key
 OX=(--peer-cert "$WORK/cli_ed.pem")
 server_case neg_our_server_wrong_pin TLS_AES_128_GCM_SHA256 1301 srv_ec cli_ec
 OX=()
+EXPECT_FAIL="alert 120"                    # no common ALPN protocol: no_application_protocol
+OX=(--alpn aq-test --alpn-required)
+server_case neg_alpn_mismatch TLS_AES_128_GCM_SHA256 1301 srv_ec - -alpn h2
+OX=()
+EXPECT_FAIL="no NewSessionTicket"          # s_server -num_tickets 0: nothing to resume with
+SX=(-naccept 2 -num_tickets 0)
+client_case neg_resume_without_ticket TLS_AES_128_GCM_SHA256 1301 srv_ec - --connections 2 --resume
+SX=()
 EXPECT_FAIL=
 
 echo "interop: $PASS passed, $FAIL failed"

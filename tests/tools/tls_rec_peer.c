@@ -84,6 +84,10 @@ typedef struct peer {
   size_t pin_spkilen;
   int peer_key_seen;
   int peer_key_type;
+  /* Client resumption: the latest session from cb.on_ticket. */
+  uint8_t session[8192];
+  size_t session_len;
+  int tickets_seen;
 } peer;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -469,6 +473,18 @@ static int cb_verify_peer(void *ud, const uint8_t *spki, size_t spkilen, const u
   return 0;
 }
 
+static int cb_on_ticket(void *ud, const uint8_t *session, size_t len) {
+  peer *p = ud;
+  logv(p, "NewSessionTicket: session of %zu bytes", len);
+  if (len > sizeof(p->session)) {
+    return -1;
+  }
+  memcpy(p->session, session, len);
+  p->session_len = len;
+  p->tickets_seen++;
+  return 0;
+}
+
 /* ------------------------------------------------------------ credentials */
 
 static char *read_file(const char *path, size_t *len) {
@@ -599,7 +615,14 @@ static void usage(void) {
                   "  --sni NAME          client: server_name (default localhost; '-' = none)\n"
                   "  --message TEXT      client: the line to send (default 'hello from aq')\n"
                   "  --timeout SEC       per-read timeout (default 10)\n"
-          "  --max-record N      split what we send into records of at most N bytes\n"
+                  "  --max-record N      split what we send into records of at most N bytes\n"
+                  "  --alpn A,B          client: offer; server: accept (preference order)\n"
+                  "  --alpn-required     server: no common protocol -> no_application_protocol\n"
+                  "  --expect-alpn NAME  fail unless NAME was negotiated\n"
+                  "  --connections N     client: connect N times; server: accept N connections\n"
+                  "  --tickets           server: issue NewSessionTickets (random ticket key)\n"
+                  "  --resume            client: connections after the first use the last ticket\n"
+                  "  --expect-resumed    the first connection is full, every later one resumed\n"
                   "  -v                  trace records and engine callbacks\n");
   exit(2);
 }
@@ -623,13 +646,14 @@ static int tcp_connect(int port) {
   return fd;
 }
 
-static int tcp_accept_one(int port, const char *port_file, int timeout_ms) {
+/* Listen on 127.0.0.1:port; the chosen port goes to port_file (atomically). */
+static int tcp_listen(int port, const char *port_file) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int one = 1;
   int lfd = socket(AF_INET, SOCK_STREAM, 0);
   if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 1) != 0) {
+      bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 4) != 0) {
     die("listen 127.0.0.1:%d: %s", port, strerror(errno));
   }
   socklen_t sl = sizeof(sa);
@@ -645,10 +669,14 @@ static int tcp_accept_one(int port, const char *port_file, int timeout_ms) {
     }
     fprintf(f, "%u\n", ntohs(sa.sin_port));
     fclose(f);
-    if (rename(tmp, port_file) != 0) { /* atomic: readers never see a partial file */
+    if (rename(tmp, port_file) != 0) { /* readers never see a partial file */
       die("rename %s: %s", port_file, strerror(errno));
     }
   }
+  return lfd;
+}
+
+static int tcp_accept(int lfd, int timeout_ms) {
   struct pollfd pfd = {.fd = lfd, .events = POLLIN};
   if (poll(&pfd, 1, timeout_ms * 3) <= 0) {
     die("no connection within %d ms", timeout_ms * 3);
@@ -657,8 +685,143 @@ static int tcp_accept_one(int port, const char *port_file, int timeout_ms) {
   if (fd < 0) {
     die("accept: %s", strerror(errno));
   }
-  close(lfd);
   return fd;
+}
+
+/* What one connection must show. */
+typedef struct run_opts {
+  const char *message;
+  unsigned long expect_suite;
+  int expect_peer_cert;
+  const char *expect_alpn;
+  int expect_resumed; /* 1: must resume, 0: must not, -1: either */
+} run_opts;
+
+/* One connection on fd: handshake, one line each way, close.  Dies on failure. */
+static void run_connection(peer *p, int fd, const aq_tls_config *cfg, const aq_tls_callbacks *cb,
+                           const run_opts *o) {
+  /* Per-connection state (the session and pins carry over). */
+  memset(p->wr, 0, sizeof(p->wr));
+  memset(p->rd, 0, sizeof(p->rd));
+  p->write_epoch = AQ_EPOCH_INITIAL;
+  p->sent_records = 0;
+  p->inlen = 0;
+  p->applen = 0;
+  p->got_close_notify = 0;
+  p->peer_key_seen = 0;
+  p->peer_key_type = 0;
+  p->fd = fd;
+  p->tls = aq_tls_new(cfg, cb, p, aq_mem_default());
+  if (p->tls == NULL) {
+    die("aq_tls_new failed");
+  }
+
+  /* ---- handshake */
+  if (!p->is_server) {
+    int rv = aq_tls_start(p->tls, now_ns());
+    if (rv != 0) {
+      die("aq_tls_start: %s", aq_strerror(rv));
+    }
+  }
+  while (!aq_tls_handshake_done(p->tls)) {
+    if (process_record(p) != 0 || p->got_close_notify) {
+      die("handshake failed");
+    }
+  }
+  const aq_tls_suite *suite = aq_tls_get_suite(p->tls);
+  const char *alpn = aq_tls_get_alpn(p->tls);
+  const char *sni = p->is_server ? aq_tls_get_server_name(p->tls) : NULL;
+  int resumed = aq_tls_resumed(p->tls);
+  fprintf(stderr,
+          "tls_rec_peer: %s handshake done: suite %04x group %04x peer key %s (type %d) "
+          "alpn %s sni %s resumed %d\n",
+          p->is_server ? "server" : "client", suite != NULL ? suite->id : 0,
+          aq_tls_get_group(p->tls), p->peer_key_seen ? "verified" : "none", p->peer_key_type,
+          alpn != NULL ? alpn : "-", sni != NULL ? sni : "-", resumed);
+  if (o->expect_suite != 0 && (suite == NULL || suite->id != o->expect_suite)) {
+    die("negotiated suite %04x, expected %04lx", suite != NULL ? suite->id : 0, o->expect_suite);
+  }
+  /* A resumed handshake authenticates through the PSK: no certificate then. */
+  if (o->expect_peer_cert && !resumed && !p->peer_key_seen) {
+    die("the peer presented no certificate");
+  }
+  if (o->expect_alpn != NULL && (alpn == NULL || strcmp(alpn, o->expect_alpn) != 0)) {
+    die("negotiated ALPN %s, expected %s", alpn != NULL ? alpn : "(none)", o->expect_alpn);
+  }
+  if (o->expect_resumed >= 0 && resumed != o->expect_resumed) {
+    die("resumed = %d, expected %d", resumed, o->expect_resumed);
+  }
+
+  /* ---- application data: one line each way */
+  char line[1024];
+  if (!p->is_server) {
+    size_t mlen = strlen(o->message);
+    memcpy(line, o->message, mlen);
+    line[mlen] = '\n';
+    if (write_stream(p, AQ_EPOCH_1RTT, CT_APPLICATION_DATA, (const uint8_t *)line, mlen + 1) != 0) {
+      die("cannot send application data");
+    }
+  }
+  uint8_t *nl;
+  while ((nl = memchr(p->app, '\n', p->applen)) == NULL) {
+    if (process_record(p) != 0 || p->got_close_notify) {
+      die("no application line from the peer");
+    }
+  }
+  size_t llen = (size_t)(nl - p->app);
+  if (llen > 0 && p->app[llen - 1] == '\r') {
+    llen--;
+  }
+  if (llen >= sizeof(line)) {
+    die("line too long");
+  }
+  if (!p->is_server) {
+    /* s_server -rev (and our server) answer with the line reversed. */
+    size_t mlen = strlen(o->message);
+    int ok = llen == mlen;
+    for (size_t i = 0; ok && i < mlen; i++) {
+      ok = p->app[i] == (uint8_t)o->message[mlen - 1 - i];
+    }
+    fprintf(stderr, "tls_rec_peer: reply '%.*s'\n", (int)llen, (const char *)p->app);
+    if (!ok) {
+      die("unexpected reply");
+    }
+  } else {
+    for (size_t i = 0; i < llen; i++) {
+      line[i] = (char)p->app[llen - 1 - i];
+    }
+    line[llen] = '\n';
+    fprintf(stderr, "tls_rec_peer: received '%.*s'\n", (int)llen, (const char *)p->app);
+    if (write_stream(p, AQ_EPOCH_1RTT, CT_APPLICATION_DATA, (const uint8_t *)line, llen + 1) != 0) {
+      die("cannot send application data");
+    }
+  }
+
+  /* ---- close: close_notify, then read (briefly) until the peer's side ends.
+   * Tickets that arrive meanwhile still reach the engine. */
+  send_alert(p, 1, 0);
+  shutdown(p->fd, SHUT_WR);
+  int saved = p->timeout_ms;
+  p->timeout_ms = p->timeout_ms < 2000 ? p->timeout_ms : 2000;
+  for (int i = 0; i < 16 && !p->got_close_notify; i++) {
+    if (process_record(p) != 0) {
+      break; /* EOF or the peer's own close: the exchange already succeeded */
+    }
+  }
+  p->timeout_ms = saved;
+  close(p->fd);
+  aq_tls_del(p->tls);
+  p->tls = NULL;
+  for (int e = 0; e < AQ_EPOCH_COUNT; e++) {
+    if (p->wr[e].set) {
+      aq_aead_free(&p->wr[e].aead);
+    }
+    if (p->rd[e].set) {
+      aq_aead_free(&p->rd[e].aead);
+    }
+  }
+  memset(p->wr, 0, sizeof(p->wr));
+  memset(p->rd, 0, sizeof(p->rd));
 }
 
 int main(int argc, char **argv) {
@@ -673,6 +836,11 @@ int main(int argc, char **argv) {
   size_t nsuites = 0;
   uint16_t groups[8] = {0x001d};
   size_t ngroups = 1, nkey_shares = 1;
+  char *alpn[8];
+  size_t nalpn = 0;
+  int alpn_required = 0, tickets = 0, resume = 0, expect_resumed = 0, connections = 1;
+  run_opts ro;
+  memset(&ro, 0, sizeof(ro));
 
   if (argc < 2 || (strcmp(argv[1], "client") != 0 && strcmp(argv[1], "server") != 0)) {
     usage();
@@ -698,7 +866,14 @@ int main(int argc, char **argv) {
                                        {"message", required_argument, NULL, 'm'},
                                        {"timeout", required_argument, NULL, 't'},
                                        {"max-record", required_argument, NULL, 'M'},
-      {"self-signed", required_argument, NULL, 'x'},
+                                       {"alpn", required_argument, NULL, 'A'},
+                                       {"alpn-required", no_argument, NULL, 'R'},
+                                       {"expect-alpn", required_argument, NULL, 'L'},
+                                       {"connections", required_argument, NULL, 'N'},
+                                       {"tickets", no_argument, NULL, 'T'},
+                                       {"resume", no_argument, NULL, 'r'},
+                                       {"expect-resumed", no_argument, NULL, 'X'},
+                                       {"self-signed", required_argument, NULL, 'x'},
                                        {"write-cert", required_argument, NULL, 'w'},
                                        {NULL, 0, NULL, 0}};
   int opt;
@@ -739,6 +914,21 @@ int main(int argc, char **argv) {
         usage();
       }
       break;
+    case 'A': {
+      char *save = NULL, *copy = strdup(optarg);
+      for (char *t = strtok_r(copy, ",", &save); t != NULL && nalpn < 8;
+           t = strtok_r(NULL, ",", &save)) {
+        alpn[nalpn++] = strdup(t);
+      }
+      free(copy);
+      break;
+    }
+    case 'R': alpn_required = 1; break;
+    case 'L': ro.expect_alpn = optarg; break;
+    case 'N': connections = atoi(optarg); break;
+    case 'T': tickets = 1; break;
+    case 'r': resume = 1; break;
+    case 'X': expect_resumed = 1; break;
     case 'x': self_cn = optarg; break;
     case 'w': write_cert = optarg; break;
     case 'v': p.verbose = 1; break;
@@ -747,12 +937,15 @@ int main(int argc, char **argv) {
   }
   if ((port < 0 && !p.is_server) || port > 65535 || (certpath == NULL) != (keypath == NULL) ||
       (self_cn != NULL && certpath != NULL) || p.timeout_ms <= 0 || ngroups == 0 ||
-      strchr(message, '\n') != NULL) {
+      strchr(message, '\n') != NULL || connections < 1 || connections > 16) {
     usage();
   }
   if (port < 0) {
     port = 0;
   }
+  ro.message = message;
+  ro.expect_suite = expect_suite;
+  ro.expect_peer_cert = expect_peer_cert;
   if (certpath != NULL) {
     load_credential(&cs, certpath, keypath);
     have_cred = 1;
@@ -788,8 +981,18 @@ int main(int argc, char **argv) {
   cfg.offer_rpk = 0; /* OpenSSL 3.0 does not do RFC 7250 */
   cfg.allow_x509 = 1;
   cfg.server_name = p.is_server ? NULL : sni;
+  cfg.alpn = nalpn ? (const char *const *)alpn : NULL;
+  cfg.nalpn = nalpn;
+  cfg.alpn_required = alpn_required;
   cfg.quic = 0;
   cfg.transport_params = NULL;
+  uint8_t ticket_key[32];
+  if (p.is_server && tickets) {
+    if (cb_rand(ticket_key, sizeof(ticket_key), NULL) != 0) {
+      die("no randomness");
+    }
+    cfg.ticket_key = ticket_key;
+  }
 
   aq_tls_callbacks cb;
   memset(&cb, 0, sizeof(cb));
@@ -797,105 +1000,37 @@ int main(int argc, char **argv) {
   cb.set_secret = cb_set_secret;
   cb.rand = cb_rand;
   cb.verify_peer = cb_verify_peer;
+  cb.on_ticket = cb_on_ticket;
 
-  p.fd = p.is_server ? tcp_accept_one(port, port_file, p.timeout_ms) : tcp_connect(port);
-  p.tls = aq_tls_new(&cfg, &cb, &p, aq_mem_default());
-  if (p.tls == NULL) {
-    die("aq_tls_new failed");
-  }
-
-  /* ---- handshake */
-  if (!p.is_server) {
-    int rv = aq_tls_start(p.tls, now_ns());
-    if (rv != 0) {
-      die("aq_tls_start: %s", aq_strerror(rv));
+  int lfd = p.is_server ? tcp_listen(port, port_file) : -1;
+  for (int c = 0; c < connections; c++) {
+    ro.expect_resumed = -1;
+    if (expect_resumed) {
+      ro.expect_resumed = c > 0;
     }
-  }
-  while (!aq_tls_handshake_done(p.tls)) {
-    if (process_record(&p) != 0 || p.got_close_notify) {
-      die("handshake failed");
+    if (!p.is_server && c > 0 && resume) {
+      if (p.session_len == 0) {
+        die("no NewSessionTicket arrived on connection %d", c);
+      }
+      cfg.session = p.session;
+      cfg.session_len = p.session_len;
     }
+    int fd = p.is_server ? tcp_accept(lfd, p.timeout_ms) : tcp_connect(port);
+    run_connection(&p, fd, &cfg, &cb, &ro);
   }
-  const aq_tls_suite *suite = aq_tls_get_suite(p.tls);
-  fprintf(stderr, "tls_rec_peer: %s handshake done: suite %04x group %04x peer key %s (type %d)\n",
-          p.is_server ? "server" : "client", suite != NULL ? suite->id : 0, aq_tls_get_group(p.tls),
-          p.peer_key_seen ? "verified" : "none", p.peer_key_type);
-  if (expect_suite != 0 && (suite == NULL || suite->id != expect_suite)) {
-    die("negotiated suite %04x, expected %04lx", suite != NULL ? suite->id : 0, expect_suite);
+  if (lfd >= 0) {
+    close(lfd);
   }
-  if (expect_peer_cert && !p.peer_key_seen) {
-    die("the peer presented no certificate");
-  }
-
-  /* ---- application data: one line each way */
-  char line[1024];
-  if (!p.is_server) {
-    size_t mlen = strlen(message);
-    memcpy(line, message, mlen);
-    line[mlen] = '\n';
-    if (write_stream(&p, AQ_EPOCH_1RTT, CT_APPLICATION_DATA, (const uint8_t *)line, mlen + 1) !=
-        0) {
-      die("cannot send application data");
-    }
-  }
-  uint8_t *nl;
-  while ((nl = memchr(p.app, '\n', p.applen)) == NULL) {
-    if (process_record(&p) != 0 || p.got_close_notify) {
-      die("no application line from the peer");
-    }
-  }
-  size_t llen = (size_t)(nl - p.app);
-  if (llen > 0 && p.app[llen - 1] == '\r') {
-    llen--;
-  }
-  if (llen >= sizeof(line)) {
-    die("line too long");
-  }
-  if (!p.is_server) {
-    /* s_server -rev (and our server) answer with the line reversed. */
-    size_t mlen = strlen(message);
-    int ok = llen == mlen;
-    for (size_t i = 0; ok && i < mlen; i++) {
-      ok = p.app[i] == (uint8_t)message[mlen - 1 - i];
-    }
-    fprintf(stderr, "tls_rec_peer: reply '%.*s'\n", (int)llen, (const char *)p.app);
-    if (!ok) {
-      die("unexpected reply");
-    }
-  } else {
-    for (size_t i = 0; i < llen; i++) {
-      line[i] = (char)p.app[llen - 1 - i];
-    }
-    line[llen] = '\n';
-    fprintf(stderr, "tls_rec_peer: received '%.*s'\n", (int)llen, (const char *)p.app);
-    if (write_stream(&p, AQ_EPOCH_1RTT, CT_APPLICATION_DATA, (const uint8_t *)line, llen + 1) !=
-        0) {
-      die("cannot send application data");
-    }
-  }
-
-  /* ---- close: close_notify, then wait (briefly) for the peer's side. */
-  send_alert(&p, 1, 0);
-  shutdown(p.fd, SHUT_WR);
-  p.timeout_ms = p.timeout_ms < 2000 ? p.timeout_ms : 2000;
-  for (int i = 0; i < 16 && !p.got_close_notify; i++) {
-    if (process_record(&p) != 0) {
-      break; /* EOF or the peer's own close: fine, the exchange already succeeded */
-    }
-  }
-  close(p.fd);
-  aq_tls_del(p.tls);
-  for (int e = 0; e < AQ_EPOCH_COUNT; e++) {
-    if (p.wr[e].set) {
-      aq_aead_free(&p.wr[e].aead);
-    }
-    if (p.rd[e].set) {
-      aq_aead_free(&p.rd[e].aead);
-    }
-  }
+  aq_memzero(ticket_key, sizeof(ticket_key));
+  aq_memzero(p.session, sizeof(p.session));
   aq_pem_signer_free(&cs.signer);
   free(cs.cert);
   free(p.pin_spki);
-  fprintf(stderr, "tls_rec_peer: %s OK\n", p.is_server ? "server" : "client");
+  for (size_t i = 0; i < nalpn; i++) {
+    free(alpn[i]);
+  }
+  fprintf(stderr, "tls_rec_peer: %s OK (%d connection%s, %d ticket%s)\n",
+          p.is_server ? "server" : "client", connections, connections == 1 ? "" : "s",
+          p.tickets_seen, p.tickets_seen == 1 ? "" : "s");
   return 0;
 }
