@@ -279,6 +279,14 @@ for f in aq_client_hrr.client s_client_hrr.server; do
   if [ "$n" = 2 ]; then ok "$f: 2 Initial flights (HRR)"; else bad "$f: $n Initial flights, expected 2 (no HRR?)" "$WORK/$f.log"; fi
 done
 
+# ------------------------------------------ optional client auth, no certificate (empty Certificate)
+SX=(-verify 1)
+client_case aq_client_cert_requested_none TLS_AES_128_GCM_SHA256 1301 srv_ed -
+SX=()
+OX=(--client-auth request)
+server_case s_client_cert_requested_none TLS_AES_128_GCM_SHA256 1301 srv_ed -
+OX=()
+
 # ------------------------------------------ ALPN (RFC 7301) both ways
 SX=(-alpn h3,aq-test)
 client_case aq_client_alpn TLS_AES_128_GCM_SHA256 1301 srv_ed - --alpn aq-test,h2 --expect-alpn aq-test
