@@ -10,6 +10,7 @@
 #   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
 #   (e) our client -> our server over the same record layer (baseline)
 #   ALPN both ways; resumption both ways (NewSessionTicket -> PSK)
+#   0-RTT negotiation: reported as KNOWN-ISSUE (engine sends no EndOfEarlyData, quic = 0)
 #   fragmentation: OpenSSL -max_send_frag 512 and our --max-record 37
 #   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
 # Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`
@@ -328,6 +329,46 @@ resume_server_case() {
   verdict "$name" $good "$olog" "$olog" "$WORK/$name.s_client1.out" "$WORK/$name.s_client2.out"
 }
 resume_server_case s_client_resume
+
+# ------------------------------------------ 0-RTT negotiation over TCP (known engine gap)
+# Our client offers early_data on resumption and s_server -early_data accepts;
+# RFC 8446 §4.5: the client "MUST send an EndOfEarlyData message after
+# receiving the server Finished" under the 0-RTT key.  The engine (quic = 0)
+# does not send it yet, so s_server decrypts our Finished with the early key
+# and fails (bad_record_mac).  Reported, not counted; AQ_INTEROP_STRICT=1 runs it.
+early_data_case() {
+  local name=aq_client_0rtt_negotiation slog="$WORK/aq_client_0rtt.s_server.log" clog="$WORK/aq_client_0rtt.client.log"
+  # s_server -early_data cannot be combined with -rev; its stdin is held open (no reply awaited).
+  local try
+  for try in 1 2 3; do
+    SPORT=$(pick_port)
+    : >"$slog"
+    # stdin: a FIFO we hold open read-write, so s_server never sees EOF and no extra process runs.
+    [ -p "$WORK/stdin.fifo" ] || mkfifo "$WORK/stdin.fifo"
+    exec 9<>"$WORK/stdin.fifo"
+    openssl s_server -tls1_3 -accept "127.0.0.1:$SPORT" -naccept 2 -early_data \
+      -cert "$WORK/srv_ed.pem" -key "$WORK/srv_ed.key" <&9 >"$slog" 2>&1 &
+    SPID=$!
+    PIDS+=("$SPID")
+    timeout 10 bash -c "until grep -q '^ACCEPT' '$slog'; do sleep 0.05; done" && break
+  done
+  timeout 30 "$PEER" client --port "$SPORT" --connections 2 --resume --expect-resumed --early-data \
+    --no-reply --timeout 3 $VERBOSE >"$clog" 2>&1
+  local rc=$?
+  local good=0
+  if [ $rc -eq 0 ] && ! grep -q "Error reading early data\|bad record mac" "$slog"; then good=1; fi
+  kill "$SPID" 2>/dev/null
+  wait "$SPID" 2>/dev/null
+  exec 9>&-
+  if [ "${AQ_INTEROP_STRICT:-0}" = 1 ]; then
+    verdict "$name" $good "$clog" "$clog" "$slog"
+  elif [ $good = 1 ]; then
+    echo "NOTE $name now passes: make it a regular case"
+  else
+    echo "KNOWN-ISSUE $name: no EndOfEarlyData from the engine over TCP (client exit $rc; not counted)"
+  fi
+}
+early_data_case
 
 # ------------------------------------------ negative cases: each must fail, for the stated reason
 EXPECT_FAIL="does not match --peer-cert"   # our client pins another key than the server's

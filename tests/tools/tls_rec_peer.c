@@ -79,6 +79,7 @@ typedef struct peer {
   uint8_t app[8192]; /* application data received */
   size_t applen;
   int got_close_notify;
+  int fatal_alert; /* a non-close_notify alert arrived (fails the run even after the exchange) */
   /* Peer key checks. */
   uint8_t *pin_spki; /* the peer's expected SPKI (from --peer-cert), or NULL */
   size_t pin_spkilen;
@@ -267,6 +268,7 @@ static int handle_alert(peer *p, const uint8_t *a, size_t len) {
     return 0;
   }
   fprintf(stderr, "tls_rec_peer: received alert level %u description %u\n", a[0], a[1]);
+  p->fatal_alert = a[1];
   return -1;
 }
 
@@ -623,6 +625,8 @@ static void usage(void) {
                   "  --tickets           server: issue NewSessionTickets (random ticket key)\n"
                   "  --resume            client: connections after the first use the last ticket\n"
                   "  --expect-resumed    the first connection is full, every later one resumed\n"
+                  "  --early-data        client: offer 0-RTT on resumption; server: accept it\n"
+                  "  --no-reply          client: send the line, do not wait for an answer\n"
                   "  -v                  trace records and engine callbacks\n");
   exit(2);
 }
@@ -695,6 +699,7 @@ typedef struct run_opts {
   int expect_peer_cert;
   const char *expect_alpn;
   int expect_resumed; /* 1: must resume, 0: must not, -1: either */
+  int no_reply;       /* client: do not wait for an answer (peers that do not echo) */
 } run_opts;
 
 /* One connection on fd: handshake, one line each way, close.  Dies on failure. */
@@ -708,6 +713,7 @@ static void run_connection(peer *p, int fd, const aq_tls_config *cfg, const aq_t
   p->inlen = 0;
   p->applen = 0;
   p->got_close_notify = 0;
+  p->fatal_alert = 0;
   p->peer_key_seen = 0;
   p->peer_key_type = 0;
   p->fd = fd;
@@ -763,19 +769,21 @@ static void run_connection(peer *p, int fd, const aq_tls_config *cfg, const aq_t
     }
   }
   uint8_t *nl;
-  while ((nl = memchr(p->app, '\n', p->applen)) == NULL) {
+  while (!o->no_reply && (nl = memchr(p->app, '\n', p->applen)) == NULL) {
     if (process_record(p) != 0 || p->got_close_notify) {
       die("no application line from the peer");
     }
   }
-  size_t llen = (size_t)(nl - p->app);
+  size_t llen = o->no_reply ? 0 : (size_t)(nl - p->app);
   if (llen > 0 && p->app[llen - 1] == '\r') {
     llen--;
   }
   if (llen >= sizeof(line)) {
     die("line too long");
   }
-  if (!p->is_server) {
+  if (o->no_reply) {
+    fprintf(stderr, "tls_rec_peer: line sent, no reply awaited\n");
+  } else if (!p->is_server) {
     /* s_server -rev (and our server) answer with the line reversed. */
     size_t mlen = strlen(o->message);
     int ok = llen == mlen;
@@ -809,6 +817,9 @@ static void run_connection(peer *p, int fd, const aq_tls_config *cfg, const aq_t
     }
   }
   p->timeout_ms = saved;
+  if (p->fatal_alert != 0) {
+    die("the peer sent alert %d after the exchange", p->fatal_alert);
+  }
   close(p->fd);
   aq_tls_del(p->tls);
   p->tls = NULL;
@@ -838,6 +849,7 @@ int main(int argc, char **argv) {
   size_t ngroups = 1, nkey_shares = 1;
   char *alpn[8];
   size_t nalpn = 0;
+  int early_data = 0;
   int alpn_required = 0, tickets = 0, resume = 0, expect_resumed = 0, connections = 1;
   run_opts ro;
   memset(&ro, 0, sizeof(ro));
@@ -873,6 +885,8 @@ int main(int argc, char **argv) {
                                        {"tickets", no_argument, NULL, 'T'},
                                        {"resume", no_argument, NULL, 'r'},
                                        {"expect-resumed", no_argument, NULL, 'X'},
+                                       {"early-data", no_argument, NULL, 'Y'},
+                                       {"no-reply", no_argument, NULL, 'Z'},
                                        {"self-signed", required_argument, NULL, 'x'},
                                        {"write-cert", required_argument, NULL, 'w'},
                                        {NULL, 0, NULL, 0}};
@@ -929,6 +943,8 @@ int main(int argc, char **argv) {
     case 'T': tickets = 1; break;
     case 'r': resume = 1; break;
     case 'X': expect_resumed = 1; break;
+    case 'Y': early_data = 1; break;
+    case 'Z': ro.no_reply = 1; break;
     case 'x': self_cn = optarg; break;
     case 'w': write_cert = optarg; break;
     case 'v': p.verbose = 1; break;
@@ -986,6 +1002,10 @@ int main(int argc, char **argv) {
   cfg.alpn_required = alpn_required;
   cfg.quic = 0;
   cfg.transport_params = NULL;
+  /* Offer / accept 0-RTT (no early application data is sent: this only
+   * exercises the negotiation, which over TCP needs EndOfEarlyData). */
+  cfg.enable_early_data = !p.is_server && early_data;
+  cfg.accept_early_data = p.is_server && early_data;
   uint8_t ticket_key[32];
   if (p.is_server && tickets) {
     if (cb_rand(ticket_key, sizeof(ticket_key), NULL) != 0) {
