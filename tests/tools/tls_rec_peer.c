@@ -22,6 +22,11 @@
  * set, and under 1RTT only once aq_tls_handshake_done() - which is exactly
  * when a TLS 1.3 peer switches (after Finished; §4.4.4, §7.2).
  *
+ * Early data (server side): with a 0-RTT read key from the engine, records
+ * are read under 0-RTT until EndOfEarlyData; when the ClientHello offered
+ * early data but no 0-RTT key came (rejected), records that fail under the
+ * handshake key are skipped until one decrypts (§4.2.10), up to 1 MiB.
+ *
  * Exit status 0 on success, 1 on any failure (with a message on stderr),
  * 2 on a usage error.  Only the loopback address is ever used.
  */
@@ -80,6 +85,11 @@ typedef struct peer {
   size_t applen;
   int got_close_notify;
   int fatal_alert; /* a non-close_notify alert arrived (fails the run even after the exchange) */
+  /* Server side of early data (RFC 8446 §4.2.10). */
+  int early_offered;    /* the ClientHello carried early_data */
+  int early_done;       /* EndOfEarlyData went to the engine: 0-RTT reading is over */
+  int hs_record_ok;     /* a record decrypted under the handshake key */
+  size_t early_skipped; /* bytes of rejected early data skipped */
   /* Peer key checks. */
   uint8_t *pin_spki; /* the peer's expected SPKI (from --peer-cert), or NULL */
   size_t pin_spkilen;
@@ -246,15 +256,51 @@ static void send_alert(peer *p, uint8_t level, uint8_t desc) {
   }
 }
 
-/* The epoch incoming records are protected under (see the file comment). */
+/*
+ * The epoch incoming records are protected under (see the file comment).
+ * A server that accepted early data (the engine installed a 0-RTT read key)
+ * reads under 0-RTT until EndOfEarlyData has been processed.
+ */
 static int read_epoch(const peer *p) {
   if (p->rd[AQ_EPOCH_1RTT].set && aq_tls_handshake_done(p->tls)) {
     return AQ_EPOCH_1RTT;
+  }
+  if (p->is_server && p->rd[AQ_EPOCH_0RTT].set && !p->early_done) {
+    return AQ_EPOCH_0RTT;
   }
   if (p->rd[AQ_EPOCH_HANDSHAKE].set) {
     return AQ_EPOCH_HANDSHAKE;
   }
   return AQ_EPOCH_INITIAL;
+}
+
+/* Does this plaintext ClientHello (one whole message) carry early_data (42)? */
+static int ch_offers_early_data(const uint8_t *msg, size_t len) {
+  aq_rbuf r, body, sub, exts;
+  uint8_t type;
+  uint32_t blen;
+  uint16_t ver;
+  aq_rbuf_init(&r, msg, len);
+  if (aq_rbuf_u8(&r, &type) != 0 || type != 1 || aq_rbuf_u24(&r, &blen) != 0 ||
+      aq_rbuf_left(&r) < blen) {
+    return 0;
+  }
+  aq_rbuf_init(&body, r.p, blen);
+  if (aq_rbuf_u16(&body, &ver) != 0 || aq_rbuf_skip(&body, 32) != 0 ||
+      aq_rbuf_sub(&body, AQ_LEN_U8, &sub) != 0 || aq_rbuf_sub(&body, AQ_LEN_U16, &sub) != 0 ||
+      aq_rbuf_sub(&body, AQ_LEN_U8, &sub) != 0 || aq_rbuf_sub(&body, AQ_LEN_U16, &exts) != 0) {
+    return 0;
+  }
+  while (aq_rbuf_left(&exts) > 0) {
+    uint16_t et;
+    if (aq_rbuf_u16(&exts, &et) != 0 || aq_rbuf_sub(&exts, AQ_LEN_U16, &sub) != 0) {
+      return 0;
+    }
+    if (et == 42) {
+      return 1;
+    }
+  }
+  return 0;
 }
 
 static int handle_alert(peer *p, const uint8_t *a, size_t len) {
@@ -340,6 +386,10 @@ static int process_record(peer *p) {
       send_alert(p, 2, AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
       return -1;
     }
+    if (p->is_server && ch_offers_early_data(buf, len)) {
+      logv(p, "the ClientHello offers early data");
+      p->early_offered = 1;
+    }
     return feed_engine(p, epoch, buf, len);
   case CT_APPLICATION_DATA: break;
   default: send_alert(p, 2, AQ_TLS_ALERT_UNEXPECTED_MESSAGE); return -1;
@@ -354,6 +404,15 @@ static int process_record(peer *p) {
   uint8_t nonce[AQ_AEAD_NONCE_LEN];
   make_nonce(nonce, k);
   aq_ssize n = aq_aead_open(&k->aead, buf, sizeof(buf), nonce, hdr, 5, buf, len);
+  if (n < 0 && p->is_server && p->early_offered && epoch == AQ_EPOCH_HANDSHAKE &&
+      !p->hs_record_ok && p->early_skipped + len <= (1u << 20)) {
+    /* §4.2.10: a server that rejects early data "skip[s] past early data by
+     * attempting to deprotect received records using the handshake traffic
+     * key, discarding records which fail deprotection" (bounded). */
+    p->early_skipped += len;
+    logv(p, "skipping a rejected early-data record (%u bytes)", len);
+    return 0;
+  }
   if (n < 0) {
     fprintf(stderr, "tls_rec_peer: record %llu at %s failed to decrypt\n",
             (unsigned long long)k->seq, epoch_name(epoch));
@@ -361,6 +420,9 @@ static int process_record(peer *p) {
     return -1;
   }
   k->seq++;
+  if (epoch == AQ_EPOCH_HANDSHAKE) {
+    p->hs_record_ok = 1;
+  }
   /* §5.4: the inner type is the last non-zero byte; zeros after it are padding. */
   size_t plen = (size_t)n;
   while (plen > 0 && buf[plen - 1] == 0) {
@@ -372,10 +434,21 @@ static int process_record(peer *p) {
   }
   uint8_t inner = buf[--plen];
   switch (inner) {
-  case CT_HANDSHAKE: return feed_engine(p, epoch, buf, plen);
+  case CT_HANDSHAKE:
+    if (epoch == AQ_EPOCH_0RTT) {
+      /* EndOfEarlyData (type 5) closes the 0-RTT epoch (§4.5). */
+      int eoed = plen > 0 && buf[0] == 5;
+      int rv = feed_engine(p, epoch, buf, plen);
+      if (rv == 0 && eoed) {
+        logv(p, "EndOfEarlyData processed");
+        p->early_done = 1;
+      }
+      return rv;
+    }
+    return feed_engine(p, epoch, buf, plen);
   case CT_ALERT: return handle_alert(p, buf, plen);
   case CT_APPLICATION_DATA:
-    if (epoch != AQ_EPOCH_1RTT) {
+    if (epoch != AQ_EPOCH_1RTT && epoch != AQ_EPOCH_0RTT) {
       send_alert(p, 2, AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
       return -1;
     }
@@ -714,6 +787,10 @@ static void run_connection(peer *p, int fd, const aq_tls_config *cfg, const aq_t
   p->applen = 0;
   p->got_close_notify = 0;
   p->fatal_alert = 0;
+  p->early_offered = 0;
+  p->early_done = 0;
+  p->hs_record_ok = 0;
+  p->early_skipped = 0;
   p->peer_key_seen = 0;
   p->peer_key_type = 0;
   p->fd = fd;
