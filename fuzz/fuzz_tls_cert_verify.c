@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   static const uint8_t msg[] = "fuzz";
-  int rv = aq_sig_verify_spki(cv.scheme, f.spki, f.cred.spkilen, msg, sizeof(msg), cv.sig,
-                              cv.siglen);
+  int rv =
+      aq_sig_verify_spki(cv.scheme, f.spki, f.cred.spkilen, msg, sizeof(msg), cv.sig, cv.siglen);
   aq_tls_del(tls);
   (void)rv;
   return 0;

@@ -30,7 +30,7 @@ static inline int fz_send(void *ud, aq_epoch epoch, const uint8_t *data, size_t 
 }
 
 static inline int fz_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_suite *suite,
-                         const uint8_t *secret, size_t len) {
+                                const uint8_t *secret, size_t len) {
   (void)ud;
   (void)epoch;
   (void)is_write;
@@ -49,8 +49,8 @@ static inline int fz_rand(uint8_t *buf, size_t len, void *ud) {
   return 0;
 }
 
-static inline aq_ssize fz_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t cap, const uint8_t *msg,
-                        size_t msglen) {
+static inline aq_ssize fz_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t cap,
+                               const uint8_t *msg, size_t msglen) {
   fuzz_tls *f = ctx;
   (void)scheme;
   if (cap < 64 || aq_ed25519_sign(sig, f->seed, msg, msglen) != 0) {
@@ -60,7 +60,9 @@ static inline aq_ssize fz_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t 
 }
 
 /** Discard a must-check result: in a fuzz target any result is fine. */
-static inline void fz_ignore(int v) { (void)v; }
+static inline void fz_ignore(int v) {
+  (void)v;
+}
 
 /** An engine (server or started client) with a P2P-like configuration; NULL on failure. */
 static inline aq_tls *fz_engine(fuzz_tls *f, int is_server) {
@@ -106,7 +108,8 @@ static inline aq_tls *fz_engine(fuzz_tls *f, int is_server) {
 }
 
 /** Feed body as a handshake message of type at epoch. */
-static inline void fz_feed(aq_tls *tls, aq_epoch epoch, uint8_t type, const uint8_t *body, size_t len) {
+static inline void fz_feed(aq_tls *tls, aq_epoch epoch, uint8_t type, const uint8_t *body,
+                           size_t len) {
   uint8_t hdr[4] = {type, (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
   if (len > 0xffffff) {
     return;

@@ -27,8 +27,8 @@
 #include "aq_tls_cert.h"
 #include "aq_tls_int.h"
 
-typedef uint8_t (*tls_handler)(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                               const uint8_t *body, size_t bodylen);
+typedef uint8_t (*tls_handler)(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                               size_t bodylen);
 
 static const aq_tls_suite suites[] = {
     {AQ_TLS_AES_128_GCM_SHA256, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256},
@@ -54,7 +54,9 @@ const aq_tls_suite *aq_tls_suite_find(uint16_t id) {
 
 /* ------------------------------------------------------------ transcript */
 
-int aq_tls_hash_index(aq_hash_alg alg) { return alg == AQ_HASH_SHA384 ? 1 : 0; }
+int aq_tls_hash_index(aq_hash_alg alg) {
+  return alg == AQ_HASH_SHA384 ? 1 : 0;
+}
 
 /** Add a message to every live transcript hash. */
 uint8_t aq_tls_th_add(aq_tls *tls, const uint8_t *data, size_t len) {
@@ -140,8 +142,8 @@ uint8_t aq_tls_install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t 
  * Derive-Secret(Early Secret, "res binder", "") over the transcript so far
  * plus the partial ClientHello (up to, not including, the binders list).
  */
-uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite,
-                          const uint8_t *psk, const uint8_t *partial, size_t partial_len) {
+uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite, const uint8_t *psk,
+                          const uint8_t *partial, size_t partial_len) {
   aq_tls_ks early;
   aq_hash_ctx h;
   uint8_t binder_key[AQ_HASH_MAX_LEN], thash[AQ_HASH_MAX_LEN];
@@ -240,7 +242,9 @@ int aq_tls_u16_list_has(const uint8_t *list, size_t len, uint16_t v) {
   return 0;
 }
 
-int aq_tls_x509_ok(const aq_tls *tls) { return tls->cfg.allow_x509 || !tls->cfg.offer_rpk; }
+int aq_tls_x509_ok(const aq_tls *tls) {
+  return tls->cfg.allow_x509 || !tls->cfg.offer_rpk;
+}
 
 /** Copy a peer-supplied blob into *dst (replacing what was there). */
 uint8_t aq_tls_keep_copy(aq_tls *tls, uint8_t **dst, size_t *dstlen, const uint8_t *src,
@@ -314,7 +318,8 @@ static uint8_t on_cert(aq_tls *tls, const uint8_t *msg, size_t msglen, const uin
       return AQ_TLS_ALERT_BAD_CERTIFICATE;
     }
   }
-  if (tls->cb.verify_peer != NULL && tls->cb.verify_peer(tls->ud, spki, spkilen, cert, certlen) != 0) {
+  if (tls->cb.verify_peer != NULL &&
+      tls->cb.verify_peer(tls->ud, spki, spkilen, cert, certlen) != 0) {
     return AQ_TLS_ALERT_BAD_CERTIFICATE;
   }
   if ((a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, spki, spkilen)) != 0 ||
@@ -353,6 +358,7 @@ static uint8_t on_cv(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8
   if ((a = aq_tls_th_add(tls, msg, msglen)) != 0) {
     return a;
   }
+  tls->peer_authenticated = 1;
   tls->state = tls->cfg.is_server ? AQ_TLS_ST_S_WAIT_FIN : AQ_TLS_ST_C_WAIT_FIN;
   return 0;
 }
@@ -409,6 +415,7 @@ uint8_t aq_tls_finish_handshake(aq_tls *tls) {
   aq_memzero(tls->c_hs, sizeof(tls->c_hs));
   aq_memzero(tls->s_hs, sizeof(tls->s_hs));
   aq_memzero(tls->c_ap, sizeof(tls->c_ap));
+  aq_memzero(tls->psk, sizeof(tls->psk));
   aq_tls_ks_free(&tls->ks);
   return 0;
 }
@@ -423,7 +430,8 @@ static const struct {
 } state_table[] = {
     {AQ_TLS_ST_C_WAIT_SH, AQ_EPOCH_INITIAL, AQ_TLS_HS_SERVER_HELLO, aq_tls_client_on_sh},
     {AQ_TLS_ST_C_WAIT_EE, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_ENCRYPTED_EXTENSIONS, aq_tls_client_on_ee},
-    {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_REQUEST, aq_tls_client_on_cr},
+    {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_REQUEST,
+     aq_tls_client_on_cr},
     {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE, on_cert},
     {AQ_TLS_ST_C_WAIT_CERT, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE, on_cert},
     {AQ_TLS_ST_C_WAIT_CV, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_VERIFY, on_cv},
@@ -452,6 +460,7 @@ static uint8_t handle_message(aq_tls *tls, aq_epoch epoch, uint8_t type, const u
   return AQ_TLS_ALERT_UNEXPECTED_MESSAGE;
 }
 
+/** End the handshake with alert (sticky). */
 static int fail(aq_tls *tls, uint8_t alert) {
   tls->alert = alert;
   tls->state = AQ_TLS_ST_FAILED;
@@ -544,7 +553,8 @@ aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *u
     }
   }
   const uint16_t *g = cfg->groups != NULL ? cfg->groups : default_groups;
-  size_t ng = cfg->groups != NULL ? cfg->ngroups : sizeof(default_groups) / sizeof(default_groups[0]);
+  size_t ng =
+      cfg->groups != NULL ? cfg->ngroups : sizeof(default_groups) / sizeof(default_groups[0]);
   for (size_t i = 0; i < ng && tls->ngroups < AQ_TLS_MAX_GROUPS; i++) {
     const aq_tls_group *d = aq_tls_group_find(g[i]);
     if (d != NULL) {
@@ -598,18 +608,26 @@ void aq_tls_del(aq_tls *tls) {
   aq_mem_free(mem, tls);
 }
 
+/* Getters and the exporter: documented in aq_tls.h. */
 int aq_tls_handshake_done(const aq_tls *tls) {
   return tls->state == AQ_TLS_ST_C_DONE || tls->state == AQ_TLS_ST_S_DONE;
 }
 
-uint8_t aq_tls_alert(const aq_tls *tls) { return tls->alert; }
+uint8_t aq_tls_alert(const aq_tls *tls) {
+  return tls->alert;
+}
 
-/* Getters: see aq_tls.h. */
-const aq_tls_suite *aq_tls_get_suite(const aq_tls *tls) { return tls->suite; }
+const aq_tls_suite *aq_tls_get_suite(const aq_tls *tls) {
+  return tls->suite;
+}
 
-uint16_t aq_tls_get_group(const aq_tls *tls) { return tls->group != NULL ? tls->group->id : 0; }
+uint16_t aq_tls_get_group(const aq_tls *tls) {
+  return tls->group != NULL ? tls->group->id : 0;
+}
 
-const char *aq_tls_get_alpn(const aq_tls *tls) { return tls->alpn[0] != '\0' ? tls->alpn : NULL; }
+const char *aq_tls_get_alpn(const aq_tls *tls) {
+  return tls->alpn[0] != '\0' ? tls->alpn : NULL;
+}
 
 const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len) {
   *len = tls->peer_tp_len;
@@ -620,11 +638,20 @@ const char *aq_tls_get_server_name(const aq_tls *tls) {
   return tls->sni[0] != '\0' ? tls->sni : NULL;
 }
 
-int aq_tls_early_data_accepted(const aq_tls *tls) { return tls->early_accepted; }
+int aq_tls_early_data_accepted(const aq_tls *tls) {
+  return tls->early_accepted;
+}
 
-int aq_tls_resumed(const aq_tls *tls) { return tls->psk_accepted; }
+int aq_tls_resumed(const aq_tls *tls) {
+  return tls->psk_accepted;
+}
 
 const uint8_t *aq_tls_get_peer_spki(const aq_tls *tls, size_t *len) {
+  /* Only a key that proved possession (CertificateVerify) or came with a resumed session. */
+  if (!tls->peer_authenticated) {
+    *len = 0;
+    return NULL;
+  }
   *len = tls->peer_spki_len;
   return tls->peer_spki;
 }

@@ -133,14 +133,25 @@ typedef struct aq_tls_config {
   /* Resumption, server: tickets are sealed (AES-256-GCM) with this 32-byte key; NULL = none. */
   const uint8_t *ticket_key;
   uint32_t ticket_lifetime_s; /* 0 = 86400; at most 604800 (RFC 8446 §4.6.1) */
-  int accept_early_data;      /* server: accept 0-RTT on resumption */
-  /* Resumption, client: a session from cb.on_ticket (NULL = full handshake). */
+  int accept_early_data;      /* server: accept 0-RTT on resumption (QUIC mode only) */
+  /*
+   * Resumption, client: a session from cb.on_ticket (NULL = full handshake).
+   * The engine keeps pointers into it: it must stay valid until the
+   * handshake is done.  An unusable session (expired, other suites, corrupt)
+   * is ignored and a full handshake follows.
+   */
   const uint8_t *session;
   size_t session_len;
-  int enable_early_data;      /* client: offer 0-RTT when the session allows it */
+  int enable_early_data;      /* client: offer 0-RTT when the session allows it (QUIC mode only) */
 } aq_tls_config;
 
-/** Create an engine.  Returns NULL on allocation failure. */
+/**
+ * Create an engine.  Returns NULL on allocation failure, or when the config
+ * leaves no suite or group we implement, or cb lacks send/set_secret/rand.
+ * mem NULL = the default allocator.  cfg is copied; the buffers it points
+ * to (credential, ALPN strings, transport parameters, ticket key, session)
+ * must outlive the engine.
+ */
 aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *user_data,
                    const aq_mem *mem);
 void aq_tls_del(aq_tls *tls);

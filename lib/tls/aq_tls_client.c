@@ -55,7 +55,7 @@ static uint8_t client_send_ch(aq_tls *tls) {
     /* The binder is the last hlen bytes; it covers everything before the binders list. */
     size_t hlen = aq_hash_len(tls->psk_suite->hash), len = aq_wbuf_len(&w);
     if ((a = aq_tls_psk_binder(tls, w.begin + len - hlen, tls->psk_suite, tls->psk, w.begin,
-                        len - hlen - 3)) != 0) {
+                               len - hlen - 3)) != 0) {
       return a;
     }
   }
@@ -105,7 +105,8 @@ static void client_load_session(aq_tls *tls, aq_tstamp ts) {
   /* §4.2.11.1: obfuscated_ticket_age = age in ms + ticket_age_add (mod 2^32). */
   tls->obf_age = (uint32_t)((ts - s.ts) / AQ_MILLISECONDS) + s.age_add;
   tls->psk_offered = 1;
-  tls->early_offered = tls->cfg.enable_early_data && s.max_early_data != 0;
+  /* 0-RTT only in QUIC mode: over TLS records it would need EndOfEarlyData, which we omit. */
+  tls->early_offered = tls->cfg.quic && tls->cfg.enable_early_data && s.max_early_data != 0;
 }
 
 /** Start the client (see header). */
@@ -186,8 +187,8 @@ static uint8_t client_on_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
     }
   }
   /* Commit. */
-  if (rx->cookie != NULL &&
-      (a = aq_tls_keep_copy(tls, &tls->cookie, &tls->cookie_len, rx->cookie, rx->cookie_len)) != 0) {
+  if (rx->cookie != NULL && (a = aq_tls_keep_copy(tls, &tls->cookie, &tls->cookie_len, rx->cookie,
+                                                  rx->cookie_len)) != 0) {
     return a;
   }
   tls->suite = suite;
@@ -337,7 +338,8 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   uint8_t peer_type = AQ_TLS_CERTTYPE_X509, our_type = AQ_TLS_CERTTYPE_X509;
   if (rx.sct != NULL) {
     peer_type = rx.sct[0];
-    if (!(peer_type == AQ_TLS_CERTTYPE_RPK || (peer_type == AQ_TLS_CERTTYPE_X509 && aq_tls_x509_ok(tls)))) {
+    if (!(peer_type == AQ_TLS_CERTTYPE_RPK ||
+          (peer_type == AQ_TLS_CERTTYPE_X509 && aq_tls_x509_ok(tls)))) {
       return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
     }
   } else if (!aq_tls_x509_ok(tls)) {
@@ -351,19 +353,20 @@ uint8_t aq_tls_client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
       return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
     }
   }
-  if (rx.tp != NULL && (a = aq_tls_keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
+  if (rx.tp != NULL &&
+      (a = aq_tls_keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
     return a;
   }
   /* §4.2.10: early_data in EncryptedExtensions only answers an offer we made, with the PSK. */
   if (rx.early_data && !tls->psk_accepted) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
-  if (tls->psk_accepted &&
-      (a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, tls->sess.spki,
-                     tls->sess.spki_len)) != 0) {
+  if (tls->psk_accepted && (a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len,
+                                                 tls->sess.spki, tls->sess.spki_len)) != 0) {
     return a;
   }
   /* Commit. */
+  tls->peer_authenticated = tls->psk_accepted && tls->sess.spki_len > 0;
   tls->early_accepted = rx.early_data;
   tls->peer_tp_seen = rx.tp != NULL;
   if (alpn != NULL) {
@@ -417,7 +420,8 @@ uint8_t aq_tls_client_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   uint8_t s_ap[AQ_HASH_MAX_LEN], a;
   aq_wbuf w;
   if ((a = aq_tls_check_finished(tls, body, bodylen, tls->s_hs)) != 0 ||
-      (a = aq_tls_th_add(tls, msg, msglen)) != 0 || (a = aq_tls_derive_app_secrets(tls, s_ap)) != 0) {
+      (a = aq_tls_th_add(tls, msg, msglen)) != 0 ||
+      (a = aq_tls_derive_app_secrets(tls, s_ap)) != 0) {
     aq_memzero(s_ap, sizeof(s_ap));
     return a;
   }
@@ -514,4 +518,3 @@ uint8_t aq_tls_client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   aq_memzero(psk, sizeof(psk));
   return a;
 }
-

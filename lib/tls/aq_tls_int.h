@@ -92,12 +92,13 @@ struct aq_tls {
   uint8_t *peer_tp;
   size_t peer_tp_len;
   int peer_tp_seen;
-  uint8_t *peer_spki; /* the authenticated peer key (after its CertificateVerify) */
+  uint8_t *peer_spki; /* the peer key from its Certificate (or the resumed session) */
   size_t peer_spki_len;
-  uint8_t *cookie; /* client: cookie from a HelloRetryRequest, echoed in ClientHello2 */
+  int peer_authenticated; /* peer_spki proved by CertificateVerify, or from a resumed session */
+  uint8_t *cookie;        /* client: cookie from a HelloRetryRequest, echoed in ClientHello2 */
   size_t cookie_len;
-  int can_sign; /* client: our scheme is in the CertificateRequest's list */
-  uint16_t hrr_group;  /* the group a HelloRetryRequest asked for */
+  int can_sign;       /* client: our scheme is in the CertificateRequest's list */
+  uint16_t hrr_group; /* the group a HelloRetryRequest asked for */
   uint8_t srv_share[AQ_TLS_GROUP_MAX_SHARE]; /* server: its key_share for the ServerHello */
   size_t srv_share_len;
 
@@ -115,7 +116,7 @@ struct aq_tls {
   const aq_tls_suite *psk_suite; /* client: the suite of the offered PSK */
   uint8_t psk[AQ_HASH_MAX_LEN];
   size_t psk_len;
-  uint32_t obf_age;              /* client: obfuscated_ticket_age of the offered PSK */
+  uint32_t obf_age; /* client: obfuscated_ticket_age of the offered PSK */
   int psk_offered, psk_accepted;
   int early_offered, early_accepted;
 };
@@ -144,8 +145,8 @@ uint8_t aq_tls_install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t 
 uint8_t aq_tls_install_suite(aq_tls *tls, const aq_tls_suite *suite, aq_epoch epoch, int is_write,
                              const uint8_t *secret);
 /** PSK binder over the transcript plus a partial ClientHello (RFC 8446 §4.2.11.2). */
-uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite,
-                          const uint8_t *psk, const uint8_t *partial, size_t partial_len);
+uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite, const uint8_t *psk,
+                          const uint8_t *partial, size_t partial_len);
 /** Append our Certificate (empty if asked) and CertificateVerify to w. */
 uint8_t aq_tls_write_cert_cv(aq_tls *tls, aq_wbuf *w, int empty);
 /** Append Finished keyed by base to w. */

@@ -85,9 +85,8 @@ static uint8_t server_pick_share(const aq_tls *tls, const aq_tls_ext_rx *rx,
 }
 
 /** Send HelloRetryRequest for group g (RFC 8446 §4.1.4). */
-static uint8_t server_send_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                               const aq_tls_ch *ch, const aq_tls_suite *suite,
-                               const aq_tls_group *g) {
+static uint8_t server_send_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen, const aq_tls_ch *ch,
+                               const aq_tls_suite *suite, const aq_tls_group *g) {
   aq_wbuf w;
   aq_wbuf_mark m;
   uint8_t a;
@@ -189,7 +188,8 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
   if (tls->early_accepted) {
     /* client_early_traffic_secret over the ClientHello: our 0-RTT read key. */
     uint8_t ets[AQ_HASH_MAX_LEN];
-    if ((a = aq_tls_th_hash(tls, thash)) == 0 && aq_tls_ks_derive(&tls->ks, ets, "c e traffic", thash) != 0) {
+    if ((a = aq_tls_th_hash(tls, thash)) == 0 &&
+        aq_tls_ks_derive(&tls->ks, ets, "c e traffic", thash) != 0) {
       a = AQ_TLS_ALERT_INTERNAL_ERROR;
     }
     if (a == 0) {
@@ -312,8 +312,8 @@ static uint8_t server_try_psk(aq_tls *tls, const aq_tls_ch *ch, const aq_tls_ext
     goto out; /* not usable: full handshake */
   }
   uint8_t want[AQ_HASH_MAX_LEN];
-  if ((a = aq_tls_psk_binder(tls, want, suite, s.psk, msg, AQ_TLS_HS_HEADER_LEN + ch->binders_off)) !=
-      0) {
+  if ((a = aq_tls_psk_binder(tls, want, suite, s.psk, msg,
+                             AQ_TLS_HS_HEADER_LEN + ch->binders_off)) != 0) {
     goto out;
   }
   if (!aq_ct_memeq(want, binder, hlen)) {
@@ -326,15 +326,17 @@ static uint8_t server_try_psk(aq_tls *tls, const aq_tls_ch *ch, const aq_tls_ext
   memcpy(tls->psk, s.psk, hlen);
   tls->psk_len = hlen;
   tls->psk_accepted = 1;
+  tls->peer_authenticated = s.spki_len > 0;
   /* 0-RTT (§4.2.10): first ClientHello only, allowed by the ticket and by us, same ALPN, and a
    * ticket age within 10 s of what we expect (§8.3 freshness). */
   uint64_t server_age_ms = (tls->now - s.ts) / AQ_MILLISECONDS;
   uint32_t client_age_ms = obf_age - s.age_add;
-  uint64_t skew = server_age_ms > client_age_ms ? server_age_ms - client_age_ms
-                                                : client_age_ms - server_age_ms;
+  uint64_t skew =
+      server_age_ms > client_age_ms ? server_age_ms - client_age_ms : client_age_ms - server_age_ms;
   size_t alpn_len = alpn != NULL ? strlen(alpn) : 0;
-  tls->early_accepted = rx->early_data && !tls->hrr && tls->cfg.accept_early_data &&
-                        s.max_early_data != 0 && skew <= 10000 && alpn_len == s.alpn_len &&
+  tls->early_accepted = rx->early_data && !tls->hrr && tls->cfg.quic &&
+                        tls->cfg.accept_early_data && s.max_early_data != 0 && skew <= 10000 &&
+                        alpn_len == s.alpn_len &&
                         (alpn_len == 0 || memcmp(alpn, s.alpn, alpn_len) == 0);
 out:
   aq_memzero(pt, tlen);
@@ -429,7 +431,8 @@ uint8_t aq_tls_server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   }
   /* §4.2.9: "If clients offer "pre_shared_key" without a "psk_key_exchange_modes" extension,
    * servers MUST abort the handshake." */
-  if (rx.psk_ids != NULL && (rx.seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES))) == 0) {
+  if (rx.psk_ids != NULL &&
+      (rx.seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES))) == 0) {
     return AQ_TLS_ALERT_MISSING_EXTENSION;
   }
   /* §4.2.10: "A client MUST NOT include the "early_data" extension in its followup ClientHello." */
@@ -499,8 +502,8 @@ static uint8_t server_send_ticket(aq_tls *tls) {
   if (s.lifetime_s > 604800) {
     s.lifetime_s = 604800;
   }
-  s.age_add = ((uint32_t)rnd[12] << 24) | ((uint32_t)rnd[13] << 16) | ((uint32_t)rnd[14] << 8) |
-              rnd[15];
+  s.age_add =
+      ((uint32_t)rnd[12] << 24) | ((uint32_t)rnd[13] << 16) | ((uint32_t)rnd[14] << 8) | rnd[15];
   s.max_early_data = tls->cfg.accept_early_data ? 0xffffffffu : 0;
   s.psk = psk;
   s.psk_len = hlen;
@@ -541,7 +544,8 @@ uint8_t aq_tls_server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
                              size_t bodylen) {
   uint8_t a;
   if ((a = aq_tls_check_finished(tls, body, bodylen, tls->c_hs)) != 0 ||
-      (a = aq_tls_th_add(tls, msg, msglen)) != 0 || (a = aq_tls_install(tls, AQ_EPOCH_1RTT, 0, tls->c_ap)) != 0 ||
+      (a = aq_tls_th_add(tls, msg, msglen)) != 0 ||
+      (a = aq_tls_install(tls, AQ_EPOCH_1RTT, 0, tls->c_ap)) != 0 ||
       (a = aq_tls_finish_handshake(tls)) != 0) {
     return a;
   }
@@ -551,4 +555,3 @@ uint8_t aq_tls_server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   }
   return 0;
 }
-

@@ -42,8 +42,7 @@ int aq_tls_session_decode(aq_tls_session *s, const uint8_t *data, size_t len, in
   aq_rbuf_init(&r, data, len);
   if ((rv = aq_rbuf_u8(&r, &version)) != 0 || (rv = aq_rbuf_u16(&r, &s->suite)) != 0 ||
       (rv = aq_rbuf_u64(&r, &s->ts)) != 0 || (rv = aq_rbuf_u32(&r, &s->lifetime_s)) != 0 ||
-      (rv = aq_rbuf_u32(&r, &s->age_add)) != 0 ||
-      (rv = aq_rbuf_u32(&r, &s->max_early_data)) != 0 ||
+      (rv = aq_rbuf_u32(&r, &s->age_add)) != 0 || (rv = aq_rbuf_u32(&r, &s->max_early_data)) != 0 ||
       (rv = aq_rbuf_sub(&r, AQ_LEN_U8, &sub)) != 0) {
     return rv;
   }
@@ -90,8 +89,8 @@ aq_ssize aq_tls_ticket_seal(uint8_t *out, size_t cap, const uint8_t key[AQ_TLS_T
     return rv;
   }
   memcpy(out, nonce, 12);
-  aq_ssize n = aq_aead_seal(&a, out + 12, cap - 12, nonce, ticket_aad, sizeof(ticket_aad), pt,
-                            ptlen);
+  aq_ssize n =
+      aq_aead_seal(&a, out + 12, cap - 12, nonce, ticket_aad, sizeof(ticket_aad), pt, ptlen);
   aq_aead_free(&a);
   return n < 0 ? n : n + 12;
 }
@@ -110,8 +109,8 @@ aq_ssize aq_tls_ticket_open(uint8_t *pt, size_t cap, const uint8_t key[AQ_TLS_TI
   if (rv != 0) {
     return rv;
   }
-  aq_ssize n = aq_aead_open(&a, pt, cap, ticket, ticket_aad, sizeof(ticket_aad), ticket + 12,
-                            len - 12);
+  aq_ssize n =
+      aq_aead_open(&a, pt, cap, ticket, ticket_aad, sizeof(ticket_aad), ticket + 12, len - 12);
   aq_aead_free(&a);
   return n;
 }

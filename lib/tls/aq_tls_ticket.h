@@ -24,17 +24,17 @@
 /** Resumption state: a client session or the inside of a server ticket. */
 typedef struct aq_tls_session {
   uint16_t suite;
-  uint64_t ts;             /* client: when the ticket arrived; server: when it was issued */
-  uint32_t lifetime_s;     /* ticket_lifetime (client) / the server's own limit */
+  uint64_t ts;         /* client: when the ticket arrived; server: when it was issued */
+  uint32_t lifetime_s; /* ticket_lifetime (client) / the server's own limit */
   uint32_t age_add;
   uint32_t max_early_data; /* 0 = no 0-RTT */
   const uint8_t *psk;
   size_t psk_len;
-  const uint8_t *ticket;   /* client only: the opaque ticket */
+  const uint8_t *ticket; /* client only: the opaque ticket */
   size_t ticket_len;
-  const uint8_t *alpn;     /* ALPN of the original connection (0-RTT must match) */
+  const uint8_t *alpn; /* ALPN of the original connection (0-RTT must match) */
   size_t alpn_len;
-  const uint8_t *spki;     /* the peer's authenticated key in the original connection */
+  const uint8_t *spki; /* the peer's authenticated key in the original connection */
   size_t spki_len;
 } aq_tls_session;
 
@@ -50,8 +50,7 @@ AQ_MUST_CHECK int aq_tls_session_decode(aq_tls_session *s, const uint8_t *data, 
  */
 AQ_MUST_CHECK aq_ssize aq_tls_ticket_seal(uint8_t *out, size_t cap,
                                           const uint8_t key[AQ_TLS_TICKET_KEY_LEN],
-                                          const uint8_t nonce[12], const uint8_t *pt,
-                                          size_t ptlen);
+                                          const uint8_t nonce[12], const uint8_t *pt, size_t ptlen);
 /** Open a ticket into pt (cap >= len - overhead); AQ_ERR_DECRYPT if it is not ours. */
 AQ_MUST_CHECK aq_ssize aq_tls_ticket_open(uint8_t *pt, size_t cap,
                                           const uint8_t key[AQ_TLS_TICKET_KEY_LEN],

@@ -46,7 +46,9 @@ static int ep_secret(void *ud, aq_epoch e, int w, const aq_tls_suite *s, const u
   return 0;
 }
 
-static int ep_rand(uint8_t *b, size_t n, void *ud) { return aq_test_rand(b, n, &((ep *)ud)->rng); }
+static int ep_rand(uint8_t *b, size_t n, void *ud) {
+  return aq_test_rand(b, n, &((ep *)ud)->rng);
+}
 
 static aq_ssize ep_sign(void *c, uint16_t scheme, uint8_t *sig, size_t cap, const uint8_t *m,
                         size_t ml) {
@@ -93,13 +95,13 @@ static void ep_init(ep *p, int is_server) {
 /* --------------------------------------------------------- message rewriting */
 
 typedef struct edit {
-  uint16_t drop;         /* extension type to drop (0xffff: none) */
-  uint16_t add_type;     /* extension to add (0xffff: none) */
-  const uint8_t *add;    /* its data */
+  uint16_t drop;      /* extension type to drop (0xffff: none) */
+  uint16_t add_type;  /* extension to add (0xffff: none) */
+  const uint8_t *add; /* its data */
   size_t addlen;
-  int sid_len;           /* CH/SH: replace legacy_session_id by this many 0x5a bytes (-1: keep) */
-  int compression;       /* CH: replace compression methods by {this} (-1: keep) */
-  uint32_t suite;        /* SH: replace cipher_suite (0: keep) */
+  int sid_len;     /* CH/SH: replace legacy_session_id by this many 0x5a bytes (-1: keep) */
+  int compression; /* CH: replace compression methods by {this} (-1: keep) */
+  uint32_t suite;  /* SH: replace cipher_suite (0: keep) */
 } edit;
 
 static const edit no_edit = {0xffff, 0xffff, NULL, 0, -1, -1, 0};
@@ -215,9 +217,8 @@ static uint8_t client_alert_for(int idx, const edit *e) {
   ep_init(&c, 0);
   ep_init(&s, 1);
   uint8_t a = 0xff;
-  if (aq_tls_start(c.tls, 0) == 0 &&
-      aq_tls_recv(s.tls, AQ_EPOCH_INITIAL, c.out[AQ_EPOCH_INITIAL], c.outlen[AQ_EPOCH_INITIAL],
-                  0) == 0) {
+  if (aq_tls_start(c.tls, 0) == 0 && aq_tls_recv(s.tls, AQ_EPOCH_INITIAL, c.out[AQ_EPOCH_INITIAL],
+                                                 c.outlen[AQ_EPOCH_INITIAL], 0) == 0) {
     const uint8_t *sh = s.out[AQ_EPOCH_INITIAL];
     size_t shlen = s.outlen[AQ_EPOCH_INITIAL];
     int rv;
@@ -306,6 +307,41 @@ AQ_TEST(tls_alert_client_hello) {
   e.add = ed;
   e.addlen = sizeof(ed);
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_DECODE_ERROR);
+  /* pre_shared_key that is not the last extension (§4.2.11): illegal_parameter.  The rewriter
+   * appends what it adds, so: add pre_shared_key (last), then rewrite again adding another. */
+  static const uint8_t psk[] = {0, 7, 0, 1, 0xaa, 0, 0, 0, 0, 0, 33, 32, 1, 1, 1,
+                                1, 1, 1, 1, 1,    1, 1, 1, 1, 1, 1,  1,  1, 1, 1,
+                                1, 1, 1, 1, 1,    1, 1, 1, 1, 1, 1,  1,  1, 1};
+  e = no_edit;
+  e.add_type = AQ_TLS_EXT_PRE_SHARED_KEY;
+  e.add = psk;
+  e.addlen = sizeof(psk);
+  {
+    ep c, s;
+    uint8_t buf1[8192], buf2[8192];
+    ep_init(&c, 0);
+    ep_init(&s, 1);
+    REQUIRE(aq_tls_start(c.tls, 0) == 0);
+    size_t n1 = rewrite(buf1, sizeof(buf1), c.out[0], c.outlen[0], &e);
+    REQUIRE(n1 > 0);
+    /* psk last: decodes (the binder then fails, or the ticket is ignored: no ticket key) */
+    aq_tls_ch ch;
+    CHECK_INT(aq_tls_ch_decode(&ch, buf1 + 4, n1 - 4), 0);
+    CHECK(ch.binders_off > 0);
+    /* now move an extension after it */
+    edit e2 = no_edit;
+    static const uint8_t junk2[] = {9};
+    e2.add_type = 0x7a7a;
+    e2.add = junk2;
+    e2.addlen = 1;
+    size_t n2 = rewrite(buf2, sizeof(buf2), buf1, n1, &e2);
+    REQUIRE(n2 > 0);
+    CHECK_INT(aq_tls_ch_decode(&ch, buf2 + 4, n2 - 4), AQ_ERR_VALUE_RANGE);
+    CHECK_INT(aq_tls_recv(s.tls, AQ_EPOCH_INITIAL, buf2, n2, 0), AQ_ERR_TLS_ALERT);
+    CHECK_INT(aq_tls_alert(s.tls), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
+    aq_tls_del(c.tls);
+    aq_tls_del(s.tls);
+  }
 }
 
 AQ_TEST(tls_alert_client_hello_key_share) {
@@ -318,13 +354,16 @@ AQ_TEST(tls_alert_client_hello_key_share) {
    * group"). */
   size_t n = aq_test_unhex_into(ks, sizeof(ks),
                                 "0048"
-                                "001d0020" "0909090909090909090909090909090909090909090909090909090909090909"
-                                "001d0020" "0909090909090909090909090909090909090909090909090909090909090909");
+                                "001d0020"
+                                "0909090909090909090909090909090909090909090909090909090909090909"
+                                "001d0020"
+                                "0909090909090909090909090909090909090909090909090909090909090909");
   e.addlen = n;
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
   /* A 31-byte X25519 share. */
   n = aq_test_unhex_into(ks, sizeof(ks),
-                         "0023001d001f" "09090909090909090909090909090909090909090909090909090909090909");
+                         "0023001d001f"
+                         "09090909090909090909090909090909090909090909090909090909090909");
   e.addlen = n;
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
   /* A share for a group not in supported_groups (secp384r1). */
@@ -333,7 +372,8 @@ AQ_TEST(tls_alert_client_hello_key_share) {
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
   /* The all-zero X25519 point (§7.4.2). */
   n = aq_test_unhex_into(ks, sizeof(ks),
-                         "0024001d0020" "0000000000000000000000000000000000000000000000000000000000000000");
+                         "0024001d0020"
+                         "0000000000000000000000000000000000000000000000000000000000000000");
   e.addlen = n;
   CHECK_INT(server_alert_for(&e), AQ_TLS_ALERT_ILLEGAL_PARAMETER);
   /* A truncated entry list. */

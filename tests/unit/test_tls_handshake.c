@@ -131,8 +131,8 @@ static void peer_identity(peer *p, uint8_t seedbyte) {
   aq_ssize n = aq_spki_encode(p->spki, sizeof(p->spki), AQ_KEY_ED25519, pub, 32);
   REQUIRE(n > 0);
   p->spkilen = (size_t)n;
-  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000,
-                                  365, serial);
+  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000, 365,
+                                  serial);
   REQUIRE(n > 0);
   p->certlen = (size_t)n;
   p->cred.sig_scheme = AQ_SIG_ED25519;
@@ -170,10 +170,13 @@ static void default_cfg(aq_tls_config *c, int is_server, peer *p) {
 static const aq_tls_callbacks callbacks = {peer_send, peer_set_secret, peer_rand, peer_verify,
                                            peer_on_ticket};
 
+/* Allocators for the next engines (NULL = default): [0] client, [1] server. */
+static const aq_mem *g_mem[2];
+
 static int peer_init(peer *p, const aq_tls_config *cfg, uint64_t seed) {
   p->rng = seed;
   p->is_server = cfg->is_server;
-  p->tls = aq_tls_new(cfg, &callbacks, p, NULL);
+  p->tls = aq_tls_new(cfg, &callbacks, p, g_mem[cfg->is_server ? 1 : 0]);
   return p->tls != NULL;
 }
 
@@ -329,9 +332,15 @@ static void run_suite(uint16_t suite) {
   pair_free(&p);
 }
 
-AQ_TEST(tls_hs_rpk_mutual_aes128) { run_suite(AQ_TLS_AES_128_GCM_SHA256); }
-AQ_TEST(tls_hs_rpk_mutual_aes256) { run_suite(AQ_TLS_AES_256_GCM_SHA384); }
-AQ_TEST(tls_hs_rpk_mutual_chacha) { run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256); }
+AQ_TEST(tls_hs_rpk_mutual_aes128) {
+  run_suite(AQ_TLS_AES_128_GCM_SHA256);
+}
+AQ_TEST(tls_hs_rpk_mutual_aes256) {
+  run_suite(AQ_TLS_AES_256_GCM_SHA384);
+}
+AQ_TEST(tls_hs_rpk_mutual_chacha) {
+  run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256);
+}
 
 AQ_TEST(tls_hs_x509_server_only) {
   pair p;
@@ -584,8 +593,7 @@ static void scenario_setup(pair *p) {
     p->cc.offer_rpk = 0;
     p->sc.offer_rpk = 0;
     break;
-  default:
-    break;
+  default: break;
   }
 }
 
@@ -637,6 +645,15 @@ AQ_TEST(tls_hs_tampered_cert_verify) {
   run_mut(&m, &rv, &ca, &sa);
   CHECK_INT(rv, AQ_ERR_TLS_ALERT);
   CHECK_INT(sa, AQ_TLS_ALERT_DECRYPT_ERROR);
+  /* The key whose signature failed is never reported as the peer's. */
+  pair p;
+  pair_setup(&p);
+  mut m2 = {M_SCV, 0, 0, SIZE_MAX, 3, 0, 0};
+  CHECK_INT(pair_run(&p, mutate, &m2, NULL), AQ_ERR_TLS_ALERT);
+  size_t n = 1;
+  CHECK(aq_tls_get_peer_spki(p.c.tls, &n) == NULL);
+  CHECK_INT(n, 0);
+  pair_free(&p);
 }
 
 /* A flipped byte anywhere in any message ends the handshake with an alert (or, where the byte
@@ -662,12 +679,20 @@ static void flip_sweep(int scenario, long maxoff) {
   g_scenario = 0;
 }
 
-AQ_TEST(tls_hs_flip_every_byte) { flip_sweep(0, 400); }
-AQ_TEST(tls_hs_flip_every_byte_hrr) { flip_sweep(1, 400); }
-AQ_TEST(tls_hs_flip_every_byte_resumption) { flip_sweep(2, 400); }
+AQ_TEST(tls_hs_flip_every_byte) {
+  flip_sweep(0, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_hrr) {
+  flip_sweep(1, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_resumption) {
+  flip_sweep(2, 400);
+}
 /* X.509 certificates are long: the last 200 bytes of each message (the signature and the
  * SPKI of a certificate sit there). */
-AQ_TEST(tls_hs_flip_every_byte_x509) { flip_sweep(3, 200); }
+AQ_TEST(tls_hs_flip_every_byte_x509) {
+  flip_sweep(3, 200);
+}
 
 static void trunc_sweep(int scenario) {
   g_scenario = scenario;
@@ -701,10 +726,18 @@ static void trunc_sweep(int scenario) {
   g_scenario = 0;
 }
 
-AQ_TEST(tls_hs_truncated_every_offset) { trunc_sweep(0); }
-AQ_TEST(tls_hs_truncated_every_offset_hrr) { trunc_sweep(1); }
-AQ_TEST(tls_hs_truncated_every_offset_resumption) { trunc_sweep(2); }
-AQ_TEST(tls_hs_truncated_every_offset_x509) { trunc_sweep(3); }
+AQ_TEST(tls_hs_truncated_every_offset) {
+  trunc_sweep(0);
+}
+AQ_TEST(tls_hs_truncated_every_offset_hrr) {
+  trunc_sweep(1);
+}
+AQ_TEST(tls_hs_truncated_every_offset_resumption) {
+  trunc_sweep(2);
+}
+AQ_TEST(tls_hs_truncated_every_offset_x509) {
+  trunc_sweep(3);
+}
 
 AQ_TEST(tls_hs_reordered) {
   /* Swap each adjacent pair of messages from the same sender. */
@@ -1047,5 +1080,80 @@ AQ_TEST(tls_hs_hrr_cookie_echoed) {
   CHECK(echoed);
   CHECK_INT(rv, AQ_ERR_TLS_ALERT);
   CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_DECRYPT_ERROR);
+  pair_free(&p);
+}
+
+/* Every allocation the engine makes may fail: the handshake then ends with internal_error (or
+ * aq_tls_new returns NULL), nothing leaks, nothing crashes.  Covers tickets and resumption. */
+AQ_TEST(tls_hs_failing_allocator) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  REQUIRE(sesslen > 0);
+  for (int side = 0; side < 2; side++) {
+    for (int resume = 0; resume < 2; resume++) {
+      int completed = 0;
+      for (long fail_at = 0; fail_at < 64 && !completed; fail_at++) {
+        aq_test_failmem fm;
+        aq_test_failmem_init(&fm, fail_at);
+        pair p;
+        pair_setup(&p);
+        p.sc.ticket_key = ticket_key;
+        p.sc.accept_early_data = 1;
+        if (resume) {
+          p.cc.session = sess;
+          p.cc.session_len = sesslen;
+          p.cc.enable_early_data = 1;
+        }
+        g_now = 1005 * AQ_SECONDS;
+        g_mem[side] = &fm.mem;
+        int rv = pair_run(&p, NULL, NULL, NULL);
+        peer *me = side ? &p.s : &p.c;
+        if (rv == 0 && me->tls != NULL && aq_tls_handshake_done(p.c.tls) &&
+            aq_tls_handshake_done(p.s.tls) && p.c.tickets == 1) {
+          completed = 1;
+        } else if (me->tls != NULL && rv == AQ_ERR_TLS_ALERT && aq_tls_alert(me->tls) != 0) {
+          CHECK_INT(aq_tls_alert(me->tls), AQ_TLS_ALERT_INTERNAL_ERROR);
+        } else {
+          CHECK(me->tls == NULL || rv != 0);
+        }
+        pair_free(&p);
+        g_mem[side] = NULL;
+        CHECK_INT(fm.live, 0);
+      }
+      CHECK(completed);
+    }
+  }
+}
+
+AQ_TEST(tls_hs_post_handshake_messages_refused) {
+  /* RFC 9001 §6: a TLS KeyUpdate is a connection error (unexpected_message); so are
+   * EndOfEarlyData (§8.3), a second ClientHello, and handshake bytes at the 0-RTT epoch. */
+  static const uint8_t key_update[] = {AQ_TLS_HS_KEY_UPDATE, 0, 0, 1, 0};
+  static const uint8_t eoed[] = {AQ_TLS_HS_END_OF_EARLY_DATA, 0, 0, 0};
+  pair p;
+  pair_setup(&p);
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_1RTT, key_update, sizeof(key_update), 0),
+            AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_HANDSHAKE, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  pair_free(&p);
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_0RTT, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  /* The client refuses a second start and input before it started. */
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_INITIAL, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.c.tls, 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.s.tls, 0), AQ_ERR_TLS_ALERT);
+  pair_free(&p);
+  /* A message longer than any we accept is refused from its header. */
+  static const uint8_t huge[] = {AQ_TLS_HS_CLIENT_HELLO, 0xff, 0xff, 0xff};
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_INITIAL, huge, sizeof(huge), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_DECODE_ERROR);
   pair_free(&p);
 }
