@@ -10,8 +10,8 @@
 #   (d) secp256r1 ECDHE and HelloRetryRequest, both ways
 #   (e) our client -> our server over the same record layer (baseline)
 #   ALPN both ways; resumption both ways (NewSessionTicket -> PSK)
-#   0-RTT: early data rejected by our server is skipped (regular case); accepted
-#   0-RTT both ways is reported as KNOWN-ISSUE (engine has no EndOfEarlyData, quic = 0)
+#   0-RTT over TCP: our client does not offer it, our server rejects it and the
+#   record layer skips the early records (the engine does 0-RTT in QUIC mode only)
 #   fragmentation: OpenSSL -max_send_frag 512 and our --max-record 37
 #   negative cases: wrong pins, missing client certs, no common suite, untrusted cert
 # Certificates: `openssl req -x509 -newkey ed25519` and `-newkey ec P-256`
@@ -331,14 +331,14 @@ resume_server_case() {
 }
 resume_server_case s_client_resume
 
-# ------------------------------------------ 0-RTT negotiation over TCP (known engine gap)
-# Our client offers early_data on resumption and s_server -early_data accepts;
-# RFC 8446 §4.5: the client "MUST send an EndOfEarlyData message after
-# receiving the server Finished" under the 0-RTT key.  The engine (quic = 0)
-# does not send it yet, so s_server decrypts our Finished with the early key
-# and fails (bad_record_mac).  Reported, not counted; AQ_INTEROP_STRICT=1 runs it.
+# ------------------------------------------ 0-RTT over TCP
+# The engine does 0-RTT only in QUIC mode (no EndOfEarlyData over TLS records,
+# aq_tls.h): over TCP our client must not offer early data even when asked and
+# the ticket allows it, and our server must reject it.
+# (1) our client, --early-data, resuming against s_server -early_data: the
+#     resumed handshake succeeds without early data.
 early_data_case() {
-  local name=aq_client_0rtt_negotiation slog="$WORK/aq_client_0rtt.s_server.log" clog="$WORK/aq_client_0rtt.client.log"
+  local name=aq_client_0rtt_not_offered_over_tcp slog="$WORK/aq_client_0rtt.s_server.log" clog="$WORK/aq_client_0rtt.client.log"
   # s_server -early_data cannot be combined with -rev; its stdin is held open (no reply awaited).
   local try
   for try in 1 2 3; do
@@ -356,43 +356,39 @@ early_data_case() {
   timeout 30 "$PEER" client --port "$SPORT" --connections 2 --resume --expect-resumed --early-data \
     --no-reply --timeout 3 $VERBOSE >"$clog" 2>&1
   local rc=$?
-  local good=0
-  if [ $rc -eq 0 ] && ! grep -q "Error reading early data\|bad record mac" "$slog"; then good=1; fi
   kill "$SPID" 2>/dev/null
   wait "$SPID" 2>/dev/null
   exec 9>&-
-  if [ "${AQ_INTEROP_STRICT:-0}" = 1 ]; then
-    verdict "$name" $good "$clog" "$clog" "$slog"
-  elif [ $good = 1 ]; then
-    echo "NOTE $name now passes: make it a regular case"
-  else
-    echo "KNOWN-ISSUE $name: no EndOfEarlyData from the engine over TCP (client exit $rc; not counted)"
-  fi
+  local good=0
+  # s_server -early_data reports "No early data received" for each connection without it.
+  if [ $rc -eq 0 ] && [ "$(grep -c 'No early data received' "$slog")" = 2 ] &&
+     ! grep -qi "error\|bad record mac" "$slog"; then good=1; fi
+  verdict "$name" $good "$clog" "$clog" "$slog"
 }
 early_data_case
 
-# s_client -early_data -> our server.  "rejected": the ticket came from an earlier
-# server process (another ticket key), so the handshake is full and the record
-# layer must skip the early-data records it cannot decrypt (RFC 8446 §4.2.10).
-# "accepted": same server; the engine refuses EndOfEarlyData over TCP today
-# (unexpected_message) -> KNOWN-ISSUE unless AQ_INTEROP_STRICT=1.
+# (2) s_client -early_data -> our server (which issued the ticket with --early-data):
+#     the early data is rejected and the record layer skips the records it cannot
+#     decrypt (RFC 8446 §4.2.10).  "new_server": the ticket came from an earlier
+#     server process (another ticket key), so the handshake is full; "same_server":
+#     the PSK is accepted (resumed) but 0-RTT is still rejected.
 early_server_case() {
-  local mode=$1 name="s_client_0rtt_$1" sess="$WORK/0rtt_$1.sess" ed="$WORK/0rtt.txt"
+  local mode=$1 name="s_client_0rtt_rejected_$1" sess="$WORK/0rtt_$1.sess" ed="$WORK/0rtt.txt"
   local olog1="$WORK/$name.server1.log" olog2="$WORK/$name.server2.log"
   printf 'hello from s_client\n' >"$ed"
-  local common=(--cert "$WORK/srv_ec.pem" --key "$WORK/srv_ec.key" --tickets --early-data)
+  local common=(--cert "$WORK/srv_ec.pem" --key "$WORK/srv_ec.key" --tickets --early-data -v)
   local ocmd=(-tls1_3 -CAfile "$WORK/srv_ec.pem" -verify_return_error -servername localhost -ign_eof)
-  local conns=1
-  [ "$mode" = accepted ] && conns=2
+  local conns=1 want=New
+  if [ "$mode" = same_server ]; then conns=2; want=Reused; fi
   if ! start_our_server "$olog1" "${common[@]}" --connections $conns; then
     bad "$name (our server did not start)" "$olog1"
     return
   fi
   printf 'hello from s_client\n' | timeout 30 openssl s_client -connect "127.0.0.1:$OPORT" \
     "${ocmd[@]}" -sess_out "$sess" >"$WORK/$name.c1.out" 2>&1
-  local port2=$OPORT pid1=$OPID olog=$olog1
-  if [ "$mode" = rejected ]; then
-    wait_pid "$pid1" 10
+  local port2=$OPORT olog=$olog1
+  if [ "$mode" = new_server ]; then
+    wait_pid "$OPID" 10
     if ! start_our_server "$olog2" "${common[@]}"; then
       bad "$name (second server did not start)" "$olog2"
       return
@@ -405,20 +401,16 @@ early_server_case() {
   wait_pid "$OPID" 10
   local rc=$? good=0
   if [ $rc -eq 0 ] && grep -q "tneilc_s morf olleh" "$WORK/$name.c2.out" &&
-     grep -q "Early data was $mode" "$WORK/$name.c2.out"; then
+     grep -q "Early data was rejected" "$WORK/$name.c2.out" &&
+     grep -q "^$want, TLSv1.3" "$WORK/$name.c2.out" &&
+     grep -q "skipping a rejected early-data record" "$olog"; then
     good=1
   fi
   echo "our server exit $rc" >>"$olog"
-  if [ "$mode" = rejected ] || [ "${AQ_INTEROP_STRICT:-0}" = 1 ]; then
-    verdict "$name" $good "$olog" "$olog" "$WORK/$name.c2.out"
-  elif [ $good = 1 ]; then
-    echo "NOTE $name now passes: make it a regular case"
-  else
-    echo "KNOWN-ISSUE $name: the engine refuses EndOfEarlyData over TCP (server exit $rc; not counted)"
-  fi
+  verdict "$name" $good "$olog" "$olog" "$WORK/$name.c2.out"
 }
-early_server_case rejected
-early_server_case accepted
+early_server_case new_server
+early_server_case same_server
 
 # ------------------------------------------ negative cases: each must fail, for the stated reason
 EXPECT_FAIL="does not match --peer-cert"   # our client pins another key than the server's
