@@ -1009,3 +1009,66 @@ AQ_TEST(tls_cert_pem_decode) {
   static const char notline[] = "x-----BEGIN X-----\nAQID\n-----END X-----";
   CHECK_INT(aq_pem_decode(der, sizeof(der), "X", notline, strlen(notline)), AQ_ERR_NOT_FOUND);
 }
+
+/*
+ * A fixed key and certificate made by
+ *   openssl req -x509 -newkey ed25519 -nodes -days 36500 -subj /CN=test.example \
+ *     -addext subjectAltName=DNS:test.example
+ * (a test key, never used elsewhere).  The expected DER and SPKI are the
+ * `openssl x509 -outform DER` / `openssl pkey -pubout -outform DER` output.
+ */
+static const char EMB_KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                              "MC4CAQAwBQYDK2VwBCIEIFR0SR22e89C5FPWnyo2fEW1vKNEhpdWVfGCt1TQyloM\n"
+                              "-----END PRIVATE KEY-----\n";
+static const char EMB_CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBXjCCARCgAwIBAgIUCSXrbQ7H8ZiYpvraV1g+bq2YhRwwBQYDK2VwMBcxFTAT\n"
+                               "BgNVBAMMDHRlc3QuZXhhbXBsZTAgFw0yNjExMjUyMjU3NDlaGA8yMTI2MTEwMTIy\n"
+                               "NTc0OVowFzEVMBMGA1UEAwwMdGVzdC5leGFtcGxlMCowBQYDK2VwAyEAP3LVi9bl\n"
+                               "FI2wDrn3r2uf09wYR//l55OXSYkk09VhXMqjbDBqMB0GA1UdDgQWBBQ19ZxCW9Ox\n"
+                               "3wDHfM6Bgo94Tk+kkTAfBgNVHSMEGDAWgBQ19ZxCW9Ox3wDHfM6Bgo94Tk+kkTAP\n"
+                               "BgNVHRMBAf8EBTADAQH/MBcGA1UdEQQQMA6CDHRlc3QuZXhhbXBsZTAFBgMrZXAD\n"
+                               "QQAzUv+juxFpX7h3+RYy2vq5ybEN4wuZfUBgD3i3vOheH3PaMtXM1SYWJehFdpL/\n"
+                               "4Ms7fUeb1NHsbWe8PU/breQP\n"
+                               "-----END CERTIFICATE-----\n";
+static const char EMB_CERT_DER[] =
+    "3082015e30820110a00302010202140925eb6d0ec7f19898a6fada57583e6ead98851c300506032b657030"
+    "173115301306035504030c0c746573742e6578616d706c653020170d3236313132353232353734395a180f"
+    "32313236313130313232353734395a30173115301306035504030c0c746573742e6578616d706c65302a30"
+    "0506032b65700321003f72d58bd6e5148db00eb9f7af6b9fd3dc1847ffe5e79397498924d3d5615ccaa36c"
+    "306a301d0603551d0e0416041435f59c425bd3b1df00c77cce81828f784e4fa491301f0603551d23041830"
+    "16801435f59c425bd3b1df00c77cce81828f784e4fa491300f0603551d130101ff040530030101ff301706"
+    "03551d110410300e820c746573742e6578616d706c65300506032b65700341003352ffa3bb11695fb877f9"
+    "1632dafab9c9b10de30b997d40600f78b7bce85e1f73da32d5ccd5261625e8457692ffe0cb3b7d479bd4d1"
+    "ec6d67bc3d4fdbade40f";
+static const char EMB_SPKI[] =
+    "302a300506032b65700321003f72d58bd6e5148db00eb9f7af6b9fd3dc1847ffe5e79397498924d3d5615cca";
+
+AQ_TEST(tls_cert_openssl_req_pem) {
+  uint8_t der[512], want[512], spki_want[64];
+  size_t wantlen = aq_test_unhex_into(want, sizeof(want), EMB_CERT_DER);
+  size_t spkilen_want = aq_test_unhex_into(spki_want, sizeof(spki_want), EMB_SPKI);
+  REQUIRE(wantlen == 354 && spkilen_want == 44);
+  /* Key and certificate in one buffer, as a user's single PEM file. */
+  char both[2048];
+  int bl = snprintf(both, sizeof(both), "%s%s", EMB_KEY, EMB_CERT);
+  aq_ssize n = aq_pem_decode(der, sizeof(der), "CERTIFICATE", both, (size_t)bl);
+  CHECK_INT(n, (aq_ssize)wantlen);
+  CHECK_MEM(der, want, wantlen);
+  const uint8_t *spki;
+  size_t spkilen;
+  CHECK_INT(aq_x509_get_spki(&spki, &spkilen, der, (size_t)n), 0);
+  CHECK_INT(spkilen, 44);
+  CHECK_MEM(spki, spki_want, 44);
+  CHECK(spki == der + 0x7e); /* at its offset inside the certificate */
+
+  /* The key signs; the certificate's SPKI verifies. */
+  aq_pem_signer s;
+  REQUIRE(aq_pem_signer_load(&s, both, (size_t)bl) == 0);
+  CHECK_INT(s.type, AQ_KEY_ED25519);
+  CHECK_INT(s.sig_scheme, AQ_SIG_ED25519);
+  uint8_t sig[64];
+  static const uint8_t msg[] = "embedded";
+  CHECK_INT(aq_pem_signer_sign(&s, AQ_SIG_ED25519, sig, sizeof(sig), msg, sizeof(msg)), 64);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_ED25519, spki, spkilen, msg, sizeof(msg), sig, 64), 0);
+  aq_pem_signer_free(&s);
+}
