@@ -14,54 +14,137 @@ static const uint64_t keccak_rc[24] = {
     0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
 
-static inline uint64_t rotl64(uint64_t x, unsigned n) {
-  return n == 0 ? x : (x << n) | (x >> (64 - n));
-}
+#define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
 
 /*
- * One round as theta, then rho and pi folded together (lane (x,y) moves to
- * (y, 2x+3y) rotated by its rho offset), then chi and iota.  Lane index is
- * x + 5y.
+ * Keccak-p[1600, 24], one round per loop iteration with the 25 lanes in
+ * locals (lane index x + 5y): theta; rho and pi together (lane (x, y) moves
+ * to (y, 2x + 3y) rotated by its rho offset, FIPS 202 §3.2.2-3.2.3); chi;
+ * iota.  Unrolled within the round so the lanes stay in registers.
  */
 void aq_keccak_f1600(uint64_t s[25]) {
-  /* rho offsets and pi destinations, walked along the pi cycle from lane 1. */
-  static const unsigned rho[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-                                   27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
-  static const unsigned pi[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-                                  15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
-  uint64_t c[5];
-  uint64_t d;
+  uint64_t a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12;
+  uint64_t a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24;
+  uint64_t b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12;
+  uint64_t b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24;
+  uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+  a0 = s[0];
+  a1 = s[1];
+  a2 = s[2];
+  a3 = s[3];
+  a4 = s[4];
+  a5 = s[5];
+  a6 = s[6];
+  a7 = s[7];
+  a8 = s[8];
+  a9 = s[9];
+  a10 = s[10];
+  a11 = s[11];
+  a12 = s[12];
+  a13 = s[13];
+  a14 = s[14];
+  a15 = s[15];
+  a16 = s[16];
+  a17 = s[17];
+  a18 = s[18];
+  a19 = s[19];
+  a20 = s[20];
+  a21 = s[21];
+  a22 = s[22];
+  a23 = s[23];
+  a24 = s[24];
   for (int round = 0; round < 24; round++) {
     /* theta */
-    for (int x = 0; x < 5; x++) {
-      c[x] = s[x] ^ s[x + 5] ^ s[x + 10] ^ s[x + 15] ^ s[x + 20];
-    }
-    for (int x = 0; x < 5; x++) {
-      d = c[(x + 4) % 5] ^ rotl64(c[(x + 1) % 5], 1);
-      for (int y = 0; y < 25; y += 5) {
-        s[y + x] ^= d;
-      }
-    }
-    /* rho + pi */
-    uint64_t cur = s[1];
-    for (int i = 0; i < 24; i++) {
-      unsigned j = pi[i];
-      uint64_t tmp = s[j];
-      s[j] = rotl64(cur, rho[i]);
-      cur = tmp;
-    }
+    c0 = a0 ^ a5 ^ a10 ^ a15 ^ a20;
+    c1 = a1 ^ a6 ^ a11 ^ a16 ^ a21;
+    c2 = a2 ^ a7 ^ a12 ^ a17 ^ a22;
+    c3 = a3 ^ a8 ^ a13 ^ a18 ^ a23;
+    c4 = a4 ^ a9 ^ a14 ^ a19 ^ a24;
+    d0 = c4 ^ ROL64(c1, 1);
+    d1 = c0 ^ ROL64(c2, 1);
+    d2 = c1 ^ ROL64(c3, 1);
+    d3 = c2 ^ ROL64(c4, 1);
+    d4 = c3 ^ ROL64(c0, 1);
+    /* rho and pi: B[y, 2x + 3y] = ROT(A[x, y] ^ D[x], r[x, y]) */
+    b0 = (a0 ^ d0);
+    b10 = ROL64(a1 ^ d1, 1);
+    b20 = ROL64(a2 ^ d2, 62);
+    b5 = ROL64(a3 ^ d3, 28);
+    b15 = ROL64(a4 ^ d4, 27);
+    b16 = ROL64(a5 ^ d0, 36);
+    b1 = ROL64(a6 ^ d1, 44);
+    b11 = ROL64(a7 ^ d2, 6);
+    b21 = ROL64(a8 ^ d3, 55);
+    b6 = ROL64(a9 ^ d4, 20);
+    b7 = ROL64(a10 ^ d0, 3);
+    b17 = ROL64(a11 ^ d1, 10);
+    b2 = ROL64(a12 ^ d2, 43);
+    b12 = ROL64(a13 ^ d3, 25);
+    b22 = ROL64(a14 ^ d4, 39);
+    b23 = ROL64(a15 ^ d0, 41);
+    b8 = ROL64(a16 ^ d1, 45);
+    b18 = ROL64(a17 ^ d2, 15);
+    b3 = ROL64(a18 ^ d3, 21);
+    b13 = ROL64(a19 ^ d4, 8);
+    b14 = ROL64(a20 ^ d0, 18);
+    b24 = ROL64(a21 ^ d1, 2);
+    b9 = ROL64(a22 ^ d2, 61);
+    b19 = ROL64(a23 ^ d3, 56);
+    b4 = ROL64(a24 ^ d4, 14);
     /* chi */
-    for (int y = 0; y < 25; y += 5) {
-      for (int x = 0; x < 5; x++) {
-        c[x] = s[y + x];
-      }
-      for (int x = 0; x < 5; x++) {
-        s[y + x] = c[x] ^ ((~c[(x + 1) % 5]) & c[(x + 2) % 5]);
-      }
-    }
+    a0 = b0 ^ (~b1 & b2);
+    a1 = b1 ^ (~b2 & b3);
+    a2 = b2 ^ (~b3 & b4);
+    a3 = b3 ^ (~b4 & b0);
+    a4 = b4 ^ (~b0 & b1);
+    a5 = b5 ^ (~b6 & b7);
+    a6 = b6 ^ (~b7 & b8);
+    a7 = b7 ^ (~b8 & b9);
+    a8 = b8 ^ (~b9 & b5);
+    a9 = b9 ^ (~b5 & b6);
+    a10 = b10 ^ (~b11 & b12);
+    a11 = b11 ^ (~b12 & b13);
+    a12 = b12 ^ (~b13 & b14);
+    a13 = b13 ^ (~b14 & b10);
+    a14 = b14 ^ (~b10 & b11);
+    a15 = b15 ^ (~b16 & b17);
+    a16 = b16 ^ (~b17 & b18);
+    a17 = b17 ^ (~b18 & b19);
+    a18 = b18 ^ (~b19 & b15);
+    a19 = b19 ^ (~b15 & b16);
+    a20 = b20 ^ (~b21 & b22);
+    a21 = b21 ^ (~b22 & b23);
+    a22 = b22 ^ (~b23 & b24);
+    a23 = b23 ^ (~b24 & b20);
+    a24 = b24 ^ (~b20 & b21);
     /* iota */
-    s[0] ^= keccak_rc[round];
+    a0 ^= keccak_rc[round];
   }
+  s[0] = a0;
+  s[1] = a1;
+  s[2] = a2;
+  s[3] = a3;
+  s[4] = a4;
+  s[5] = a5;
+  s[6] = a6;
+  s[7] = a7;
+  s[8] = a8;
+  s[9] = a9;
+  s[10] = a10;
+  s[11] = a11;
+  s[12] = a12;
+  s[13] = a13;
+  s[14] = a14;
+  s[15] = a15;
+  s[16] = a16;
+  s[17] = a17;
+  s[18] = a18;
+  s[19] = a19;
+  s[20] = a20;
+  s[21] = a21;
+  s[22] = a22;
+  s[23] = a23;
+  s[24] = a24;
 }
 
 static void keccak_init(aq_keccak *k, size_t rate, uint8_t dsep) {

@@ -82,9 +82,10 @@ AQ_MUST_CHECK aq_ssize aq_x509_self_signed_ed25519(uint8_t *out, size_t cap,
  *
  * Implementation notes (aq_tls_cert_ossl.c): a malformed SPKI, an SPKI of an
  * unknown algorithm and an RSA key under 2048 bits also give AQ_ERR_VERIFY;
- * AQ_ERR_UNSUPPORTED means the scheme itself is not implemented (0x0905
- * today: it will call lib/crypto/aq_mldsa65.h directly once that exists,
- * there is no registration hook since lib/ has no globals).  ECDSA
+ * AQ_ERR_UNSUPPORTED means the scheme itself is not implemented.  0x0905
+ * is pure ML-DSA-65 with an empty context (draft-ietf-tls-mldsa), verified
+ * by lib/crypto/aq_mldsa65.h, called directly (lib/ has no globals, so
+ * there is no registration hook).  ECDSA
  * signatures must be exact DER; RSA-PSS uses MGF1 with the same hash and
  * salt length = hash length (RFC 8446 §4.2.3).
  */

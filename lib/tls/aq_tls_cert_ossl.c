@@ -7,11 +7,9 @@
  * (aq_spki_parse in aq_tls_cert.c); OpenSSL only sees an SPKI whose
  * algorithm we have already matched to the SignatureScheme.
  *
- * ML-DSA-65 (0x0905): OpenSSL 3.0 has no ML-DSA.  aq_sig_verify_spki
- * returns AQ_ERR_UNSUPPORTED for it today; once lib/crypto/aq_mldsa65.h
- * exists, sig_verify_mldsa65() below calls its verify function directly on
- * the raw 1952-byte key (pure ML-DSA, empty context, draft-ietf-tls-mldsa
- * §3).  There is deliberately no registration hook: lib/ has no globals.
+ * ML-DSA-65 (0x0905): OpenSSL 3.0 has no ML-DSA, so the raw key from our
+ * SPKI reader goes to our own implementation (lib/crypto/aq_mldsa65.h),
+ * called directly: there is no registration hook, lib/ has no globals.
  */
 #include <limits.h>
 #include <string.h>
@@ -26,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "aq_ct.h"
+#include "aq_mldsa65.h"
 #include "aq_tls_cert.h"
 
 /* RSA keys shorter than this are refused (NIST SP 800-131A; 112-bit security). */
@@ -177,16 +176,18 @@ static int set_pss(EVP_PKEY_CTX *pctx, const EVP_MD *md) {
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1;
 }
 
-/* Pending ML-DSA-65 support (see the file comment). */
+/*
+ * ML-DSA-65 through our own FIPS 204 implementation: pure ML-DSA with the
+ * empty context, as draft-ietf-tls-mldsa §3 requires ("the context
+ * parameter ctx MUST be the empty string").  key is the raw 1952-byte key
+ * that aq_spki_parse checked the length of.
+ */
 static int sig_verify_mldsa65(const uint8_t *key, size_t keylen, const uint8_t *msg, size_t msglen,
                               const uint8_t *sig, size_t siglen) {
-  (void)key;
-  (void)keylen;
-  (void)msg;
-  (void)msglen;
-  (void)sig;
-  (void)siglen;
-  return AQ_ERR_UNSUPPORTED;
+  if (keylen != AQ_MLDSA65_PK_LEN) {
+    return AQ_ERR_VERIFY;
+  }
+  return aq_mldsa65_verify(key, msg, msglen, NULL, 0, sig, siglen) == 0 ? 0 : AQ_ERR_VERIFY;
 }
 
 /* Does pkey (decoded by OpenSSL) agree with the type our DER reader found? */
@@ -210,8 +211,7 @@ static int pkey_matches(EVP_PKEY *pkey, aq_key_type type) {
  * Errors: 0 valid; AQ_ERR_VERIFY for a bad signature, a key whose type does
  * not match the scheme, an RSA key under 2048 bits, or an SPKI that is
  * malformed or of an unknown algorithm (the peer sent a key it cannot sign
- * this scheme with); AQ_ERR_UNSUPPORTED for a scheme we do not implement
- * (0x0905 until ML-DSA lands, and anything not in SCHEMES).
+ * this scheme with); AQ_ERR_UNSUPPORTED for a scheme not in SCHEMES.
  */
 int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, const uint8_t *msg,
                        size_t msglen, const uint8_t *sig, size_t siglen) {

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "aq_mldsa65.h"
 #include "aq_test.h"
 #include "aq_tls_cert.h"
 
@@ -702,14 +703,137 @@ AQ_TEST(tls_cert_verify_cross) {
   free(spki);
   EVP_PKEY_free(small);
 
-  /* ML-DSA-65 (0x0905) is not wired yet: unsupported, not accepted. */
+  /* An all-zero "ML-DSA-65 key" and garbage signature: refused, not unsupported. */
   static uint8_t raw[1952], mspki[2048];
   aq_ssize mlen = aq_spki_encode(mspki, sizeof(mspki), AQ_KEY_MLDSA65, raw, sizeof(raw));
   REQUIRE(mlen > 0);
-  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, mspki, (size_t)mlen, msg, sizeof(msg), sig, 3309),
-            AQ_ERR_UNSUPPORTED);
+  memset(sig, 0x5a, sizeof(sig));
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, mspki, (size_t)mlen, msg, sizeof(msg), sig, 600),
+            AQ_ERR_VERIFY);
   CHECK_INT(aq_sig_verify_spki(AQ_SIG_ED25519, mspki, (size_t)mlen, msg, sizeof(msg), sig, 64),
             AQ_ERR_VERIFY);
+}
+
+/* ML-DSA-65 (0x0905): pure ML-DSA, empty context, through the SPKI path. */
+AQ_TEST(tls_cert_verify_mldsa65) {
+  static uint8_t pk[AQ_MLDSA65_PK_LEN], sk[AQ_MLDSA65_SK_LEN], sig[AQ_MLDSA65_SIG_LEN + 1];
+  static uint8_t spki[2048];
+  uint8_t xi[32];
+  static const uint8_t msg[] = "TLS 1.3, server CertificateVerify ML-DSA";
+  static const uint8_t ctx[] = "tls";
+  fill(xi, sizeof(xi), 9);
+  aq_mldsa65_keygen(pk, sk, xi);
+  aq_ssize n = aq_spki_encode(spki, sizeof(spki), AQ_KEY_MLDSA65, pk, sizeof(pk));
+  REQUIRE(n == 1974);
+  REQUIRE(aq_mldsa65_sign(sig, sk, msg, sizeof(msg), NULL, 0, AQ_MLDSA65_RND_DETERMINISTIC) == 0);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN),
+            0);
+  /* Flipped signature bytes (a spread of offsets, both ends included). */
+  for (size_t i = 0; i < AQ_MLDSA65_SIG_LEN;
+       i += (i < 40 || i > AQ_MLDSA65_SIG_LEN - 40) ? 1 : 53) {
+    sig[i] ^= 0x01;
+    int rv = aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                                AQ_MLDSA65_SIG_LEN);
+    if (rv != AQ_ERR_VERIFY) {
+      aq_test_fail(__FILE__, __LINE__, "flip sig[%zu]: rv %d", i, rv);
+    }
+    sig[i] ^= 0x01;
+  }
+  /* Flipped message, short/long signature, flipped key. */
+  uint8_t msg2[sizeof(msg)];
+  memcpy(msg2, msg, sizeof(msg));
+  msg2[0] ^= 0x80;
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg2, sizeof(msg2), sig,
+                               AQ_MLDSA65_SIG_LEN),
+            AQ_ERR_VERIFY);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN - 1),
+            AQ_ERR_VERIFY);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN + 1),
+            AQ_ERR_VERIFY);
+  spki[100] ^= 0x04;
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN),
+            AQ_ERR_VERIFY);
+  spki[100] ^= 0x04;
+  /* The same key/signature under the Ed25519 scheme id: key type mismatch. */
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_ED25519, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN),
+            AQ_ERR_VERIFY);
+  /* A signature with a non-empty context is not a TLS signature (draft-ietf-tls-mldsa). */
+  REQUIRE(aq_mldsa65_sign(sig, sk, msg, sizeof(msg), ctx, 3, AQ_MLDSA65_RND_DETERMINISTIC) == 0);
+  CHECK_INT(aq_mldsa65_verify(pk, msg, sizeof(msg), ctx, 3, sig, AQ_MLDSA65_SIG_LEN), 0);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_MLDSA65, spki, (size_t)n, msg, sizeof(msg), sig,
+                               AQ_MLDSA65_SIG_LEN),
+            AQ_ERR_VERIFY);
+  /* An Ed25519 key cannot carry 0x0905. */
+  uint8_t edspki[44];
+  REQUIRE(aq_spki_encode(edspki, sizeof(edspki), AQ_KEY_ED25519, pk, 32) == 44);
+  CHECK_INT(
+      aq_sig_verify_spki(AQ_SIG_MLDSA65, edspki, 44, msg, sizeof(msg), sig, AQ_MLDSA65_SIG_LEN),
+      AQ_ERR_VERIFY);
+}
+
+/* Wycheproof ML-DSA-65 verification vectors through publicKeyDer and the TLS path. */
+AQ_TEST(tls_cert_verify_mldsa65_wycheproof) {
+  aq_json *j = aq_json_load_vector("wycheproof/mldsa_65_verify_test.json");
+  if (j == NULL) {
+    return;
+  }
+  const aq_json *groups = aq_json_get(j, "testGroups");
+  REQUIRE(groups != NULL);
+  size_t nvalid = 0, ninvalid = 0;
+  for (size_t g = 0; g < groups->n; g++) {
+    const aq_json *grp = groups->items[g];
+    size_t derlen, pklen;
+    uint8_t *der = aq_test_unhex(aq_json_get_str(grp, "publicKeyDer"), &derlen);
+    uint8_t *pk = aq_test_unhex(aq_json_get_str(grp, "publicKey"), &pklen);
+    REQUIRE(der != NULL && pk != NULL);
+    aq_key_type t;
+    const uint8_t *key;
+    size_t keylen;
+    int prv = aq_spki_parse(&t, &key, &keylen, der, derlen);
+    if (pklen == AQ_MLDSA65_PK_LEN) {
+      /* Well-sized keys: our parser and encoder agree with Wycheproof's DER. */
+      static uint8_t mine[2048];
+      CHECK_INT(prv, 0);
+      CHECK(keylen == pklen && memcmp(key, pk, pklen) == 0);
+      CHECK_INT(aq_spki_encode(mine, sizeof(mine), AQ_KEY_MLDSA65, pk, pklen), (aq_ssize)derlen);
+      CHECK_MEM(mine, der, derlen);
+    } else {
+      CHECK(prv != 0);
+    }
+    const aq_json *tests = aq_json_get(grp, "tests");
+    for (size_t i = 0; i < tests->n; i++) {
+      const aq_json *tc = tests->items[i];
+      const char *ctxhex = aq_json_get_str(tc, "ctx");
+      size_t msglen, siglen;
+      uint8_t *msg = aq_test_unhex(aq_json_get_str(tc, "msg"), &msglen);
+      uint8_t *sig = aq_test_unhex(aq_json_get_str(tc, "sig"), &siglen);
+      REQUIRE(msg != NULL && sig != NULL);
+      /* TLS always verifies with the empty context: only empty-ctx "valid" cases pass. */
+      int valid = strcmp(aq_json_get_str(tc, "result"), "valid") == 0 &&
+                  (ctxhex == NULL || ctxhex[0] == '\0');
+      int rv = aq_sig_verify_spki(AQ_SIG_MLDSA65, der, derlen, msg, msglen, sig, siglen);
+      if (rv != (valid ? 0 : AQ_ERR_VERIFY)) {
+        aq_test_fail(__FILE__, __LINE__, "tcId %lld: rv %d, valid %d",
+                     aq_json_get_int(tc, "tcId", -1), rv, valid);
+      }
+      if (valid) {
+        nvalid++;
+      } else {
+        ninvalid++;
+      }
+      free(msg);
+      free(sig);
+    }
+    free(der);
+    free(pk);
+  }
+  CHECK(nvalid >= 50 && ninvalid >= 100);
+  aq_json_free(j);
 }
 
 /* -------------------------------------------------------------- PEM */
@@ -884,4 +1008,67 @@ AQ_TEST(tls_cert_pem_decode) {
   /* The marker must start a line. */
   static const char notline[] = "x-----BEGIN X-----\nAQID\n-----END X-----";
   CHECK_INT(aq_pem_decode(der, sizeof(der), "X", notline, strlen(notline)), AQ_ERR_NOT_FOUND);
+}
+
+/*
+ * A fixed key and certificate made by
+ *   openssl req -x509 -newkey ed25519 -nodes -days 36500 -subj /CN=test.example \
+ *     -addext subjectAltName=DNS:test.example
+ * (a test key, never used elsewhere).  The expected DER and SPKI are the
+ * `openssl x509 -outform DER` / `openssl pkey -pubout -outform DER` output.
+ */
+static const char EMB_KEY[] = "-----BEGIN PRIVATE KEY-----\n"
+                              "MC4CAQAwBQYDK2VwBCIEIFR0SR22e89C5FPWnyo2fEW1vKNEhpdWVfGCt1TQyloM\n"
+                              "-----END PRIVATE KEY-----\n";
+static const char EMB_CERT[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBXjCCARCgAwIBAgIUCSXrbQ7H8ZiYpvraV1g+bq2YhRwwBQYDK2VwMBcxFTAT\n"
+                               "BgNVBAMMDHRlc3QuZXhhbXBsZTAgFw0yNjExMjUyMjU3NDlaGA8yMTI2MTEwMTIy\n"
+                               "NTc0OVowFzEVMBMGA1UEAwwMdGVzdC5leGFtcGxlMCowBQYDK2VwAyEAP3LVi9bl\n"
+                               "FI2wDrn3r2uf09wYR//l55OXSYkk09VhXMqjbDBqMB0GA1UdDgQWBBQ19ZxCW9Ox\n"
+                               "3wDHfM6Bgo94Tk+kkTAfBgNVHSMEGDAWgBQ19ZxCW9Ox3wDHfM6Bgo94Tk+kkTAP\n"
+                               "BgNVHRMBAf8EBTADAQH/MBcGA1UdEQQQMA6CDHRlc3QuZXhhbXBsZTAFBgMrZXAD\n"
+                               "QQAzUv+juxFpX7h3+RYy2vq5ybEN4wuZfUBgD3i3vOheH3PaMtXM1SYWJehFdpL/\n"
+                               "4Ms7fUeb1NHsbWe8PU/breQP\n"
+                               "-----END CERTIFICATE-----\n";
+static const char EMB_CERT_DER[] =
+    "3082015e30820110a00302010202140925eb6d0ec7f19898a6fada57583e6ead98851c300506032b657030"
+    "173115301306035504030c0c746573742e6578616d706c653020170d3236313132353232353734395a180f"
+    "32313236313130313232353734395a30173115301306035504030c0c746573742e6578616d706c65302a30"
+    "0506032b65700321003f72d58bd6e5148db00eb9f7af6b9fd3dc1847ffe5e79397498924d3d5615ccaa36c"
+    "306a301d0603551d0e0416041435f59c425bd3b1df00c77cce81828f784e4fa491301f0603551d23041830"
+    "16801435f59c425bd3b1df00c77cce81828f784e4fa491300f0603551d130101ff040530030101ff301706"
+    "03551d110410300e820c746573742e6578616d706c65300506032b65700341003352ffa3bb11695fb877f9"
+    "1632dafab9c9b10de30b997d40600f78b7bce85e1f73da32d5ccd5261625e8457692ffe0cb3b7d479bd4d1"
+    "ec6d67bc3d4fdbade40f";
+static const char EMB_SPKI[] =
+    "302a300506032b65700321003f72d58bd6e5148db00eb9f7af6b9fd3dc1847ffe5e79397498924d3d5615cca";
+
+AQ_TEST(tls_cert_openssl_req_pem) {
+  uint8_t der[512], want[512], spki_want[64];
+  size_t wantlen = aq_test_unhex_into(want, sizeof(want), EMB_CERT_DER);
+  size_t spkilen_want = aq_test_unhex_into(spki_want, sizeof(spki_want), EMB_SPKI);
+  REQUIRE(wantlen == 354 && spkilen_want == 44);
+  /* Key and certificate in one buffer, as a user's single PEM file. */
+  char both[2048];
+  int bl = snprintf(both, sizeof(both), "%s%s", EMB_KEY, EMB_CERT);
+  aq_ssize n = aq_pem_decode(der, sizeof(der), "CERTIFICATE", both, (size_t)bl);
+  CHECK_INT(n, (aq_ssize)wantlen);
+  CHECK_MEM(der, want, wantlen);
+  const uint8_t *spki;
+  size_t spkilen;
+  CHECK_INT(aq_x509_get_spki(&spki, &spkilen, der, (size_t)n), 0);
+  CHECK_INT(spkilen, 44);
+  CHECK_MEM(spki, spki_want, 44);
+  CHECK(spki == der + 0x7e); /* at its offset inside the certificate */
+
+  /* The key signs; the certificate's SPKI verifies. */
+  aq_pem_signer s;
+  REQUIRE(aq_pem_signer_load(&s, both, (size_t)bl) == 0);
+  CHECK_INT(s.type, AQ_KEY_ED25519);
+  CHECK_INT(s.sig_scheme, AQ_SIG_ED25519);
+  uint8_t sig[64];
+  static const uint8_t msg[] = "embedded";
+  CHECK_INT(aq_pem_signer_sign(&s, AQ_SIG_ED25519, sig, sizeof(sig), msg, sizeof(msg)), 64);
+  CHECK_INT(aq_sig_verify_spki(AQ_SIG_ED25519, spki, spkilen, msg, sizeof(msg), sig, 64), 0);
+  aq_pem_signer_free(&s);
 }
