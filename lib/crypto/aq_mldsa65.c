@@ -227,8 +227,8 @@ static inline void power2round(int32_t r, int32_t *r1, int32_t *r0) {
  * FIPS 204 Alg. 37 HighBits for r in [0, q) and 2*gamma2 = 523776 = 1023 * 2^9:
  * r1 = ceil((r - gamma2) / (2 gamma2)) = floor((r + gamma2 - 1) / 523776), with
  * the division by 1023 done as (u * 1025 + 512) >> 20 (exact for all u <=
- * (q + gamma2) / 2^9; checked exhaustively in the unit test through the
- * vectors).  The value 16 (r + ... reaching q - 1) wraps to 0 as Alg. 36 says.
+ * (q + gamma2) / 2^9; tests/unit/test_mldsa65_arith.c checks every r in
+ * [0, q)).  The value 16 (r - r0 = q - 1) wraps to 0 as Alg. 36 says.
  */
 static inline int32_t highbits(int32_t r) {
   int32_t u = (r + GAMMA2 - 1) >> 9;
