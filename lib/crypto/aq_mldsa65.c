@@ -9,6 +9,11 @@
  * < 9q after a forward NTT, |accumulator| < 2^31 q before a Montgomery
  * reduction) are noted where they matter.
  *
+ * Speed: A is expanded once per signature (and per verification), four
+ * SHAKE streams at a time (aq_mldsa65_x4.c), as are ExpandS and ExpandMask;
+ * NTT(s1), NTT(s2), NTT(t0) are computed once per signature; the cheaper,
+ * more often failing r0 check runs before the z check.
+ *
  * Constant time: every function on secret data is branch-free and indexes
  * memory only by public counters.  The exceptions FIPS 204 permits are marked
  * CT_DECLASSIFY: the acceptance bit of each ExpandS nibble (the rejected
