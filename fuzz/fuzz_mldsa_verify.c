@@ -69,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       genuine = genuine && msglen == 2 + sizeof(known_msg) && msg[0] == 0 && msg[1] == 0 &&
                 memcmp(msg + 2, known_msg, sizeof(known_msg)) == 0;
     } else {
-      genuine = genuine && msglen == sizeof(known_msg) &&
-                memcmp(msg, known_msg, sizeof(known_msg)) == 0;
+      genuine =
+          genuine && msglen == sizeof(known_msg) && memcmp(msg, known_msg, sizeof(known_msg)) == 0;
     }
     if (!genuine) {
       abort();

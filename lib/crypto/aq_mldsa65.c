@@ -9,6 +9,11 @@
  * < 9q after a forward NTT, |accumulator| < 2^31 q before a Montgomery
  * reduction) are noted where they matter.
  *
+ * Speed: A is expanded once per signature (and per verification), four
+ * SHAKE streams at a time (aq_mldsa65_x4.c), as are ExpandS and ExpandMask;
+ * NTT(s1), NTT(s2), NTT(t0) are computed once per signature; the cheaper,
+ * more often failing r0 check runs before the z check.
+ *
  * Constant time: every function on secret data is branch-free and indexes
  * memory only by public counters.  The exceptions FIPS 204 permits are marked
  * CT_DECLASSIFY: the acceptance bit of each ExpandS nibble (the rejected
@@ -26,6 +31,7 @@
 #include <string.h>
 
 #include "aq_ct.h"
+#include "aq_mldsa65_x4.h"
 #include "aq_sha3.h"
 
 #if defined(AQ_CT_VALGRIND)
@@ -226,8 +232,8 @@ static inline void power2round(int32_t r, int32_t *r1, int32_t *r0) {
  * FIPS 204 Alg. 37 HighBits for r in [0, q) and 2*gamma2 = 523776 = 1023 * 2^9:
  * r1 = ceil((r - gamma2) / (2 gamma2)) = floor((r + gamma2 - 1) / 523776), with
  * the division by 1023 done as (u * 1025 + 512) >> 20 (exact for all u <=
- * (q + gamma2) / 2^9; checked exhaustively in the unit test through the
- * vectors).  The value 16 (r + ... reaching q - 1) wraps to 0 as Alg. 36 says.
+ * (q + gamma2) / 2^9; tests/unit/test_mldsa65_arith.c checks every r in
+ * [0, q)).  The value 16 (r - r0 = q - 1) wraps to 0 as Alg. 36 says.
  */
 static inline int32_t highbits(int32_t r) {
   int32_t u = (r + GAMMA2 - 1) >> 9;
@@ -298,77 +304,157 @@ static void absorb(aq_keccak *k, const uint8_t *p, size_t len) {
   }
 }
 
-/* FIPS 204 Alg. 30 RejNTTPoly(rho || col || row): A[row][col], public. */
-static void sample_a(poly *a, const uint8_t rho[32], unsigned row, unsigned col) {
-  aq_keccak k;
-  uint8_t seed[34];
-  uint8_t buf[5 * AQ_SHAKE128_RATE];
-  memcpy(seed, rho, 32);
-  seed[32] = (uint8_t)col;
-  seed[33] = (uint8_t)row;
-  aq_shake128_init(&k);
-  aq_keccak_absorb(&k, seed, sizeof(seed));
-  /* 279 candidates from 5 permutations (837 bytes: stopping 3 bytes short of
-   * the 5th block's end saves the sponge's eager 6th permutation); 256 are
-   * needed and each is accepted with probability q / 2^23 > 0.999.  Later
-   * squeezes continue the byte stream, so triplets stay aligned. */
-  size_t avail = 5 * AQ_SHAKE128_RATE - 3;
-  aq_keccak_squeeze(&k, buf, avail);
-  size_t pos = 0;
-  unsigned ctr = 0;
-  while (ctr < N) {
-    if (pos + 3 > avail) {
-      aq_keccak_squeeze(&k, buf, AQ_SHAKE128_RATE);
-      avail = AQ_SHAKE128_RATE;
-      pos = 0;
-    }
+/*
+ * RejNTTPoly's inner loop (FIPS 204 Alg. 30, 14 CoeffFromThreeBytes): take
+ * 23-bit candidates from buf (len a multiple of 3) into a->c[ctr..] while
+ * fewer than N are accepted.  A is public: branches are fine.
+ */
+static unsigned rej_uniform(poly *a, unsigned ctr, const uint8_t *buf, size_t len) {
+  for (size_t pos = 0; pos + 3 <= len && ctr < N; pos += 3) {
     uint32_t t =
         (uint32_t)buf[pos] | (uint32_t)buf[pos + 1] << 8 | (uint32_t)(buf[pos + 2] & 0x7f) << 16;
-    pos += 3;
     if (t < Q) {
       a->c[ctr++] = (int32_t)t;
+    }
+  }
+  return ctr;
+}
+
+/*
+ * FIPS 204 Alg. 32 ExpandA: A[r][s] = RejNTTPoly(rho || s || r), four
+ * SHAKE128 streams at a time.  5 blocks give 280 candidates; 256 are needed
+ * and each is accepted with probability q / 2^23 > 0.999, so more blocks are
+ * rarely squeezed.
+ */
+static void expand_a(poly A[KK][LL], const uint8_t rho[32]) {
+  poly spare;
+  for (unsigned first = 0; first < KK * LL; first += 4) {
+    uint8_t seeds[4][34];
+    uint8_t buf[4][5 * AQ_SHAKE128_RATE];
+    const uint8_t *in[4];
+    uint8_t *out[4];
+    poly *dst[4];
+    unsigned ctr[4];
+    for (unsigned l = 0; l < 4; l++) {
+      unsigned idx = first + l < KK * LL ? first + l : KK * LL - 1;
+      dst[l] = first + l < KK * LL ? &A[idx / LL][idx % LL] : &spare;
+      memcpy(seeds[l], rho, 32);
+      seeds[l][32] = (uint8_t)(idx % LL); /* column s */
+      seeds[l][33] = (uint8_t)(idx / LL); /* row r */
+      in[l] = seeds[l];
+      out[l] = buf[l];
+    }
+    aq_keccakx4 k;
+    aq_shakex4_absorb_once(&k, AQ_SHAKE128_RATE, in, sizeof(seeds[0]));
+    aq_shakex4_squeezeblocks(&k, out, 5);
+    unsigned done = 1;
+    for (unsigned l = 0; l < 4; l++) {
+      ctr[l] = rej_uniform(dst[l], 0, buf[l], sizeof(buf[l]));
+      done &= ctr[l] == N;
+    }
+    while (!done) {
+      aq_shakex4_squeezeblocks(&k, out, 1);
+      done = 1;
+      for (unsigned l = 0; l < 4; l++) {
+        ctr[l] = rej_uniform(dst[l], ctr[l], buf[l], AQ_SHAKE128_RATE);
+        done &= ctr[l] == N;
+      }
     }
   }
 }
 
 /*
- * FIPS 204 Alg. 31 RejBoundedPoly (eta = 4) from SHAKE256(rho' || le16(nonce)).
+ * RejBoundedPoly's inner loop (FIPS 204 Alg. 31, 15 CoeffFromHalfByte with
+ * eta = 4): nibbles of buf, low first, accepted when < 9, as 4 - nibble.
  * The accept bit of each nibble is declassified: which nibbles were rejected
- * says nothing about the accepted values.  No branch at all per nibble: every
+ * says nothing about the accepted values.  No branch per nibble: every
  * candidate is written at out[ctr] and ctr advances by the accept bit (out
- * has one slot of slack for the write after the 256th acceptance).
+ * has N + 2 slots for the writes after the 256th acceptance).
  */
-static void sample_eta(poly *a, const uint8_t rhop[64], uint16_t nonce) {
-  aq_keccak k;
-  uint8_t seed[66];
-  uint8_t buf[AQ_SHAKE256_RATE];
-  int32_t out[N + 2];
-  memcpy(seed, rhop, 64);
-  seed[64] = (uint8_t)nonce;
-  seed[65] = (uint8_t)(nonce >> 8);
-  aq_shake256_init(&k);
-  aq_keccak_absorb(&k, seed, sizeof(seed));
-  uint32_t ctr = 0;
-  /* 135-byte chunks: one permutation each (a 136-byte squeeze would end
-   * exactly on a block boundary and trigger one more). */
-  while (ctr < N) {
-    aq_keccak_squeeze(&k, buf, AQ_SHAKE256_RATE - 1);
-    for (size_t i = 0; i < AQ_SHAKE256_RATE - 1 && ctr < N; i++) {
-      uint32_t z0 = buf[i] & 15u, z1 = (uint32_t)buf[i] >> 4;
-      uint32_t ok0 = (z0 - 9) >> 31, ok1 = (z1 - 9) >> 31; /* 1 iff z < 9 */
-      CT_DECLASSIFY(&ok0, sizeof(ok0));
-      CT_DECLASSIFY(&ok1, sizeof(ok1));
-      out[ctr] = ETA - (int32_t)z0;
-      ctr += ok0;
-      out[ctr] = ETA - (int32_t)z1;
-      ctr += ok1;
+static unsigned rej_eta(int32_t out[N + 2], unsigned ctr, const uint8_t *buf, size_t len) {
+  for (size_t i = 0; i < len && ctr < N; i++) {
+    uint32_t z0 = buf[i] & 15u, z1 = (uint32_t)buf[i] >> 4;
+    uint32_t ok0 = (z0 - 9) >> 31, ok1 = (z1 - 9) >> 31; /* 1 iff z < 9 */
+    CT_DECLASSIFY(&ok0, sizeof(ok0));
+    CT_DECLASSIFY(&ok1, sizeof(ok1));
+    out[ctr] = ETA - (int32_t)z0;
+    ctr += ok0;
+    out[ctr] = ETA - (int32_t)z1;
+    ctr += ok1;
+  }
+  /* The 256th acceptance may come from the low nibble; the high one is then
+   * dropped (ctr may read N + 1 here). */
+  return ctr < N ? ctr : N;
+}
+
+/*
+ * FIPS 204 Alg. 33 ExpandS for four polynomials: dst[l] =
+ * RejBoundedPoly(rho' || le16(nonce[l])), four SHAKE256 streams at a time.
+ * Two blocks (544 nibbles) usually suffice for 256 acceptances (p = 9/16).
+ */
+static void sample_eta_x4(poly *const dst[4], const uint8_t rhop[64], const uint16_t nonce[4]) {
+  struct {
+    uint8_t seeds[4][66];
+    uint8_t buf[4][2 * AQ_SHAKE256_RATE];
+    int32_t out[4][N + 2];
+    aq_keccakx4 k;
+  } w;
+  const uint8_t *in[4];
+  uint8_t *out[4];
+  unsigned ctr[4];
+  for (unsigned l = 0; l < 4; l++) {
+    memcpy(w.seeds[l], rhop, 64);
+    w.seeds[l][64] = (uint8_t)nonce[l];
+    w.seeds[l][65] = (uint8_t)(nonce[l] >> 8);
+    in[l] = w.seeds[l];
+    out[l] = w.buf[l];
+  }
+  aq_shakex4_absorb_once(&w.k, AQ_SHAKE256_RATE, in, sizeof(w.seeds[0]));
+  aq_shakex4_squeezeblocks(&w.k, out, 2);
+  unsigned done = 1;
+  for (unsigned l = 0; l < 4; l++) {
+    ctr[l] = rej_eta(w.out[l], 0, w.buf[l], sizeof(w.buf[l]));
+    done &= ctr[l] == N;
+  }
+  while (!done) { /* depends on declassified accept bits only */
+    aq_shakex4_squeezeblocks(&w.k, out, 1);
+    done = 1;
+    for (unsigned l = 0; l < 4; l++) {
+      ctr[l] = rej_eta(w.out[l], ctr[l], w.buf[l], AQ_SHAKE256_RATE);
+      done &= ctr[l] == N;
     }
   }
-  memcpy(a->c, out, sizeof(a->c));
-  aq_memzero(out, sizeof(out));
-  aq_memzero(buf, sizeof(buf));
-  aq_memzero(seed, sizeof(seed));
-  aq_keccak_wipe(&k);
+  for (unsigned l = 0; l < 4; l++) {
+    memcpy(dst[l]->c, w.out[l], sizeof(dst[l]->c));
+  }
+  aq_memzero(&w, sizeof(w));
+}
+
+/*
+ * FIPS 204 Alg. 34 ExpandMask for four polynomials: dst[l] = gamma1 - the
+ * 20-bit values of SHAKE256(rho'' || le16(nonce[l])) (640 bytes = 5 blocks).
+ */
+static void sample_mask_x4(poly *const dst[4], const uint8_t rhopp[64], const uint16_t nonce[4]) {
+  struct {
+    uint8_t seeds[4][66];
+    uint8_t buf[4][5 * AQ_SHAKE256_RATE];
+    aq_keccakx4 k;
+  } w;
+  const uint8_t *in[4];
+  uint8_t *out[4];
+  for (unsigned l = 0; l < 4; l++) {
+    memcpy(w.seeds[l], rhopp, 64);
+    w.seeds[l][64] = (uint8_t)nonce[l];
+    w.seeds[l][65] = (uint8_t)(nonce[l] >> 8);
+    in[l] = w.seeds[l];
+    out[l] = w.buf[l];
+  }
+  aq_shakex4_absorb_once(&w.k, AQ_SHAKE256_RATE, in, sizeof(w.seeds[0]));
+  aq_shakex4_squeezeblocks(&w.k, out, 5);
+  for (unsigned l = 0; l < 4; l++) {
+    unpack_bits(dst[l]->c, w.buf[l], 20, GAMMA1, -1);
+  }
+  aq_memzero(&w, sizeof(w));
 }
 
 /* FIPS 204 Alg. 34 ExpandMask, one polynomial: y = gamma1 - 20-bit values. */
@@ -427,10 +513,12 @@ void aq_mldsa65_keygen(uint8_t pk[static AQ_MLDSA65_PK_LEN], uint8_t sk[static A
                        const uint8_t xi[static AQ_MLDSA65_SEED_LEN]) {
   struct {
     uint8_t seedbuf[34];
-    uint8_t exp[128]; /* rho || rho' || K */
-    poly s1[LL], s1hat[LL], s2, t, a;
+    uint8_t exp[128];    /* rho || rho' || K */
+    poly s[LL + KK + 1]; /* s1, s2, one spare lane */
+    poly s1hat[LL], t, t0;
     int64_t acc[N];
   } w;
+  poly A[KK][LL]; /* public */
 
   /* Alg. 6 line 2: (rho, rho', K) <- H(xi || k || l, 128). */
   memcpy(w.seedbuf, xi, 32);
@@ -445,35 +533,44 @@ void aq_mldsa65_keygen(uint8_t pk[static AQ_MLDSA65_PK_LEN], uint8_t sk[static A
   memcpy(sk, rho, 32);
   memcpy(sk + 32, key, 32);
 
-  /* Alg. 33 ExpandS, and skEncode of s1 (eta - s, 4 bits). */
+  /* Alg. 33 ExpandS: s1 = s[0..l), s2 = s[l..l+k) with nonces 0..l+k-1
+   * (the 12th lane is a spare), and skEncode of s1, s2 (eta - s, 4 bits). */
+  for (unsigned first = 0; first < LL + KK; first += 4) {
+    poly *dst[4];
+    uint16_t nonce[4];
+    for (unsigned l = 0; l < 4; l++) {
+      dst[l] = &w.s[first + l];
+      nonce[l] = (uint16_t)(first + l);
+    }
+    sample_eta_x4(dst, rhop, nonce);
+  }
+  for (unsigned j = 0; j < LL + KK; j++) {
+    pack_bits(sk + SK_S1_OFF + j * POLY_ETA_LEN, w.s[j].c, 4, ETA, -1);
+  }
   for (unsigned j = 0; j < LL; j++) {
-    sample_eta(&w.s1[j], rhop, (uint16_t)j);
-    pack_bits(sk + SK_S1_OFF + j * POLY_ETA_LEN, w.s1[j].c, 4, ETA, -1);
-    w.s1hat[j] = w.s1[j];
+    w.s1hat[j] = w.s[j];
     ntt(&w.s1hat[j]);
   }
-  /* t = NTT^-1(A o NTT(s1)) + s2, one row of A at a time. */
+  /* Alg. 32 ExpandA; t = NTT^-1(A o NTT(s1)) + s2 row by row; Power2Round. */
+  expand_a(A, rho);
   for (unsigned i = 0; i < KK; i++) {
     memset(w.acc, 0, sizeof(w.acc));
     for (unsigned j = 0; j < LL; j++) {
-      sample_a(&w.a, rho, i, j);
-      acc_pointwise(w.acc, &w.a, &w.s1hat[j]); /* 5 * q * 9q < 2^31 q */
+      acc_pointwise(w.acc, &A[i][j], &w.s1hat[j]); /* 5 * q * 9q < 2^31 q */
     }
     acc_reduce(&w.t, w.acc);
     invntt_tomont(&w.t);
-    sample_eta(&w.s2, rhop, (uint16_t)(LL + i));
-    pack_bits(sk + SK_S2_OFF + i * POLY_ETA_LEN, w.s2.c, 4, ETA, -1);
     for (unsigned n = 0; n < N; n++) {
-      int32_t v = caddq(reduce32(w.t.c[n] + w.s2.c[n]));
+      int32_t v = caddq(reduce32(w.t.c[n] + w.s[LL + i].c[n]));
       int32_t r1, r0;
       power2round(v, &r1, &r0);
       w.t.c[n] = r1;
-      w.a.c[n] = r0;
+      w.t0.c[n] = r0;
     }
     /* t1 is public. */
     CT_DECLASSIFY(w.t.c, sizeof(w.t.c));
     pack_bits(pk + 32 + i * POLY_T1_LEN, w.t.c, 10, 0, 1);
-    pack_bits(sk + SK_T0_OFF + i * POLY_T0_LEN, w.a.c, 13, 1 << (D - 1), -1);
+    pack_bits(sk + SK_T0_OFF + i * POLY_T0_LEN, w.t0.c, 13, 1 << (D - 1), -1);
   }
   /* tr = H(pk, 64). */
   shake256_64(sk + 64, pk, AQ_MLDSA65_PK_LEN);
@@ -526,11 +623,7 @@ static int sign_mu(uint8_t sig[AQ_MLDSA65_SIG_LEN], const uint8_t sk[AQ_MLDSA65_
     ntt(&s.t0hat[i]);
   }
   /* Alg. 32 ExpandA, once per signature. */
-  for (unsigned i = 0; i < KK; i++) {
-    for (unsigned j = 0; j < LL; j++) {
-      sample_a(&A[i][j], rho, i, j);
-    }
-  }
+  expand_a(A, rho);
   /* Line 7: rho'' = H(K || rnd || mu, 64). */
   memcpy(s.kbuf, sk + 32, 32);
   memcpy(s.kbuf + 32, rnd, 32);
@@ -539,8 +632,12 @@ static int sign_mu(uint8_t sig[AQ_MLDSA65_SIG_LEN], const uint8_t sk[AQ_MLDSA65_
 
   for (uint32_t kappa = 0;; kappa += LL) {
     /* Line 11: y = ExpandMask(rho'', kappa); w = NTT^-1(A o NTT(y)). */
+    poly *ydst[4] = {&s.y[0], &s.y[1], &s.y[2], &s.y[3]};
+    uint16_t nonce[4] = {(uint16_t)kappa, (uint16_t)(kappa + 1), (uint16_t)(kappa + 2),
+                         (uint16_t)(kappa + 3)};
+    sample_mask_x4(ydst, s.rhopp, nonce);
+    sample_mask(&s.y[4], s.rhopp, (uint16_t)(kappa + 4));
     for (unsigned j = 0; j < LL; j++) {
-      sample_mask(&s.y[j], s.rhopp, (uint16_t)(kappa + j));
       s.z[j] = s.y[j];
       ntt(&s.z[j]); /* z holds NTT(y) for now */
     }
@@ -756,7 +853,8 @@ static int verify_mu(const uint8_t pk[AQ_MLDSA65_PK_LEN], const uint8_t mu[64], 
   }
   struct {
     uint8_t h[KK][N];
-    poly zhat[LL], c, t1, a, w;
+    poly A[KK][LL];
+    poly zhat[LL], c, t1, w;
     int64_t acc[N];
     uint8_t w1buf[KK * POLY_W1_LEN];
   } v;
@@ -777,6 +875,8 @@ static int verify_mu(const uint8_t pk[AQ_MLDSA65_PK_LEN], const uint8_t mu[64], 
   /* Line 8: c = SampleInBall(c~). */
   sample_in_ball(&v.c, sig);
   ntt(&v.c);
+  /* Line 5: A = ExpandA(rho). */
+  expand_a(v.A, pk);
   /* Line 9-10: w'Approx = NTT^-1(A o NTT(z) - NTT(c) o NTT(t1 * 2^d)); w1' = UseHint(h, w'Approx).
    */
   for (unsigned i = 0; i < KK; i++) {
@@ -784,8 +884,7 @@ static int verify_mu(const uint8_t pk[AQ_MLDSA65_PK_LEN], const uint8_t mu[64], 
     ntt(&v.t1);
     memset(v.acc, 0, sizeof(v.acc));
     for (unsigned j = 0; j < LL; j++) {
-      sample_a(&v.a, pk, i, j);
-      acc_pointwise(v.acc, &v.a, &v.zhat[j]);
+      acc_pointwise(v.acc, &v.A[i][j], &v.zhat[j]);
     }
     /* 5 * 9q^2 + 81 q^2 < 2^31 q */
     for (unsigned n = 0; n < N; n++) {
