@@ -1,7 +1,7 @@
 /*
  * bench_mlkem.c - ML-KEM-768 operations per second (keygen, encaps, decaps).
  * Prints "OP mlkem768_<op> <ops_per_s>" lines for bench/pqc.sh.
- * Usage: bench_mlkem [seconds_per_op]   (default 1.0)
+ * Usage: bench_mlkem [seconds_per_op]   (default 1.0; best of 5 rounds)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +43,9 @@ static void op_decaps(void) {
 }
 
 /* Run op in batches until secs have passed; return ops per second. */
-static double measure(void (*op)(void), double secs) {
+static double measure_once(void (*op)(void), double secs) {
   long n = 0;
-  long batch = 16;
+  long batch = 8;
   double t0 = now_s();
   double t;
   for (;;) {
@@ -62,6 +62,21 @@ static double measure(void (*op)(void), double secs) {
     }
   }
   return (double)n / t;
+}
+
+/*
+ * The machine is shared, so the best of five rounds (each secs / 5) is
+ * reported: other load only ever makes a round slower.
+ */
+static double measure(void (*op)(void), double secs) {
+  double best = 0;
+  for (int r = 0; r < 5; r++) {
+    double v = measure_once(op, secs / 5);
+    if (v > best) {
+      best = v;
+    }
+  }
+  return best;
 }
 
 int main(int argc, char **argv) {

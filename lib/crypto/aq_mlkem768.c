@@ -167,17 +167,23 @@ static void poly_ntt(poly *p) {
 /*
  * FIPS 203 Alg. 10, times 2^16 (the factor INVNTT_F = 2^32/128 also folds in
  * the Montgomery factor that basemul leaves behind).  Input |x| < q; output
- * |x| < q.  Sums are Barrett-reduced so the bound never grows.
+ * |x| < q.  Lazy reduction: a layer at most doubles the bound of the sums
+ * (the differences go through fqmul, back below q), so from |x| < q the
+ * bounds run 2q, 4q, 8q; the difference of two 4q values (8q) and every sum
+ * still fit in int16, so the sums are Barrett-reduced only in layers 3 and 6
+ * (len 8 and 64), and layer 7 ends below 2q before the final fqmul.
  */
 static void poly_invntt_tomont(poly *p) {
   int16_t *r = p->c;
   unsigned k = 127;
   for (unsigned len = 2; len <= 128; len <<= 1) {
+    const int reduce = len == 8 || len == 64;
     for (unsigned start = 0; start < MLKEM_N; start += 2 * len) {
       const int16_t zeta = zetas[k--];
       for (unsigned j = start; j < start + len; j++) {
         int16_t t = r[j];
-        r[j] = barrett_reduce((int16_t)(t + r[j + len]));
+        int16_t sum = (int16_t)(t + r[j + len]);
+        r[j] = reduce ? barrett_reduce(sum) : sum;
         r[j + len] = fqmul(zeta, (int16_t)(r[j + len] - t));
       }
     }
