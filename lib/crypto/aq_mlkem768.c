@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "aq_ct.h"
+#include "aq_mlkem768_keccakx4.h"
 #include "aq_sha3.h"
 
 /*
@@ -362,18 +363,73 @@ static void sample_ntt(poly *a, const uint8_t rho[32], uint8_t b0, uint8_t b1) {
   }
 }
 
+/* Three whole SHAKE128 blocks per matrix entry up front (see sample_ntt). */
+#define XOF_BLOCKS 3
+
 /*
- * SamplePolyCBD_2(PRF_2(s, nonce)) (Alg. 8, PRF = SHAKE256 to 128 bytes):
- * each coefficient is popcount of two bits minus popcount of the next two.
+ * Four matrix entries at once: SampleNTT(rho ‖ idx[k][0] ‖ idx[k][1]) into
+ * *a[k] on four Keccak states permuted together; a lane that needs more
+ * candidates keeps the others squeezing (their extra output is ignored).
  */
-static void poly_getnoise(poly *p, const uint8_t seed[32], uint8_t nonce) {
-  uint8_t buf[128];
-  aq_keccak prf;
-  aq_shake256_init(&prf);
-  aq_keccak_absorb(&prf, seed, 32);
-  aq_keccak_absorb(&prf, &nonce, 1);
-  aq_keccak_squeeze(&prf, buf, sizeof(buf));
-  aq_keccak_wipe(&prf);
+static void sample_ntt_x4(poly *const a[4], const uint8_t rho[32], const uint8_t idx[4][2]) {
+  uint64_t s[100];
+  uint8_t in[4][34];
+  uint8_t buf[4][XOF_BLOCKS * AQ_SHAKE128_RATE];
+  const uint8_t *inp[4];
+  uint8_t *outp[4];
+  unsigned ctr[4];
+  for (int k = 0; k < 4; k++) {
+    memcpy(in[k], rho, 32);
+    in[k][32] = idx[k][0];
+    in[k][33] = idx[k][1];
+    inp[k] = in[k];
+  }
+  aq_mlkem768_keccakx4_absorb_once(s, AQ_SHAKE128_RATE, 0x1f, inp, sizeof(in[0]));
+  for (int b = 0; b < XOF_BLOCKS; b++) {
+    if (b > 0) {
+      aq_mlkem768_keccakx4_f1600(s);
+    }
+    for (int k = 0; k < 4; k++) {
+      outp[k] = buf[k] + b * AQ_SHAKE128_RATE;
+    }
+    aq_mlkem768_keccakx4_extract(outp, s, AQ_SHAKE128_RATE);
+  }
+  for (int k = 0; k < 4; k++) {
+    ctr[k] = rej_uniform(a[k]->c, MLKEM_N, buf[k], sizeof(buf[k]));
+    outp[k] = buf[k];
+  }
+  while (ctr[0] < MLKEM_N || ctr[1] < MLKEM_N || ctr[2] < MLKEM_N || ctr[3] < MLKEM_N) {
+    aq_mlkem768_keccakx4_f1600(s);
+    aq_mlkem768_keccakx4_extract(outp, s, AQ_SHAKE128_RATE);
+    for (int k = 0; k < 4; k++) {
+      ctr[k] += rej_uniform(a[k]->c + ctr[k], MLKEM_N - ctr[k], buf[k], AQ_SHAKE128_RATE);
+    }
+  }
+}
+
+/*
+ * The whole matrix A-hat (transposed = 0: entry [i][j] from rho ‖ j ‖ i,
+ * Alg. 13 line 6) or its transpose (entry [i][j] from rho ‖ i ‖ j, as
+ * Alg. 14 uses A-hat^T), row-major in a[3 i + j]: two rounds of four, one
+ * single.  rho is public, so the rejection loops may branch on it.
+ */
+static void gen_matrix(poly a[MLKEM_K * MLKEM_K], const uint8_t rho[32], int transposed) {
+  uint8_t idx[MLKEM_K * MLKEM_K][2];
+  for (int i = 0; i < MLKEM_K; i++) {
+    for (int j = 0; j < MLKEM_K; j++) {
+      idx[3 * i + j][0] = (uint8_t)(transposed ? i : j);
+      idx[3 * i + j][1] = (uint8_t)(transposed ? j : i);
+    }
+  }
+  for (int e = 0; e + 4 <= MLKEM_K * MLKEM_K; e += 4) {
+    poly *const dst[4] = {&a[e], &a[e + 1], &a[e + 2], &a[e + 3]};
+    sample_ntt_x4(dst, rho, (const uint8_t(*)[2])idx + e);
+  }
+  sample_ntt(&a[8], rho, idx[8][0], idx[8][1]);
+}
+
+/* SamplePolyCBD_2 (Alg. 8): each coefficient is popcount of two bits minus popcount of the next two. */
+static void poly_cbd2(poly *p, const uint8_t buf[128]) {
   for (int i = 0; i < MLKEM_N / 8; i++) {
     uint32_t t = (uint32_t)buf[4 * i] | ((uint32_t)buf[4 * i + 1] << 8) |
                  ((uint32_t)buf[4 * i + 2] << 16) | ((uint32_t)buf[4 * i + 3] << 24);
@@ -384,6 +440,33 @@ static void poly_getnoise(poly *p, const uint8_t seed[32], uint8_t nonce) {
       p->c[8 * i + j] = (int16_t)(a - b);
     }
   }
+}
+
+/*
+ * Four noise polynomials SamplePolyCBD_2(PRF_2(seed, nonce[k])) at once
+ * (PRF = SHAKE256 to 128 bytes, one block each).  seed is secret.
+ */
+static void poly_getnoise_x4(poly *const p[4], const uint8_t seed[32], uint8_t n0, uint8_t n1,
+                             uint8_t n2, uint8_t n3) {
+  uint64_t s[100];
+  uint8_t in[4][33];
+  uint8_t buf[4][128];
+  const uint8_t *inp[4];
+  uint8_t *outp[4];
+  const uint8_t nonce[4] = {n0, n1, n2, n3};
+  for (int k = 0; k < 4; k++) {
+    memcpy(in[k], seed, 32);
+    in[k][32] = nonce[k];
+    inp[k] = in[k];
+    outp[k] = buf[k];
+  }
+  aq_mlkem768_keccakx4_absorb_once(s, AQ_SHAKE256_RATE, 0x1f, inp, sizeof(in[0]));
+  aq_mlkem768_keccakx4_extract(outp, s, sizeof(buf[0]));
+  for (int k = 0; k < 4; k++) {
+    poly_cbd2(p[k], buf[k]);
+  }
+  aq_memzero(s, sizeof(s));
+  aq_memzero(in, sizeof(in));
   aq_memzero(buf, sizeof(buf));
 }
 
@@ -409,42 +492,45 @@ static void pke_pub_decode(pke_pub *pk, const uint8_t ek[AQ_MLKEM768_EK_LEN]) {
 static void pke_encrypt(uint8_t ct[AQ_MLKEM768_CT_LEN], const pke_pub *pk, const uint8_t m[32],
                         const uint8_t r[32]) {
   polyvec y;
+  polyvec e1;
   poly_mulcache yc[MLKEM_K];
-  poly e;
-  poly a[MLKEM_K];
+  poly e2;
+  poly spare;
+  poly a[MLKEM_K * MLKEM_K];
   poly u;
-  uint8_t nonce = 0;
 
+  /* Nonces: y 0..2, e1 3..5, e2 6 (Alg. 14 lines 8-17). */
+  poly *const n1[4] = {&y.v[0], &y.v[1], &y.v[2], &e1.v[0]};
+  poly *const n2[4] = {&e1.v[1], &e1.v[2], &e2, &spare};
+  poly_getnoise_x4(n1, r, 0, 1, 2, 3);
+  poly_getnoise_x4(n2, r, 4, 5, 6, 7);
+  gen_matrix(a, pk->rho, 1);
   for (int i = 0; i < MLKEM_K; i++) {
-    poly_getnoise(&y.v[i], r, nonce++);
     poly_ntt(&y.v[i]);
     poly_mulcache_compute(&yc[i], &y.v[i]);
   }
-  /* u = NTT^-1(A^T o y) + e1; A^T[i][j] = A[j][i] = SampleNTT(rho ‖ i ‖ j). */
+  /* u = NTT^-1(A^T o y) + e1. */
   for (int i = 0; i < MLKEM_K; i++) {
-    for (int j = 0; j < MLKEM_K; j++) {
-      sample_ntt(&a[j], pk->rho, (uint8_t)i, (uint8_t)j);
-    }
-    poly_basemul_acc(&u, a, &y, yc);
+    poly_basemul_acc(&u, &a[MLKEM_K * i], &y, yc);
     poly_invntt_tomont(&u);
-    poly_getnoise(&e, r, nonce++);
-    poly_add(&u, &e);
+    poly_add(&u, &e1.v[i]);
     poly_canonical(&u);
     poly_compress10(ct + 320 * i, &u);
   }
   /* v = NTT^-1(t^T o y) + e2 + Decompress1(m). */
   poly_basemul_acc(&u, pk->t.v, &y, yc);
   poly_invntt_tomont(&u);
-  poly_getnoise(&e, r, nonce);
-  poly_add(&u, &e);
-  poly_frommsg(&e, m);
-  poly_add(&u, &e);
+  poly_add(&u, &e2);
+  poly_frommsg(&spare, m);
+  poly_add(&u, &spare);
   poly_canonical(&u);
   poly_compress4(ct + C1_BYTES, &u);
 
   aq_memzero(&y, sizeof(y));
+  aq_memzero(&e1, sizeof(e1));
   aq_memzero(yc, sizeof(yc));
-  aq_memzero(&e, sizeof(e));
+  aq_memzero(&e2, sizeof(e2));
+  aq_memzero(&spare, sizeof(spare));
   aq_memzero(&u, sizeof(u));
 }
 
@@ -487,10 +573,11 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   uint8_t in[33];
   uint8_t rhosigma[64]; /* (rho, sigma) = G(d ‖ k) (Alg. 13 line 1) */
   polyvec s;
+  polyvec e;
   poly_mulcache sc[MLKEM_K];
-  poly a[MLKEM_K];
+  poly a[MLKEM_K * MLKEM_K];
   poly t;
-  poly e;
+  poly spare[2];
 
   memcpy(in, d, 32);
   in[32] = MLKEM_K;
@@ -499,23 +586,24 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   const uint8_t *sigma = rhosigma + 32;
   CT_DECLASSIFY(rho, 32); /* rho is published in ek */
 
+  /* Nonces: s 0..2, e 3..5 (Alg. 13 lines 8-15). */
+  poly *const n1[4] = {&s.v[0], &s.v[1], &s.v[2], &e.v[0]};
+  poly *const n2[4] = {&e.v[1], &e.v[2], &spare[0], &spare[1]};
+  poly_getnoise_x4(n1, sigma, 0, 1, 2, 3);
+  poly_getnoise_x4(n2, sigma, 4, 5, 6, 7);
+  gen_matrix(a, rho, 0);
   for (int i = 0; i < MLKEM_K; i++) {
-    poly_getnoise(&s.v[i], sigma, (uint8_t)i);
     poly_ntt(&s.v[i]);
     poly_mulcache_compute(&sc[i], &s.v[i]);
+    poly_ntt(&e.v[i]);
   }
-  /* t-hat = A-hat o s-hat + e-hat, row i of A-hat: SampleNTT(rho ‖ j ‖ i). */
+  /* t-hat = A-hat o s-hat + e-hat. */
   for (int i = 0; i < MLKEM_K; i++) {
-    for (int j = 0; j < MLKEM_K; j++) {
-      sample_ntt(&a[j], rho, (uint8_t)j, (uint8_t)i);
-    }
-    poly_basemul_acc(&t, a, &s, sc);
+    poly_basemul_acc(&t, &a[MLKEM_K * i], &s, sc);
     for (int n = 0; n < MLKEM_N; n++) {
       t.c[n] = fqmul(t.c[n], MONT_R2); /* undo basemul's 2^-16 */
     }
-    poly_getnoise(&e, sigma, (uint8_t)(MLKEM_K + i));
-    poly_ntt(&e);
-    poly_add(&t, &e);
+    poly_add(&t, &e.v[i]);
     poly_canonical(&t);
     poly_encode12(ek + i * POLY_BYTES, &t);
   }
@@ -536,6 +624,7 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   aq_memzero(sc, sizeof(sc));
   aq_memzero(&t, sizeof(t));
   aq_memzero(&e, sizeof(e));
+  aq_memzero(spare, sizeof(spare));
 }
 
 void aq_mlkem768_keygen(uint8_t ek[static AQ_MLKEM768_EK_LEN],

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "aq_mlkem768.h"
+#include "aq_mlkem768_keccakx4.h"
 #include "aq_sha3.h"
 #include "aq_test.h"
 
@@ -493,4 +494,45 @@ AQ_TEST(mlkem768_wrong_lengths) {
 
 AQ_TEST(mlkem768_selftest) {
   CHECK_INT(aq_mlkem768_selftest(), 0);
+}
+
+/* The four-way Keccak (AVX2 when present) equals four scalar permutations, lane by lane. */
+AQ_TEST(mlkem768_keccakx4) {
+  uint64_t st = 99;
+  uint64_t x4[100], port[100], one[4][25];
+  for (int round = 0; round < 20; round++) {
+    CHECK_INT(aq_test_rand((uint8_t *)x4, sizeof(x4), &st), 0);
+    memcpy(port, x4, sizeof(x4));
+    for (int k = 0; k < 4; k++) {
+      for (int i = 0; i < 25; i++) {
+        one[k][i] = x4[4 * i + k];
+      }
+      aq_keccak_f1600(one[k]);
+    }
+    aq_mlkem768_keccakx4_f1600(x4);
+    aq_mlkem768_keccakx4_f1600_portable(port);
+    for (int k = 0; k < 4; k++) {
+      for (int i = 0; i < 25; i++) {
+        CHECK(x4[4 * i + k] == one[k][i]);
+        CHECK(port[4 * i + k] == one[k][i]);
+      }
+    }
+  }
+  /* absorb_once + extract = SHAKE128 / SHAKE256 on four different inputs. */
+  uint8_t in[4][40], out[4][168], want[168];
+  const uint8_t *inp[4] = {in[0], in[1], in[2], in[3]};
+  uint8_t *outp[4] = {out[0], out[1], out[2], out[3]};
+  CHECK_INT(aq_test_rand(&in[0][0], sizeof(in), &st), 0);
+  aq_mlkem768_keccakx4_absorb_once(x4, AQ_SHAKE128_RATE, 0x1f, inp, 34);
+  aq_mlkem768_keccakx4_extract(outp, x4, 168);
+  for (int k = 0; k < 4; k++) {
+    aq_shake128(want, 168, in[k], 34);
+    CHECK_MEM(out[k], want, 168);
+  }
+  aq_mlkem768_keccakx4_absorb_once(x4, AQ_SHAKE256_RATE, 0x1f, inp, 33);
+  aq_mlkem768_keccakx4_extract(outp, x4, 131);
+  for (int k = 0; k < 4; k++) {
+    aq_shake256(want, 131, in[k], 33);
+    CHECK_MEM(out[k], want, 131);
+  }
 }

@@ -1,0 +1,191 @@
+/*
+ * aq_mlkem768_keccakx4.c - four Keccak-f[1600] permutations side by side.
+ *
+ * ML-KEM spends most of its time in Keccak, and its calls come in
+ * independent groups (the nine SHAKE128 streams of the matrix, the six or
+ * seven SHAKE256 noise streams), so four run at once: with AVX2 each
+ * 256-bit register holds one lane of all four states, and four
+ * permutations cost about as much as one scalar permutation (measured on
+ * the development machine, AMD EPYC).  The AVX2 code is chosen at run time
+ * (__builtin_cpu_supports); elsewhere the portable path permutes the four
+ * states one after the other with aq_keccak_f1600 (also forced by building
+ * with -DAQ_MLKEM768_NO_AVX2).
+ *
+ * State layout: s[4 * lane + instance], lane = x + 5y as in FIPS 202.
+ */
+#include "aq_mlkem768_keccakx4.h"
+
+#include "aq_ct.h"
+#include "aq_sha3.h"
+
+/* The four states one after the other (any platform). */
+void aq_mlkem768_keccakx4_f1600_portable(uint64_t s[100]) {
+  uint64_t one[25];
+  for (int k = 0; k < 4; k++) {
+    for (int i = 0; i < 25; i++) {
+      one[i] = s[4 * i + k];
+    }
+    aq_keccak_f1600(one);
+    for (int i = 0; i < 25; i++) {
+      s[4 * i + k] = one[i];
+    }
+  }
+  aq_memzero(one, sizeof(one));
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(AQ_MLKEM768_NO_AVX2)
+#  include <immintrin.h>
+
+/* FIPS 202 §3.2.5 round constants. */
+static const uint64_t rcx4[24] = {
+    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
+    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
+    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
+    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
+    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
+
+#  define LOAD(i) _mm256_loadu_si256((const __m256i *)(const void *)(s + 4 * (i)))
+#  define STORE(i, v) _mm256_storeu_si256((__m256i *)(void *)(s + 4 * (i)), (v))
+#  define ROL(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
+#  define XOR5(a, b, c, d, e)                                                                      \
+    _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)), e)
+
+/*
+ * One round per iteration, written out lane by lane: theta, rho and pi
+ * folded together (lane (x, y) moves to (y, 2x + 3y)), chi (andnot), iota.
+ */
+__attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
+  __m256i s0 = LOAD(0), s1 = LOAD(1), s2 = LOAD(2), s3 = LOAD(3), s4 = LOAD(4);
+  __m256i s5 = LOAD(5), s6 = LOAD(6), s7 = LOAD(7), s8 = LOAD(8), s9 = LOAD(9);
+  __m256i s10 = LOAD(10), s11 = LOAD(11), s12 = LOAD(12), s13 = LOAD(13), s14 = LOAD(14);
+  __m256i s15 = LOAD(15), s16 = LOAD(16), s17 = LOAD(17), s18 = LOAD(18), s19 = LOAD(19);
+  __m256i s20 = LOAD(20), s21 = LOAD(21), s22 = LOAD(22), s23 = LOAD(23), s24 = LOAD(24);
+  __m256i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18,
+      b19, b20, b21, b22, b23, b24;
+  __m256i c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+  for (int round = 0; round < 24; round++) {
+    c0 = XOR5(s0, s5, s10, s15, s20);
+    c1 = XOR5(s1, s6, s11, s16, s21);
+    c2 = XOR5(s2, s7, s12, s17, s22);
+    c3 = XOR5(s3, s8, s13, s18, s23);
+    c4 = XOR5(s4, s9, s14, s19, s24);
+    d0 = _mm256_xor_si256(c4, ROL(c1, 1));
+    d1 = _mm256_xor_si256(c0, ROL(c2, 1));
+    d2 = _mm256_xor_si256(c1, ROL(c3, 1));
+    d3 = _mm256_xor_si256(c2, ROL(c4, 1));
+    d4 = _mm256_xor_si256(c3, ROL(c0, 1));
+    b0 = _mm256_xor_si256(s0, d0);
+    b10 = ROL(_mm256_xor_si256(s1, d1), 1);
+    b20 = ROL(_mm256_xor_si256(s2, d2), 62);
+    b5 = ROL(_mm256_xor_si256(s3, d3), 28);
+    b15 = ROL(_mm256_xor_si256(s4, d4), 27);
+    b16 = ROL(_mm256_xor_si256(s5, d0), 36);
+    b1 = ROL(_mm256_xor_si256(s6, d1), 44);
+    b11 = ROL(_mm256_xor_si256(s7, d2), 6);
+    b21 = ROL(_mm256_xor_si256(s8, d3), 55);
+    b6 = ROL(_mm256_xor_si256(s9, d4), 20);
+    b7 = ROL(_mm256_xor_si256(s10, d0), 3);
+    b17 = ROL(_mm256_xor_si256(s11, d1), 10);
+    b2 = ROL(_mm256_xor_si256(s12, d2), 43);
+    b12 = ROL(_mm256_xor_si256(s13, d3), 25);
+    b22 = ROL(_mm256_xor_si256(s14, d4), 39);
+    b23 = ROL(_mm256_xor_si256(s15, d0), 41);
+    b8 = ROL(_mm256_xor_si256(s16, d1), 45);
+    b18 = ROL(_mm256_xor_si256(s17, d2), 15);
+    b3 = ROL(_mm256_xor_si256(s18, d3), 21);
+    b13 = ROL(_mm256_xor_si256(s19, d4), 8);
+    b14 = ROL(_mm256_xor_si256(s20, d0), 18);
+    b24 = ROL(_mm256_xor_si256(s21, d1), 2);
+    b9 = ROL(_mm256_xor_si256(s22, d2), 61);
+    b19 = ROL(_mm256_xor_si256(s23, d3), 56);
+    b4 = ROL(_mm256_xor_si256(s24, d4), 14);
+    s0 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    s1 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    s2 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    s3 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    s4 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    s5 = _mm256_xor_si256(b5, _mm256_andnot_si256(b6, b7));
+    s6 = _mm256_xor_si256(b6, _mm256_andnot_si256(b7, b8));
+    s7 = _mm256_xor_si256(b7, _mm256_andnot_si256(b8, b9));
+    s8 = _mm256_xor_si256(b8, _mm256_andnot_si256(b9, b5));
+    s9 = _mm256_xor_si256(b9, _mm256_andnot_si256(b5, b6));
+    s10 = _mm256_xor_si256(b10, _mm256_andnot_si256(b11, b12));
+    s11 = _mm256_xor_si256(b11, _mm256_andnot_si256(b12, b13));
+    s12 = _mm256_xor_si256(b12, _mm256_andnot_si256(b13, b14));
+    s13 = _mm256_xor_si256(b13, _mm256_andnot_si256(b14, b10));
+    s14 = _mm256_xor_si256(b14, _mm256_andnot_si256(b10, b11));
+    s15 = _mm256_xor_si256(b15, _mm256_andnot_si256(b16, b17));
+    s16 = _mm256_xor_si256(b16, _mm256_andnot_si256(b17, b18));
+    s17 = _mm256_xor_si256(b17, _mm256_andnot_si256(b18, b19));
+    s18 = _mm256_xor_si256(b18, _mm256_andnot_si256(b19, b15));
+    s19 = _mm256_xor_si256(b19, _mm256_andnot_si256(b15, b16));
+    s20 = _mm256_xor_si256(b20, _mm256_andnot_si256(b21, b22));
+    s21 = _mm256_xor_si256(b21, _mm256_andnot_si256(b22, b23));
+    s22 = _mm256_xor_si256(b22, _mm256_andnot_si256(b23, b24));
+    s23 = _mm256_xor_si256(b23, _mm256_andnot_si256(b24, b20));
+    s24 = _mm256_xor_si256(b24, _mm256_andnot_si256(b20, b21));
+
+    s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)rcx4[round]));
+  }
+  STORE(0, s0); STORE(1, s1); STORE(2, s2); STORE(3, s3); STORE(4, s4);
+  STORE(5, s5); STORE(6, s6); STORE(7, s7); STORE(8, s8); STORE(9, s9);
+  STORE(10, s10); STORE(11, s11); STORE(12, s12); STORE(13, s13); STORE(14, s14);
+  STORE(15, s15); STORE(16, s16); STORE(17, s17); STORE(18, s18); STORE(19, s19);
+  STORE(20, s20); STORE(21, s21); STORE(22, s22); STORE(23, s23); STORE(24, s24);
+}
+
+static int have_avx2(void) {
+  return __builtin_cpu_supports("avx2") != 0;
+}
+
+#else
+
+static void keccakx4_avx2(uint64_t s[100]) {
+  aq_mlkem768_keccakx4_f1600_portable(s);
+}
+
+static int have_avx2(void) {
+  return 0;
+}
+
+#endif
+
+void aq_mlkem768_keccakx4_f1600(uint64_t s[100]) {
+  if (have_avx2()) {
+    keccakx4_avx2(s);
+  } else {
+    aq_mlkem768_keccakx4_f1600_portable(s);
+  }
+}
+
+void aq_mlkem768_keccakx4_absorb_once(uint64_t s[100], size_t rate, uint8_t dsep,
+                                      const uint8_t *const in[4], size_t inlen) {
+  for (int i = 0; i < 100; i++) {
+    s[i] = 0;
+  }
+  for (size_t k = 0; k < 4; k++) {
+    for (size_t i = 0; i < inlen; i++) {
+      s[4 * (i / 8) + k] ^= (uint64_t)in[k][i] << (8 * (i % 8));
+    }
+    s[4 * (inlen / 8) + k] ^= (uint64_t)dsep << (8 * (inlen % 8));
+    s[4 * ((rate - 1) / 8) + k] ^= (uint64_t)0x80 << (8 * ((rate - 1) % 8));
+  }
+  aq_mlkem768_keccakx4_f1600(s);
+}
+
+void aq_mlkem768_keccakx4_extract(uint8_t *const out[4], const uint64_t s[100], size_t len) {
+  for (size_t k = 0; k < 4; k++) {
+    uint8_t *o = out[k];
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+      uint64_t v = s[4 * (i / 8) + k];
+      for (int b = 0; b < 8; b++) {
+        o[i + (size_t)b] = (uint8_t)(v >> (8 * b));
+      }
+    }
+    for (; i < len; i++) {
+      o[i] = (uint8_t)(s[4 * (i / 8) + k] >> (8 * (i % 8)));
+    }
+  }
+}
