@@ -324,6 +324,12 @@ static void poly_tomsg(uint8_t m[32], const poly *p) {
 /* ------------------------------------------------------------- sampling */
 
 /*
+ * All Keccak work of an operation is handed to aq_mlkem768_keccakx4_run as
+ * jobs, four lanes at a time: matrix entries (SHAKE128 streams), noise
+ * (SHAKE256 PRF), H(ek) (SHA3-256) and J(z ‖ c) (SHAKE256).
+ */
+
+/*
  * SampleNTT (Alg. 7) on public bytes: 12-bit candidates below q are kept.
  * Returns the number of coefficients written (at most len).
  */
@@ -342,90 +348,40 @@ static unsigned rej_uniform(int16_t *r, unsigned len, const uint8_t *buf, size_t
   return ctr;
 }
 
-/*
- * A-hat[i][j] = SampleNTT(rho ‖ j ‖ i) (Alg. 13 line 6); the caller passes
- * the two index bytes in XOF order.  Three whole SHAKE128 blocks give 336
- * candidates, enough for 256 coefficients with probability ~ 1 - 2^-30;
- * further blocks are squeezed one at a time.
- */
-static void sample_ntt(poly *a, const uint8_t rho[32], uint8_t b0, uint8_t b1) {
-  uint8_t buf[3 * AQ_SHAKE128_RATE];
-  uint8_t idx[2] = {b0, b1};
-  aq_keccak xof;
-  aq_shake128_init(&xof);
-  aq_keccak_absorb(&xof, rho, 32);
-  aq_keccak_absorb(&xof, idx, 2);
-  aq_keccak_squeeze(&xof, buf, sizeof(buf));
-  unsigned ctr = rej_uniform(a->c, MLKEM_N, buf, sizeof(buf));
-  while (ctr < MLKEM_N) {
-    aq_keccak_squeeze(&xof, buf, AQ_SHAKE128_RATE);
-    ctr += rej_uniform(a->c + ctr, MLKEM_N - ctr, buf, AQ_SHAKE128_RATE);
-  }
-}
+/* One matrix entry: SampleNTT(rho ‖ b0 ‖ b1), squeezed a block at a time. */
+typedef struct {
+  poly *a;
+  unsigned ctr;
+  uint8_t in[34];
+} xof_ctx;
 
-/* Three whole SHAKE128 blocks per matrix entry up front (see sample_ntt). */
-#define XOF_BLOCKS 3
-
-/*
- * Four matrix entries at once: SampleNTT(rho ‖ idx[k][0] ‖ idx[k][1]) into
- * *a[k] on four Keccak states permuted together; a lane that needs more
- * candidates keeps the others squeezing (their extra output is ignored).
- */
-static void sample_ntt_x4(poly *const a[4], const uint8_t rho[32], const uint8_t idx[4][2]) {
-  uint64_t s[100];
-  uint8_t in[4][34];
-  uint8_t buf[4][XOF_BLOCKS * AQ_SHAKE128_RATE];
-  const uint8_t *inp[4];
-  uint8_t *outp[4];
-  unsigned ctr[4];
-  for (int k = 0; k < 4; k++) {
-    memcpy(in[k], rho, 32);
-    in[k][32] = idx[k][0];
-    in[k][33] = idx[k][1];
-    inp[k] = in[k];
-  }
-  aq_mlkem768_keccakx4_absorb_once(s, AQ_SHAKE128_RATE, 0x1f, inp, sizeof(in[0]));
-  for (int b = 0; b < XOF_BLOCKS; b++) {
-    if (b > 0) {
-      aq_mlkem768_keccakx4_f1600(s);
-    }
-    for (int k = 0; k < 4; k++) {
-      outp[k] = buf[k] + b * AQ_SHAKE128_RATE;
-    }
-    aq_mlkem768_keccakx4_extract(outp, s, AQ_SHAKE128_RATE);
-  }
-  for (int k = 0; k < 4; k++) {
-    ctr[k] = rej_uniform(a[k]->c, MLKEM_N, buf[k], sizeof(buf[k]));
-    outp[k] = buf[k];
-  }
-  while (ctr[0] < MLKEM_N || ctr[1] < MLKEM_N || ctr[2] < MLKEM_N || ctr[3] < MLKEM_N) {
-    aq_mlkem768_keccakx4_f1600(s);
-    aq_mlkem768_keccakx4_extract(outp, s, AQ_SHAKE128_RATE);
-    for (int k = 0; k < 4; k++) {
-      ctr[k] += rej_uniform(a[k]->c + ctr[k], MLKEM_N - ctr[k], buf[k], AQ_SHAKE128_RATE);
-    }
-  }
+static int xof_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+  xof_ctx *c = job->ctx;
+  c->ctr += rej_uniform(c->a->c + c->ctr, MLKEM_N - c->ctr, out, len);
+  return c->ctr < MLKEM_N;
 }
 
 /*
- * The whole matrix A-hat (transposed = 0: entry [i][j] from rho ‖ j ‖ i,
- * Alg. 13 line 6) or its transpose (entry [i][j] from rho ‖ i ‖ j, as
- * Alg. 14 uses A-hat^T), row-major in a[3 i + j]: two rounds of four, one
- * single.  rho is public, so the rejection loops may branch on it.
+ * Jobs for the whole matrix A-hat (transposed = 0: entry [i][j] from
+ * rho ‖ j ‖ i, Alg. 13 line 6) or its transpose (entry [i][j] from
+ * rho ‖ i ‖ j, the A-hat^T of Alg. 14), row-major in a[3 i + j].  rho is
+ * public, so the rejection loop may branch on the XOF output.
  */
-static void gen_matrix(poly a[MLKEM_K * MLKEM_K], const uint8_t rho[32], int transposed) {
-  uint8_t idx[MLKEM_K * MLKEM_K][2];
+static size_t matrix_jobs(aq_mlkem768_x4_job *jobs, xof_ctx ctx[MLKEM_K * MLKEM_K],
+                          poly a[MLKEM_K * MLKEM_K], const uint8_t rho[32], int transposed) {
   for (int i = 0; i < MLKEM_K; i++) {
     for (int j = 0; j < MLKEM_K; j++) {
-      idx[3 * i + j][0] = (uint8_t)(transposed ? i : j);
-      idx[3 * i + j][1] = (uint8_t)(transposed ? j : i);
+      xof_ctx *c = &ctx[3 * i + j];
+      c->a = &a[3 * i + j];
+      c->ctr = 0;
+      memcpy(c->in, rho, 32);
+      c->in[32] = (uint8_t)(transposed ? i : j);
+      c->in[33] = (uint8_t)(transposed ? j : i);
+      jobs[3 * i + j] = (aq_mlkem768_x4_job){c->in, sizeof(c->in), AQ_SHAKE128_RATE, 0x1f,
+                                             AQ_SHAKE128_RATE, xof_block, c};
     }
   }
-  for (int e = 0; e + 4 <= MLKEM_K * MLKEM_K; e += 4) {
-    poly *const dst[4] = {&a[e], &a[e + 1], &a[e + 2], &a[e + 3]};
-    sample_ntt_x4(dst, rho, (const uint8_t(*)[2])idx + e);
-  }
-  sample_ntt(&a[8], rho, idx[8][0], idx[8][1]);
+  return MLKEM_K * MLKEM_K;
 }
 
 /* SamplePolyCBD_2 (Alg. 8): each coefficient is popcount of two bits minus popcount of the next two. */
@@ -442,32 +398,49 @@ static void poly_cbd2(poly *p, const uint8_t buf[128]) {
   }
 }
 
-/*
- * Four noise polynomials SamplePolyCBD_2(PRF_2(seed, nonce[k])) at once
- * (PRF = SHAKE256 to 128 bytes, one block each).  seed is secret.
- */
-static void poly_getnoise_x4(poly *const p[4], const uint8_t seed[32], uint8_t n0, uint8_t n1,
-                             uint8_t n2, uint8_t n3) {
-  uint64_t s[100];
-  uint8_t in[4][33];
-  uint8_t buf[4][128];
-  const uint8_t *inp[4];
-  uint8_t *outp[4];
-  const uint8_t nonce[4] = {n0, n1, n2, n3};
-  for (int k = 0; k < 4; k++) {
-    memcpy(in[k], seed, 32);
-    in[k][32] = nonce[k];
-    inp[k] = in[k];
-    outp[k] = buf[k];
+/* One noise polynomial: SamplePolyCBD_2(PRF_2(seed, nonce)), PRF = SHAKE256 to 128 bytes. */
+typedef struct {
+  poly *p;
+  uint8_t in[33];
+} prf_ctx;
+
+static int prf_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+  prf_ctx *c = job->ctx;
+  (void)len; /* 128 */
+  poly_cbd2(c->p, out);
+  return 0;
+}
+
+/* Jobs for the n noise polynomials *p[i] = CBD(PRF(seed, nonce0 + i)).  seed is secret. */
+static size_t noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx *ctx, poly *const *p, size_t n,
+                         const uint8_t seed[32], uint8_t nonce0) {
+  for (size_t i = 0; i < n; i++) {
+    ctx[i].p = p[i];
+    memcpy(ctx[i].in, seed, 32);
+    ctx[i].in[32] = (uint8_t)(nonce0 + i);
+    jobs[i] = (aq_mlkem768_x4_job){ctx[i].in, sizeof(ctx[i].in), AQ_SHAKE256_RATE, 0x1f,
+                                   128, prf_block, &ctx[i]};
   }
-  aq_mlkem768_keccakx4_absorb_once(s, AQ_SHAKE256_RATE, 0x1f, inp, sizeof(in[0]));
-  aq_mlkem768_keccakx4_extract(outp, s, sizeof(buf[0]));
-  for (int k = 0; k < 4; k++) {
-    poly_cbd2(p[k], buf[k]);
-  }
-  aq_memzero(s, sizeof(s));
-  aq_memzero(in, sizeof(in));
-  aq_memzero(buf, sizeof(buf));
+  return n;
+}
+
+/* A fixed-length hash or XOF output (at most one block). */
+typedef struct {
+  uint8_t *out;
+  size_t outlen;
+} hash_ctx;
+
+static int hash_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+  hash_ctx *c = job->ctx;
+  memcpy(c->out, out, len); /* len = outlen <= rate */
+  return 0;
+}
+
+static aq_mlkem768_x4_job hash_job(hash_ctx *c, const uint8_t *in, size_t inlen, size_t rate,
+                                   uint8_t dsep, uint8_t *out, size_t outlen) {
+  c->out = out;
+  c->outlen = outlen;
+  return (aq_mlkem768_x4_job){in, inlen, rate, dsep, outlen, hash_block, c};
 }
 
 /* ------------------------------------------------------------------ PKE */
@@ -488,50 +461,54 @@ static void pke_pub_decode(pke_pub *pk, const uint8_t ek[AQ_MLKEM768_EK_LEN]) {
   memcpy(pk->rho, ek + PKE_BYTES, 32);
 }
 
-/* K-PKE.Encrypt(ek, m, r) (Alg. 14) into ct. */
-static void pke_encrypt(uint8_t ct[AQ_MLKEM768_CT_LEN], const pke_pub *pk, const uint8_t m[32],
-                        const uint8_t r[32]) {
+/* The randomness of K-PKE.Encrypt: y (nonces 0..2), e1 (3..5), e2 (6) (Alg. 14 lines 8-17). */
+typedef struct {
   polyvec y;
   polyvec e1;
-  poly_mulcache yc[MLKEM_K];
   poly e2;
-  poly spare;
-  poly a[MLKEM_K * MLKEM_K];
-  poly u;
+} enc_noise;
 
-  /* Nonces: y 0..2, e1 3..5, e2 6 (Alg. 14 lines 8-17). */
-  poly *const n1[4] = {&y.v[0], &y.v[1], &y.v[2], &e1.v[0]};
-  poly *const n2[4] = {&e1.v[1], &e1.v[2], &e2, &spare};
-  poly_getnoise_x4(n1, r, 0, 1, 2, 3);
-  poly_getnoise_x4(n2, r, 4, 5, 6, 7);
-  gen_matrix(a, pk->rho, 1);
+static size_t enc_noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx ctx[7], enc_noise *nz,
+                             const uint8_t r[32]) {
+  poly *const p[7] = {&nz->y.v[0], &nz->y.v[1], &nz->y.v[2], &nz->e1.v[0],
+                      &nz->e1.v[1], &nz->e1.v[2], &nz->e2};
+  return noise_jobs(jobs, ctx, p, 7, r, 0);
+}
+
+/*
+ * K-PKE.Encrypt (Alg. 14) into ct, from the sampled transpose at (a[3 i + j]
+ * = A-hat^T[i][j]) and noise nz (consumed: y is transformed in place).
+ */
+static void pke_encrypt(uint8_t ct[AQ_MLKEM768_CT_LEN], const poly at[MLKEM_K * MLKEM_K],
+                        const polyvec *t, enc_noise *nz, const uint8_t m[32]) {
+  poly_mulcache yc[MLKEM_K];
+  poly u;
+  poly mu;
+
   for (int i = 0; i < MLKEM_K; i++) {
-    poly_ntt(&y.v[i]);
-    poly_mulcache_compute(&yc[i], &y.v[i]);
+    poly_ntt(&nz->y.v[i]);
+    poly_mulcache_compute(&yc[i], &nz->y.v[i]);
   }
   /* u = NTT^-1(A^T o y) + e1. */
   for (int i = 0; i < MLKEM_K; i++) {
-    poly_basemul_acc(&u, &a[MLKEM_K * i], &y, yc);
+    poly_basemul_acc(&u, &at[MLKEM_K * i], &nz->y, yc);
     poly_invntt_tomont(&u);
-    poly_add(&u, &e1.v[i]);
+    poly_add(&u, &nz->e1.v[i]);
     poly_canonical(&u);
     poly_compress10(ct + 320 * i, &u);
   }
   /* v = NTT^-1(t^T o y) + e2 + Decompress1(m). */
-  poly_basemul_acc(&u, pk->t.v, &y, yc);
+  poly_basemul_acc(&u, t->v, &nz->y, yc);
   poly_invntt_tomont(&u);
-  poly_add(&u, &e2);
-  poly_frommsg(&spare, m);
-  poly_add(&u, &spare);
+  poly_add(&u, &nz->e2);
+  poly_frommsg(&mu, m);
+  poly_add(&u, &mu);
   poly_canonical(&u);
   poly_compress4(ct + C1_BYTES, &u);
 
-  aq_memzero(&y, sizeof(y));
-  aq_memzero(&e1, sizeof(e1));
   aq_memzero(yc, sizeof(yc));
-  aq_memzero(&e2, sizeof(e2));
-  aq_memzero(&spare, sizeof(spare));
   aq_memzero(&u, sizeof(u));
+  aq_memzero(&mu, sizeof(mu));
 }
 
 /* K-PKE.Decrypt(dk_PKE, c) (Alg. 15) into m. */
@@ -577,7 +554,9 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   poly_mulcache sc[MLKEM_K];
   poly a[MLKEM_K * MLKEM_K];
   poly t;
-  poly spare[2];
+  aq_mlkem768_x4_job jobs[MLKEM_K * MLKEM_K + 2 * MLKEM_K];
+  xof_ctx xc[MLKEM_K * MLKEM_K];
+  prf_ctx pc[2 * MLKEM_K];
 
   memcpy(in, d, 32);
   in[32] = MLKEM_K;
@@ -586,12 +565,12 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   const uint8_t *sigma = rhosigma + 32;
   CT_DECLASSIFY(rho, 32); /* rho is published in ek */
 
-  /* Nonces: s 0..2, e 3..5 (Alg. 13 lines 8-15). */
-  poly *const n1[4] = {&s.v[0], &s.v[1], &s.v[2], &e.v[0]};
-  poly *const n2[4] = {&e.v[1], &e.v[2], &spare[0], &spare[1]};
-  poly_getnoise_x4(n1, sigma, 0, 1, 2, 3);
-  poly_getnoise_x4(n2, sigma, 4, 5, 6, 7);
-  gen_matrix(a, rho, 0);
+  /* A-hat, then s (nonces 0..2) and e (3..5) (Alg. 13 lines 3-15). */
+  poly *const noise[2 * MLKEM_K] = {&s.v[0], &s.v[1], &s.v[2], &e.v[0], &e.v[1], &e.v[2]};
+  size_t n = matrix_jobs(jobs, xc, a, rho, 0);
+  n += noise_jobs(jobs + n, pc, noise, 2 * MLKEM_K, sigma, 0);
+  aq_mlkem768_keccakx4_run(jobs, n);
+
   for (int i = 0; i < MLKEM_K; i++) {
     poly_ntt(&s.v[i]);
     poly_mulcache_compute(&sc[i], &s.v[i]);
@@ -600,8 +579,8 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   /* t-hat = A-hat o s-hat + e-hat. */
   for (int i = 0; i < MLKEM_K; i++) {
     poly_basemul_acc(&t, &a[MLKEM_K * i], &s, sc);
-    for (int n = 0; n < MLKEM_N; n++) {
-      t.c[n] = fqmul(t.c[n], MONT_R2); /* undo basemul's 2^-16 */
+    for (int c = 0; c < MLKEM_N; c++) {
+      t.c[c] = fqmul(t.c[c], MONT_R2); /* undo basemul's 2^-16 */
     }
     poly_add(&t, &e.v[i]);
     poly_canonical(&t);
@@ -621,10 +600,10 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   aq_memzero(in, sizeof(in));
   aq_memzero(rhosigma, sizeof(rhosigma));
   aq_memzero(&s, sizeof(s));
+  aq_memzero(&e, sizeof(e));
   aq_memzero(sc, sizeof(sc));
   aq_memzero(&t, sizeof(t));
-  aq_memzero(&e, sizeof(e));
-  aq_memzero(spare, sizeof(spare));
+  aq_memzero(pc, sizeof(pc));
 }
 
 void aq_mlkem768_keygen(uint8_t ek[static AQ_MLKEM768_EK_LEN],
@@ -633,14 +612,12 @@ void aq_mlkem768_keygen(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   aq_mlkem768_keygen_internal(ek, dk, seed, seed + 32);
 }
 
-/* (K, r) = G(m ‖ h) then c = K-PKE.Encrypt(ek, m, r) (Alg. 17 lines 1-2). */
-static void encaps_core(uint8_t ct[AQ_MLKEM768_CT_LEN], uint8_t kr[64], const pke_pub *pk,
-                        const uint8_t m[32], const uint8_t h[32]) {
+/* (K, r) = G(m ‖ h) (Alg. 17 line 1, Alg. 18 line 8). */
+static void hash_g(uint8_t kr[64], const uint8_t m[32], const uint8_t h[32]) {
   uint8_t in[64];
   memcpy(in, m, 32);
   memcpy(in + 32, h, 32);
   aq_sha3_512(kr, in, sizeof(in));
-  pke_encrypt(ct, pk, m, kr + 32);
   aq_memzero(in, sizeof(in));
 }
 
@@ -649,13 +626,30 @@ void aq_mlkem768_encaps_internal(uint8_t ct[static AQ_MLKEM768_CT_LEN],
                                  const uint8_t ek[static AQ_MLKEM768_EK_LEN],
                                  const uint8_t m[static AQ_MLKEM768_M_LEN]) {
   pke_pub pk;
+  poly at[MLKEM_K * MLKEM_K];
+  enc_noise nz;
   uint8_t h[32];
   uint8_t kr[64];
+  aq_mlkem768_x4_job jobs[1 + MLKEM_K * MLKEM_K];
+  xof_ctx xc[MLKEM_K * MLKEM_K];
+  prf_ctx pc[7];
+  hash_ctx hc;
+
   pke_pub_decode(&pk, ek);
-  aq_sha3_256(h, ek, AQ_MLKEM768_EK_LEN);
-  encaps_core(ct, kr, &pk, m, h);
+  /* H(ek) beside the nine matrix entries (the long job first, for packing). */
+  jobs[0] = hash_job(&hc, ek, AQ_MLKEM768_EK_LEN, AQ_SHA3_256_RATE, 0x06, h, 32);
+  size_t n = 1 + matrix_jobs(jobs + 1, xc, at, pk.rho, 1);
+  aq_mlkem768_keccakx4_run(jobs, n);
+
+  hash_g(kr, m, h);
+  n = enc_noise_jobs(jobs, pc, &nz, kr + 32);
+  aq_mlkem768_keccakx4_run(jobs, n);
+  pke_encrypt(ct, at, &pk.t, &nz, m);
   memcpy(ss, kr, AQ_MLKEM768_SS_LEN);
+
   aq_memzero(kr, sizeof(kr));
+  aq_memzero(&nz, sizeof(nz));
+  aq_memzero(pc, sizeof(pc));
 }
 
 /*
@@ -707,43 +701,60 @@ int aq_mlkem768_decaps(uint8_t ss[static AQ_MLKEM768_SS_LEN],
   const uint8_t *ek = dk + PKE_BYTES;
   const uint8_t *h = ek + AQ_MLKEM768_EK_LEN;
   const uint8_t *z = h + 32;
-  uint8_t hek[32];
-
-  /* §7.3 "(Hash check.) Perform the computation test <- H(dk[384k : 768k + 32]).
-   * If test != dk[768k + 32 : 768k + 64], then input checking has failed." */
-  aq_sha3_256(hek, ek, AQ_MLKEM768_EK_LEN);
-  if (!aq_ct_memeq(hek, h, 32)) {
-    memset(ss, 0, AQ_MLKEM768_SS_LEN);
-    return AQ_ERR_MALFORMED;
-  }
-
   pke_pub pk;
+  poly at[MLKEM_K * MLKEM_K];
+  enc_noise nz;
+  uint8_t hek[32];
   uint8_t mp[32];
   uint8_t kr[64];
   uint8_t kbar[32];
+  uint8_t zc[32 + AQ_MLKEM768_CT_LEN];
   uint8_t ct2[AQ_MLKEM768_CT_LEN];
-  aq_keccak j;
+  aq_mlkem768_x4_job jobs[2 + MLKEM_K * MLKEM_K + 7];
+  xof_ctx xc[MLKEM_K * MLKEM_K];
+  prf_ctx pc[7];
+  hash_ctx hc[2];
+  int rv = 0;
 
-  pke_decrypt(mp, dk_pke, ct);                       /* Alg. 18 line 7 */
+  pke_decrypt(mp, dk_pke, ct); /* Alg. 18 line 7 */
+  hash_g(kr, mp, h);           /* line 8: (K', r') = G(m' ‖ h) */
   pke_pub_decode(&pk, ek);
-  encaps_core(ct2, kr, &pk, mp, h);                  /* lines 8, 10 */
-  aq_shake256_init(&j);                              /* line 9: K-bar = J(z ‖ c) */
-  aq_keccak_absorb(&j, z, 32);
-  aq_keccak_absorb(&j, ct, AQ_MLKEM768_CT_LEN);
-  aq_keccak_squeeze(&j, kbar, sizeof(kbar));
-  aq_keccak_wipe(&j);
+  memcpy(zc, z, 32);
+  memcpy(zc + 32, ct, AQ_MLKEM768_CT_LEN);
+  /*
+   * One batch: the §7.3 hash check H(ek), K-bar = J(z ‖ c) (line 9), the
+   * matrix and the re-encryption noise (line 10).
+   */
+  jobs[0] = hash_job(&hc[0], ek, AQ_MLKEM768_EK_LEN, AQ_SHA3_256_RATE, 0x06, hek, 32);
+  jobs[1] = hash_job(&hc[1], zc, sizeof(zc), AQ_SHAKE256_RATE, 0x1f, kbar, 32);
+  size_t n = 2 + matrix_jobs(jobs + 2, xc, at, pk.rho, 1);
+  n += enc_noise_jobs(jobs + n, pc, &nz, kr + 32);
+  aq_mlkem768_keccakx4_run(jobs, n);
 
+  /* §7.3 "(Hash check.) Perform the computation test <- H(dk[384k : 768k + 32]).
+   * If test != dk[768k + 32 : 768k + 64], then input checking has failed." */
+  if (!aq_ct_memeq(hek, h, 32)) {
+    memset(ss, 0, AQ_MLKEM768_SS_LEN);
+    rv = AQ_ERR_MALFORMED;
+    goto out;
+  }
+
+  pke_encrypt(ct2, at, &pk.t, &nz, mp); /* line 10: c' */
   /* Lines 11-13, in constant time: K' unless c != c', then K-bar. */
   uint8_t differ =
       (uint8_t)(aq_ct_barrier_u32((uint32_t)aq_ct_memeq(ct, ct2, AQ_MLKEM768_CT_LEN)) - 1u);
   memcpy(ss, kr, AQ_MLKEM768_SS_LEN);
   aq_ct_cmov(ss, kbar, AQ_MLKEM768_SS_LEN, differ);
 
+out:
   aq_memzero(mp, sizeof(mp));
   aq_memzero(kr, sizeof(kr));
   aq_memzero(kbar, sizeof(kbar));
+  aq_memzero(zc, 32);
   aq_memzero(ct2, sizeof(ct2));
-  return 0;
+  aq_memzero(&nz, sizeof(nz));
+  aq_memzero(pc, sizeof(pc));
+  return rv;
 }
 
 int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ct,

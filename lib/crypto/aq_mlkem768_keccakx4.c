@@ -159,33 +159,107 @@ void aq_mlkem768_keccakx4_f1600(uint64_t s[100]) {
   }
 }
 
-void aq_mlkem768_keccakx4_absorb_once(uint64_t s[100], size_t rate, uint8_t dsep,
-                                      const uint8_t *const in[4], size_t inlen) {
-  for (int i = 0; i < 100; i++) {
-    s[i] = 0;
-  }
-  for (size_t k = 0; k < 4; k++) {
-    for (size_t i = 0; i < inlen; i++) {
-      s[4 * (i / 8) + k] ^= (uint64_t)in[k][i] << (8 * (i % 8));
-    }
-    s[4 * (inlen / 8) + k] ^= (uint64_t)dsep << (8 * (inlen % 8));
-    s[4 * ((rate - 1) / 8) + k] ^= (uint64_t)0x80 << (8 * ((rate - 1) % 8));
-  }
-  aq_mlkem768_keccakx4_f1600(s);
+/* Per-lane progress of aq_mlkem768_keccakx4_run. */
+typedef struct {
+  aq_mlkem768_x4_job *job; /* NULL = idle */
+  size_t absorbed;         /* input bytes absorbed so far */
+  int squeezing;           /* padded: every permutation now yields a block */
+} x4_lane;
+
+static inline uint64_t load64_le(const uint8_t *p) {
+  return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
+         ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) |
+         ((uint64_t)p[6] << 48) | ((uint64_t)p[7] << 56);
 }
 
-void aq_mlkem768_keccakx4_extract(uint8_t *const out[4], const uint64_t s[100], size_t len) {
-  for (size_t k = 0; k < 4; k++) {
-    uint8_t *o = out[k];
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-      uint64_t v = s[4 * (i / 8) + k];
-      for (int b = 0; b < 8; b++) {
-        o[i + (size_t)b] = (uint8_t)(v >> (8 * b));
+static inline void store64_le(uint8_t *p, uint64_t v) {
+  for (int b = 0; b < 8; b++) {
+    p[b] = (uint8_t)(v >> (8 * b));
+  }
+}
+
+/* XOR len bytes into lane state k starting at byte 0: whole lanes, then the tail. */
+static void lane_absorb(uint64_t s[100], size_t k, const uint8_t *in, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    s[4 * (i / 8) + k] ^= load64_le(in + i);
+  }
+  for (; i < len; i++) {
+    s[4 * (i / 8) + k] ^= (uint64_t)in[i] << (8 * (i % 8));
+  }
+}
+
+static void lane_xor_byte(uint64_t s[100], size_t k, size_t off, uint8_t b) {
+  s[4 * (off / 8) + k] ^= (uint64_t)b << (8 * (off % 8));
+}
+
+/* The first len bytes of lane state k. */
+static void lane_extract(uint8_t *out, const uint64_t s[100], size_t k, size_t len) {
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    store64_le(out + i, s[4 * (i / 8) + k]);
+  }
+  for (; i < len; i++) {
+    out[i] = (uint8_t)(s[4 * (i / 8) + k] >> (8 * (i % 8)));
+  }
+}
+
+/*
+ * Each round: every busy lane that is still absorbing XORs in its next block
+ * (or the last partial block plus the pad10*1 padding), then all four states
+ * are permuted, then each squeezing lane hands its block to the callback.
+ */
+void aq_mlkem768_keccakx4_run(aq_mlkem768_x4_job *jobs, size_t njobs) {
+  uint64_t s[100];
+  uint8_t blk[4][200];
+  x4_lane lane[4] = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
+  size_t next = 0;
+  for (;;) {
+    int busy = 0;
+    for (size_t k = 0; k < 4; k++) {
+      if (lane[k].job == NULL && next < njobs) {
+        lane[k].job = &jobs[next++];
+        lane[k].absorbed = 0;
+        lane[k].squeezing = 0;
+        for (size_t i = 0; i < 25; i++) {
+          s[4 * i + k] = 0;
+        }
+      }
+      aq_mlkem768_x4_job *j = lane[k].job;
+      if (j == NULL) {
+        continue;
+      }
+      busy = 1;
+      if (lane[k].squeezing) {
+        continue;
+      }
+      size_t left = j->inlen - lane[k].absorbed;
+      if (left >= j->rate) {
+        lane_absorb(s, k, j->in + lane[k].absorbed, j->rate);
+        lane[k].absorbed += j->rate;
+      } else {
+        lane_absorb(s, k, j->in + lane[k].absorbed, left);
+        lane_xor_byte(s, k, left, j->dsep);
+        lane_xor_byte(s, k, j->rate - 1, 0x80);
+        lane[k].absorbed = j->inlen;
+        lane[k].squeezing = 1;
       }
     }
-    for (; i < len; i++) {
-      o[i] = (uint8_t)(s[4 * (i / 8) + k] >> (8 * (i % 8)));
+    if (!busy) {
+      break;
+    }
+    aq_mlkem768_keccakx4_f1600(s);
+    for (size_t k = 0; k < 4; k++) {
+      aq_mlkem768_x4_job *j = lane[k].job;
+      if (j == NULL || !lane[k].squeezing) {
+        continue;
+      }
+      lane_extract(blk[k], s, k, j->outlen);
+      if (!j->block(j, blk[k], j->outlen)) {
+        lane[k].job = NULL;
+      }
     }
   }
+  aq_memzero(s, sizeof(s));
+  aq_memzero(blk, sizeof(blk));
 }

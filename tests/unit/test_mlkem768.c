@@ -518,21 +518,83 @@ AQ_TEST(mlkem768_keccakx4) {
       }
     }
   }
-  /* absorb_once + extract = SHAKE128 / SHAKE256 on four different inputs. */
-  uint8_t in[4][40], out[4][168], want[168];
-  const uint8_t *inp[4] = {in[0], in[1], in[2], in[3]};
-  uint8_t *outp[4] = {out[0], out[1], out[2], out[3]};
-  CHECK_INT(aq_test_rand(&in[0][0], sizeof(in), &st), 0);
-  aq_mlkem768_keccakx4_absorb_once(x4, AQ_SHAKE128_RATE, 0x1f, inp, 34);
-  aq_mlkem768_keccakx4_extract(outp, x4, 168);
-  for (int k = 0; k < 4; k++) {
-    aq_shake128(want, 168, in[k], 34);
-    CHECK_MEM(out[k], want, 168);
+}
+
+/* Collects up to cap bytes of a job's output blocks; asks for more until full. */
+typedef struct {
+  uint8_t buf[700];
+  size_t len, cap;
+} collect_ctx;
+
+static int collect_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+  collect_ctx *c = job->ctx;
+  size_t n = len < c->cap - c->len ? len : c->cap - c->len;
+  memcpy(c->buf + c->len, out, n);
+  c->len += n;
+  return c->len < c->cap;
+}
+
+/*
+ * The job runner equals the one-shot scalar functions for every input length
+ * class (empty, < rate, = rate - 1, = rate, multi-block) and output length,
+ * with more jobs than lanes so lanes get reused.
+ */
+AQ_TEST(mlkem768_keccakx4_jobs) {
+  static const size_t inlens[] = {0, 33, 135, 136, 137, 167, 168, 169, 1184, 1120, 71, 72, 500};
+  enum { NJ = sizeof(inlens) / sizeof(inlens[0]) * 4 };
+  static uint8_t msg[1200];
+  static collect_ctx ctx[NJ];
+  aq_mlkem768_x4_job jobs[NJ];
+  uint8_t want[700];
+  uint64_t st = 5;
+  CHECK_INT(aq_test_rand(msg, sizeof(msg), &st), 0);
+  for (size_t i = 0; i < NJ; i++) {
+    size_t inlen = inlens[i / 4];
+    ctx[i].len = 0;
+    switch (i % 4) {
+    case 0: /* SHAKE128, several blocks out */
+      ctx[i].cap = 3 * 168 + 10;
+      jobs[i] = (aq_mlkem768_x4_job){msg, inlen, 168, 0x1f, 168, collect_block, &ctx[i]};
+      break;
+    case 1: /* SHAKE256, partial block handed over */
+      ctx[i].cap = 2 * 128;
+      jobs[i] = (aq_mlkem768_x4_job){msg + 1, inlen, 136, 0x1f, 128, collect_block, &ctx[i]};
+      break;
+    case 2: /* SHA3-256 */
+      ctx[i].cap = 32;
+      jobs[i] = (aq_mlkem768_x4_job){msg + 2, inlen, 136, 0x06, 32, collect_block, &ctx[i]};
+      break;
+    default: /* SHA3-512 */
+      ctx[i].cap = 64;
+      jobs[i] = (aq_mlkem768_x4_job){msg + 3, inlen, 72, 0x06, 64, collect_block, &ctx[i]};
+      break;
+    }
   }
-  aq_mlkem768_keccakx4_absorb_once(x4, AQ_SHAKE256_RATE, 0x1f, inp, 33);
-  aq_mlkem768_keccakx4_extract(outp, x4, 131);
-  for (int k = 0; k < 4; k++) {
-    aq_shake256(want, 131, in[k], 33);
-    CHECK_MEM(out[k], want, 131);
+  aq_mlkem768_keccakx4_run(jobs, NJ);
+  for (size_t i = 0; i < NJ; i++) {
+    size_t inlen = inlens[i / 4];
+    CHECK_INT(ctx[i].len, ctx[i].cap);
+    switch (i % 4) {
+    case 0:
+      aq_shake128(want, ctx[i].cap, msg, inlen);
+      CHECK_MEM(ctx[i].buf, want, ctx[i].cap);
+      break;
+    case 1: {
+      /* Blocks of 136 bytes, of which the first 128 were handed over. */
+      uint8_t full[272];
+      aq_shake256(full, sizeof(full), msg + 1, inlen);
+      CHECK_MEM(ctx[i].buf, full, 128);
+      CHECK_MEM(ctx[i].buf + 128, full + 136, 128);
+      break;
+    }
+    case 2:
+      aq_sha3_256(want, msg + 2, inlen);
+      CHECK_MEM(ctx[i].buf, want, 32);
+      break;
+    default:
+      aq_sha3_512(want, msg + 3, inlen);
+      CHECK_MEM(ctx[i].buf, want, 64);
+      break;
+    }
   }
 }
