@@ -25,6 +25,7 @@
 
 #include "aq_ct.h"
 #include "aq_mlkem768_keccakx4.h"
+#include "aq_mlkem768_ntt.h"
 #include "aq_sha3.h"
 
 /*
@@ -150,6 +151,9 @@ static void poly_add(poly *r, const poly *a) {
  * reduced.  Each layer adds at most q to the bound: |x| < 8q after seven.
  */
 static void poly_ntt(poly *p) {
+  if (aq_mlkem768_ntt_fast(p->c, zetas)) {
+    return; /* AVX2 (aq_mlkem768_ntt_avx2.c) */
+  }
   int16_t *r = p->c;
   unsigned k = 1;
   for (unsigned len = 128; len >= 2; len >>= 1) {
@@ -175,6 +179,9 @@ static void poly_ntt(poly *p) {
  * (len 8 and 64), and layer 7 ends below 2q before the final fqmul.
  */
 static void poly_invntt_tomont(poly *p) {
+  if (aq_mlkem768_invntt_fast(p->c, zetas)) {
+    return; /* AVX2 (aq_mlkem768_ntt_avx2.c) */
+  }
   int16_t *r = p->c;
   unsigned k = 127;
   for (unsigned len = 2; len <= 128; len <<= 1) {

@@ -1,0 +1,19 @@
+/*
+ * aq_mlkem768_ntt.h - optional accelerated NTTs for ML-KEM (internal).
+ * Each returns 1 after transforming r in place exactly as the portable code
+ * in aq_mlkem768.c specifies (same order, same bounds), or 0 without
+ * touching r when the CPU lacks the instructions (the caller then runs the
+ * portable code).  zetas: the 128 Montgomery-form twiddles of aq_mlkem768.c.
+ */
+#ifndef AQ_MLKEM768_NTT_H
+#define AQ_MLKEM768_NTT_H
+
+#include <stdint.h>
+
+/** Forward NTT (FIPS 203 Alg. 9): input |x| < q, output Barrett-reduced. */
+int aq_mlkem768_ntt_fast(int16_t r[256], const int16_t zetas[128]);
+
+/** Inverse NTT times 2^16 (Alg. 10 and the Montgomery factor): input |x| < q, output |x| < q. */
+int aq_mlkem768_invntt_fast(int16_t r[256], const int16_t zetas[128]);
+
+#endif /* AQ_MLKEM768_NTT_H */
