@@ -338,11 +338,23 @@ static void poly_tomsg(uint8_t m[32], const poly *p) {
 
 /*
  * SampleNTT (Alg. 7) on public bytes: 12-bit candidates below q are kept.
- * Returns the number of coefficients written (at most len).
+ * Returns the number of coefficients written (at most len).  While two
+ * slots are free every candidate is stored and the count advances by the
+ * comparison result, so the ~19% rejections cost no mispredicted branch;
+ * the last slots are filled with the plain loop.
  */
 static unsigned rej_uniform(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen) {
   unsigned ctr = 0;
-  for (size_t pos = 0; ctr < len && pos + 3 <= buflen; pos += 3) {
+  size_t pos = 0;
+  for (; ctr + 2 <= len && pos + 3 <= buflen; pos += 3) {
+    uint16_t d1 = (uint16_t)(buf[pos] | ((buf[pos + 1] & 0x0f) << 8));
+    uint16_t d2 = (uint16_t)((buf[pos + 1] >> 4) | (buf[pos + 2] << 4));
+    r[ctr] = (int16_t)d1;
+    ctr += d1 < MLKEM_Q;
+    r[ctr] = (int16_t)d2;
+    ctr += d2 < MLKEM_Q;
+  }
+  for (; ctr < len && pos + 3 <= buflen; pos += 3) {
     uint16_t d1 = (uint16_t)(buf[pos] | ((buf[pos + 1] & 0x0f) << 8));
     uint16_t d2 = (uint16_t)((buf[pos + 1] >> 4) | (buf[pos + 2] << 4));
     if (d1 < MLKEM_Q) {
