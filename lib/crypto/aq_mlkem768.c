@@ -63,9 +63,13 @@ typedef struct {
   poly v[MLKEM_K];
 } polyvec;
 
-/* Odd coefficient times gamma_i (the X^2 - gamma_i modulus), per polynomial. */
+/*
+ * The right-hand factor of a product in the NTT domain, prepared once per
+ * polynomial: c[2i] = b[2i] and c[2i+1] = b[2i+1] * gamma_i (the X^2 - gamma_i
+ * modulus of pair i), so the even output is one dot product a . c.
+ */
 typedef struct {
-  int16_t c[MLKEM_N / 2];
+  int16_t c[MLKEM_N];
 } poly_mulcache;
 
 /*
@@ -203,7 +207,8 @@ static void poly_invntt_tomont(poly *p) {
 
 static void poly_mulcache_compute(poly_mulcache *mc, const poly *b) {
   for (int i = 0; i < MLKEM_N / 2; i++) {
-    mc->c[i] = fqmul(b->c[2 * i + 1], gammas[i]);
+    mc->c[2 * i] = b->c[2 * i];
+    mc->c[2 * i + 1] = fqmul(b->c[2 * i + 1], gammas[i]);
   }
 }
 
@@ -214,13 +219,17 @@ static void poly_mulcache_compute(poly_mulcache *mc, const poly *b) {
  */
 static void poly_basemul_acc(poly *r, const poly a[MLKEM_K], const polyvec *b,
                              const poly_mulcache bc[MLKEM_K]) {
+  if (aq_mlkem768_basemul_acc_fast(r->c, a[0].c, a[1].c, a[2].c, b->v[0].c, b->v[1].c,
+                                   b->v[2].c, bc[0].c, bc[1].c, bc[2].c)) {
+    return; /* AVX2 (aq_mlkem768_ntt_avx2.c) */
+  }
   for (int i = 0; i < MLKEM_N / 2; i++) {
     int32_t c0 = 0;
     int32_t c1 = 0;
     for (int j = 0; j < MLKEM_K; j++) {
       int32_t a0 = a[j].c[2 * i];
       int32_t a1 = a[j].c[2 * i + 1];
-      c0 += a0 * b->v[j].c[2 * i] + a1 * bc[j].c[i];
+      c0 += a0 * bc[j].c[2 * i] + a1 * bc[j].c[2 * i + 1];
       c1 += a0 * b->v[j].c[2 * i + 1] + a1 * b->v[j].c[2 * i];
     }
     r->c[2 * i] = montgomery_reduce(c0);

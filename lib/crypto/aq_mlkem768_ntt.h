@@ -16,4 +16,16 @@ int aq_mlkem768_ntt_fast(int16_t r[256], const int16_t zetas[128]);
 /** Inverse NTT times 2^16 (Alg. 10 and the Montgomery factor): input |x| < q, output |x| < q. */
 int aq_mlkem768_invntt_fast(int16_t r[256], const int16_t zetas[128]);
 
+/**
+ * r = sum_{j<3} a_j o b_j in the NTT domain times 2^-16 (FIPS 203 Alg. 11
+ * with k = 3 accumulations and one Montgomery reduction per coefficient);
+ * bc_j is b_j's mulcache (even: b_j[2i], odd: b_j[2i+1] * gamma_i).
+ * Bounds as the portable poly_basemul_acc: |a| < q, |b|, |bc| < q.
+ */
+int aq_mlkem768_basemul_acc_fast(int16_t r[256], const int16_t a0[256], const int16_t a1[256],
+                                 const int16_t a2[256], const int16_t b0[256],
+                                 const int16_t b1[256], const int16_t b2[256],
+                                 const int16_t bc0[256], const int16_t bc1[256],
+                                 const int16_t bc2[256]);
+
 #endif /* AQ_MLKEM768_NTT_H */

@@ -1,5 +1,6 @@
 /*
- * aq_mlkem768_ntt_avx2.c - the ML-KEM NTT and inverse NTT with AVX2, used
+ * aq_mlkem768_ntt_avx2.c - the ML-KEM NTT, inverse NTT and NTT-domain
+ * multiply-accumulate with AVX2, used
  * when the CPU has it (checked at run time); aq_mlkem768.c keeps the
  * portable versions and falls back to them otherwise.
  *
@@ -164,8 +165,55 @@ AVX2 static void invntt_avx2(int16_t r[256], const int16_t zetas[128]) {
   }
 }
 
+/* Montgomery reduction of eight int32 lanes: (c - ((int16)(c q^-1)) q) >> 16. */
+AVX2 static inline __m256i mont32_v(__m256i c) {
+  __m256i t = _mm256_mullo_epi32(c, _mm256_set1_epi32(NTT_QINV));
+  t = _mm256_srai_epi32(_mm256_slli_epi32(t, 16), 16);
+  return _mm256_srai_epi32(_mm256_sub_epi32(c, _mm256_mullo_epi32(t, _mm256_set1_epi32(NTT_Q))),
+                           16);
+}
+
+/*
+ * Pairs (a0, a1) and (b0, b1) sit in adjacent int16 lanes, so madd gives
+ * a0 c0 + a1 c1 (c = mulcache: b0, b1 gamma) and, against b with its pairs
+ * swapped, a0 b1 + a1 b0, each as one int32 per pair.
+ */
+AVX2 static void basemul_acc_avx2(int16_t r[256], const int16_t *const a[3],
+                                  const int16_t *const b[3], const int16_t *const bc[3]) {
+  const __m256i swap = _mm256_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3,
+                                        0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  for (unsigned i = 0; i < 256; i += 16) {
+    __m256i even = _mm256_setzero_si256();
+    __m256i odd = _mm256_setzero_si256();
+    for (unsigned j = 0; j < 3; j++) {
+      __m256i av = load_v(a[j] + i);
+      __m256i bsw = _mm256_shuffle_epi8(load_v(b[j] + i), swap);
+      even = _mm256_add_epi32(even, _mm256_madd_epi16(av, load_v(bc[j] + i)));
+      odd = _mm256_add_epi32(odd, _mm256_madd_epi16(av, bsw));
+    }
+    even = mont32_v(even);
+    odd = mont32_v(odd);
+    store_v(r + i, _mm256_blend_epi16(even, _mm256_slli_epi32(odd, 16), 0xaa));
+  }
+}
+
 static int have_avx2(void) {
   return __builtin_cpu_supports("avx2") != 0;
+}
+
+int aq_mlkem768_basemul_acc_fast(int16_t r[256], const int16_t a0[256], const int16_t a1[256],
+                                 const int16_t a2[256], const int16_t b0[256],
+                                 const int16_t b1[256], const int16_t b2[256],
+                                 const int16_t bc0[256], const int16_t bc1[256],
+                                 const int16_t bc2[256]) {
+  if (!have_avx2()) {
+    return 0;
+  }
+  const int16_t *const a[3] = {a0, a1, a2};
+  const int16_t *const b[3] = {b0, b1, b2};
+  const int16_t *const bc[3] = {bc0, bc1, bc2};
+  basemul_acc_avx2(r, a, b, bc);
+  return 1;
 }
 
 int aq_mlkem768_ntt_fast(int16_t r[256], const int16_t zetas[128]) {
@@ -185,6 +233,16 @@ int aq_mlkem768_invntt_fast(int16_t r[256], const int16_t zetas[128]) {
 }
 
 #else
+
+int aq_mlkem768_basemul_acc_fast(int16_t r[256], const int16_t a0[256], const int16_t a1[256],
+                                 const int16_t a2[256], const int16_t b0[256],
+                                 const int16_t b1[256], const int16_t b2[256],
+                                 const int16_t bc0[256], const int16_t bc1[256],
+                                 const int16_t bc2[256]) {
+  (void)r, (void)a0, (void)a1, (void)a2, (void)b0, (void)b1, (void)b2;
+  (void)bc0, (void)bc1, (void)bc2;
+  return 0;
+}
 
 int aq_mlkem768_ntt_fast(int16_t r[256], const int16_t zetas[128]) {
   (void)r;
