@@ -15,6 +15,8 @@
  */
 #include "aq_mlkem768_keccakx4.h"
 
+#include <string.h>
+
 #include "aq_ct.h"
 #include "aq_sha3.h"
 
@@ -166,6 +168,19 @@ typedef struct {
   int squeezing;           /* padded: every permutation now yields a block */
 } x4_lane;
 
+/* Keccak lanes are little-endian (FIPS 202 §B.1): a plain copy on such hosts. */
+#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) &&                                 \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline uint64_t load64_le(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline void store64_le(uint8_t *p, uint64_t v) {
+  memcpy(p, &v, 8);
+}
+#else
 static inline uint64_t load64_le(const uint8_t *p) {
   return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
          ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) |
@@ -177,6 +192,7 @@ static inline void store64_le(uint8_t *p, uint64_t v) {
     p[b] = (uint8_t)(v >> (8 * b));
   }
 }
+#endif
 
 /* XOR len bytes into lane state k starting at byte 0: whole lanes, then the tail. */
 static void lane_absorb(uint64_t s[100], size_t k, const uint8_t *in, size_t len) {
