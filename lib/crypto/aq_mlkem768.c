@@ -353,8 +353,8 @@ static void poly_tomsg(uint8_t m[32], const poly *p) {
  * the last slots are filled with the plain loop.
  */
 static unsigned rej_uniform(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen) {
-  unsigned ctr = 0;
-  size_t pos = 0;
+  size_t pos;
+  unsigned ctr = aq_mlkem768_rej_uniform_fast(r, len, buf, buflen, &pos); /* AVX2 bulk, or 0 */
   for (; ctr + 2 <= len && pos + 3 <= buflen; pos += 3) {
     uint16_t d1 = (uint16_t)(buf[pos] | ((buf[pos + 1] & 0x0f) << 8));
     uint16_t d2 = (uint16_t)((buf[pos + 1] >> 4) | (buf[pos + 2] << 4));

@@ -8,6 +8,7 @@
 #ifndef AQ_MLKEM768_NTT_H
 #define AQ_MLKEM768_NTT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /** Forward NTT (FIPS 203 Alg. 9): input |x| < q, output Barrett-reduced. */
@@ -27,5 +28,14 @@ int aq_mlkem768_basemul_acc_fast(int16_t r[256], const int16_t a0[256], const in
                                  const int16_t b1[256], const int16_t b2[256],
                                  const int16_t bc0[256], const int16_t bc1[256],
                                  const int16_t bc2[256]);
+
+/**
+ * The bulk of SampleNTT's accept loop on public bytes: writes accepted
+ * coefficients to r while at least 16 of len slots are free and 24 of
+ * buflen bytes are left; returns the count and sets *pos to the bytes
+ * consumed (0 and 0 without AVX2).  The caller finishes the rest.
+ */
+unsigned aq_mlkem768_rej_uniform_fast(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen,
+                                      size_t *pos);
 
 #endif /* AQ_MLKEM768_NTT_H */
