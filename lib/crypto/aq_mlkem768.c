@@ -252,6 +252,9 @@ static void poly_encode12(uint8_t out[POLY_BYTES], const poly *p) {
 
 /* ByteDecode12 (Alg. 6, m = q): 12-bit values reduced mod q, branch-free. */
 static void poly_decode12(poly *p, const uint8_t in[POLY_BYTES]) {
+  if (aq_mlkem768_decode12_fast(p->c, in)) {
+    return; /* AVX2 (aq_mlkem768_ntt_avx2.c) */
+  }
   for (int i = 0; i < MLKEM_N / 2; i++) {
     uint16_t b0 = in[3 * i], b1 = in[3 * i + 1], b2 = in[3 * i + 2];
     p->c[2 * i] = csubq((int16_t)(b0 | ((b1 & 0x0f) << 8)));

@@ -1,6 +1,7 @@
 /*
  * aq_mlkem768_ntt_avx2.c - the ML-KEM NTT, inverse NTT, NTT-domain
- * multiply-accumulate and matrix rejection sampling with AVX2, used
+ * multiply-accumulate, ByteDecode12 and matrix rejection sampling with
+ * AVX2, used
  * when the CPU has it (checked at run time); aq_mlkem768.c keeps the
  * portable versions and falls back to them otherwise.
  *
@@ -467,22 +468,37 @@ static const uint8_t compact_idx[256][16] = {
  * packed to the front with one table shuffle per eight.  Stops while 16
  * free slots and 24 input bytes remain; *pos returns the bytes consumed.
  */
+/* Sixteen 12-bit little-endian fields from 24 bytes (ByteDecode12 layout), one per int16 lane. */
+AVX2 static inline __m256i unpack12_v(const uint8_t *b) {
+  const __m256i words = _mm256_setr_epi8(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11, 0, 1,
+                                         1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11);
+  __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)b);
+  __m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(b + 16));
+  __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_alignr_epi8(hi, lo, 12), 1);
+  v = _mm256_shuffle_epi8(v, words);
+  /* Even lanes: b0 | (b1 & 15) << 8; odd lanes: (b1 >> 4) | b2 << 4. */
+  return _mm256_blend_epi16(_mm256_and_si256(v, _mm256_set1_epi16(0x0fff)),
+                            _mm256_srli_epi16(v, 4), 0xaa);
+}
+
+/* ByteDecode12 (m = q): fields reduced mod q by one branch-free conditional subtraction. */
+AVX2 static void decode12_avx2(int16_t r[256], const uint8_t in[384]) {
+  const __m256i q = _mm256_set1_epi16(NTT_Q);
+  for (unsigned i = 0; i < 16; i++) {
+    __m256i v = _mm256_sub_epi16(unpack12_v(in + 24 * i), q);
+    v = _mm256_add_epi16(v, _mm256_and_si256(_mm256_srai_epi16(v, 15), q));
+    store_v(r + 16 * i, v);
+  }
+}
+
 AVX2 __attribute__((target("popcnt"))) static unsigned rej_avx2(int16_t *r, unsigned len,
                                                                  const uint8_t *buf,
                                                                  size_t buflen, size_t *pos) {
-  const __m256i words = _mm256_setr_epi8(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11, 0, 1,
-                                         1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11);
-  const __m256i low12 = _mm256_set1_epi16(0x0fff);
   const __m256i q = _mm256_set1_epi16(NTT_Q);
   unsigned ctr = 0;
   size_t p = 0;
   while (ctr + 16 <= len && p + 24 <= buflen) {
-    __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)(buf + p));
-    __m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(buf + p + 16));
-    __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_alignr_epi8(hi, lo, 12), 1);
-    v = _mm256_shuffle_epi8(v, words);
-    /* Even lanes: b0 | (b1 & 15) << 8; odd lanes: (b1 >> 4) | b2 << 4. */
-    v = _mm256_blend_epi16(_mm256_and_si256(v, low12), _mm256_srli_epi16(v, 4), 0xaa);
+    __m256i v = unpack12_v(buf + p);
     __m256i ok = _mm256_cmpgt_epi16(q, v);
     unsigned bits = (unsigned)_mm256_movemask_epi8(_mm256_packs_epi16(ok, _mm256_setzero_si256()));
     unsigned m0 = bits & 0xff;
@@ -503,6 +519,14 @@ AVX2 __attribute__((target("popcnt"))) static unsigned rej_avx2(int16_t *r, unsi
 
 static int have_avx2(void) {
   return __builtin_cpu_supports("avx2") != 0;
+}
+
+int aq_mlkem768_decode12_fast(int16_t r[256], const uint8_t in[384]) {
+  if (!have_avx2()) {
+    return 0;
+  }
+  decode12_avx2(r, in);
+  return 1;
 }
 
 unsigned aq_mlkem768_rej_uniform_fast(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen,
@@ -546,6 +570,11 @@ int aq_mlkem768_invntt_fast(int16_t r[256], const int16_t zetas[128]) {
 }
 
 #else
+
+int aq_mlkem768_decode12_fast(int16_t r[256], const uint8_t in[384]) {
+  (void)r, (void)in;
+  return 0;
+}
 
 unsigned aq_mlkem768_rej_uniform_fast(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen,
                                       size_t *pos) {
