@@ -8,9 +8,16 @@
  * stored in Montgomery form; the forward transform runs without intermediate
  * reductions (|x| < 8q < 2^15 after seven layers) and is Barrett-reduced once.
  * Products in the NTT domain (Alg. 11) are accumulated in int32 across the
- * k = 3 polynomials and reduced once; the odd coefficients of the
- * right-hand vector times gamma are cached per vector ("mulcache") so each
- * matrix row costs three multiplications per coefficient pair less.
+ * k = 3 polynomials and reduced once; the right-hand vector is prepared once
+ * ("mulcache": its odd coefficients times gamma) for all matrix rows.
+ *
+ * Speed: all Keccak work of an operation (matrix XOFs, noise PRFs, H(ek),
+ * J(z ‖ c)) runs as jobs on four Keccak states at once
+ * (aq_mlkem768_keccakx4.c, AVX2 at run time).  The NTTs, the
+ * multiply-accumulate, ByteDecode12 and the matrix rejection sampling have
+ * AVX2 versions (aq_mlkem768_ntt_avx2.c) that return 0 when the CPU lacks
+ * AVX2; the portable code below is then used.  -DAQ_MLKEM768_NO_AVX2 forces
+ * the portable code everywhere.
  *
  * Constant time: branches and memory indices depend only on public data (the
  * matrix seed rho, the ciphertext, key lengths).  Compression divides by q

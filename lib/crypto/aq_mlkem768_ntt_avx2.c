@@ -1,9 +1,8 @@
 /*
- * aq_mlkem768_ntt_avx2.c - the ML-KEM NTT, inverse NTT, NTT-domain
- * multiply-accumulate, ByteDecode12 and matrix rejection sampling with
- * AVX2, used
- * when the CPU has it (checked at run time); aq_mlkem768.c keeps the
- * portable versions and falls back to them otherwise.
+ * aq_mlkem768_ntt_avx2.c - AVX2 versions of the ML-KEM NTT, inverse NTT,
+ * NTT-domain multiply-accumulate, ByteDecode12 and matrix rejection
+ * sampling, used when the CPU has AVX2 (checked at run time); each entry
+ * point returns 0 otherwise and aq_mlkem768.c runs its portable code.
  *
  * Same butterflies, same twiddles, same coefficient order as the portable
  * code (FIPS 203 Alg. 9/10), sixteen int16 lanes per register:
@@ -17,7 +16,8 @@
  *    value as the portable montgomery_reduce(a * z).
  * In the inverse transform the lower lanes of the in-register layers are
  * multiplied by 2^16 mod q (Montgomery one), which reduces them for free.
- * No branch or index depends on coefficient values.
+ * No branch or index depends on coefficient values; the one table lookup
+ * (compact_idx in the rejection sampler) is indexed by public XOF output.
  */
 #include "aq_mlkem768_ntt.h"
 
