@@ -44,8 +44,8 @@ static void fuzz_dk_ct(const uint8_t *data, size_t size, int fix_hash) {
   if (fix_hash) {
     aq_sha3_256(dk + 2336, dk + 1152, AQ_MLKEM768_EK_LEN);
   }
-  int rv = aq_mlkem768_decaps_len(ss, data + AQ_MLKEM768_DK_LEN, AQ_MLKEM768_CT_LEN, dk,
-                                  sizeof(dk));
+  int rv =
+      aq_mlkem768_decaps_len(ss, data + AQ_MLKEM768_DK_LEN, AQ_MLKEM768_CT_LEN, dk, sizeof(dk));
   if (fix_hash && rv != 0) {
     abort();
   }
@@ -99,15 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   switch (data[0] % 3) {
-  case 0:
-    fuzz_dk_ct(data + 1, size - 1, 0);
-    break;
-  case 1:
-    fuzz_dk_ct(data + 1, size - 1, 1);
-    break;
-  default:
-    fuzz_ct(data + 1, size - 1);
-    break;
+  case 0: fuzz_dk_ct(data + 1, size - 1, 0); break;
+  case 1: fuzz_dk_ct(data + 1, size - 1, 1); break;
+  default: fuzz_ct(data + 1, size - 1); break;
   }
   return 0;
 }

@@ -42,25 +42,25 @@
  * a secret (rho = G(d ‖ k)[0:32]), so that memcheck reports only real leaks.
  */
 #if defined(AQ_CT_TESTING) && defined(__has_include)
-#  if __has_include(<valgrind/memcheck.h>)
-#    include <valgrind/memcheck.h>
-#    define CT_DECLASSIFY(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
-#  endif
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define CT_DECLASSIFY(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((p), (n)))
+#endif
 #endif
 #ifndef CT_DECLASSIFY
-#  define CT_DECLASSIFY(p, n) ((void)(p), (void)(n))
+#define CT_DECLASSIFY(p, n) ((void)(p), (void)(n))
 #endif
 
 #define MLKEM_N 256
 #define MLKEM_Q 3329
 #define MLKEM_K 3
-#define POLY_BYTES 384                    /* ByteEncode12 of one polynomial */
-#define PKE_BYTES (MLKEM_K * POLY_BYTES)  /* 1152 */
-#define C1_BYTES (MLKEM_K * 320)          /* du = 10: 320 bytes per polynomial */
-#define C2_BYTES 128                      /* dv = 4 */
-#define QINV (-3327)                      /* q^-1 mod 2^16, as a signed value */
-#define MONT_R2 1353                      /* 2^32 mod q: fqmul(x, R2) = x * R */
-#define INVNTT_F 1441                     /* 2^32 / 128 mod q: undoes the 1/128 and basemul's R^-1 */
+#define POLY_BYTES 384                   /* ByteEncode12 of one polynomial */
+#define PKE_BYTES (MLKEM_K * POLY_BYTES) /* 1152 */
+#define C1_BYTES (MLKEM_K * 320)         /* du = 10: 320 bytes per polynomial */
+#define C2_BYTES 128                     /* dv = 4 */
+#define QINV (-3327)                     /* q^-1 mod 2^16, as a signed value */
+#define MONT_R2 1353                     /* 2^32 mod q: fqmul(x, R2) = x * R */
+#define INVNTT_F 1441                    /* 2^32 / 128 mod q: undoes the 1/128 and basemul's R^-1 */
 
 typedef struct {
   int16_t c[MLKEM_N];
@@ -97,16 +97,16 @@ static const int16_t zetas[128] = {
 
 /* gamma_i = zeta^(2 BitRev7(i) + 1) * 2^16 mod q, centred (Alg. 11). */
 static const int16_t gammas[128] = {
-    -1103, 1103,  430,   -430,  555,   -555,  843,   -843,  -1251, 1251,  871,   -871,  1550,
-    -1550, 105,   -105,  422,   -422,  587,   -587,  177,   -177,  -235,  235,   -291,  291,
-    -460,  460,   1574,  -1574, 1653,  -1653, -246,  246,   778,   -778,  1159,  -1159, -147,
-    147,   -777,  777,   1483,  -1483, -602,  602,   1119,  -1119, -1590, 1590,  644,   -644,
-    -872,  872,   349,   -349,  418,   -418,  329,   -329,  -156,  156,   -75,   75,    817,
-    -817,  1097,  -1097, 603,   -603,  610,   -610,  1322,  -1322, -1285, 1285,  -1465, 1465,
-    384,   -384,  -1215, 1215,  -136,  136,   1218,  -1218, -1335, 1335,  -874,  874,   220,
-    -220,  -1187, 1187,  -1659, 1659,  -1185, 1185,  -1530, 1530,  -1278, 1278,  794,   -794,
-    -1510, 1510,  -854,  854,   -870,  870,   478,   -478,  -108,  108,   -308,  308,   996,
-    -996,  991,   -991,  958,   -958,  -1460, 1460,  1522,  -1522, 1628,  -1628};
+    -1103, 1103,  430,   -430,  555,   -555,  843,  -843,  -1251, 1251,  871,  -871,  1550,
+    -1550, 105,   -105,  422,   -422,  587,   -587, 177,   -177,  -235,  235,  -291,  291,
+    -460,  460,   1574,  -1574, 1653,  -1653, -246, 246,   778,   -778,  1159, -1159, -147,
+    147,   -777,  777,   1483,  -1483, -602,  602,  1119,  -1119, -1590, 1590, 644,   -644,
+    -872,  872,   349,   -349,  418,   -418,  329,  -329,  -156,  156,   -75,  75,    817,
+    -817,  1097,  -1097, 603,   -603,  610,   -610, 1322,  -1322, -1285, 1285, -1465, 1465,
+    384,   -384,  -1215, 1215,  -136,  136,   1218, -1218, -1335, 1335,  -874, 874,   220,
+    -220,  -1187, 1187,  -1659, 1659,  -1185, 1185, -1530, 1530,  -1278, 1278, 794,   -794,
+    -1510, 1510,  -854,  854,   -870,  870,   478,  -478,  -108,  108,   -308, 308,   996,
+    -996,  991,   -991,  958,   -958,  -1460, 1460, 1522,  -1522, 1628,  -1628};
 
 /* ------------------------------------------------------------ reduction */
 
@@ -116,7 +116,9 @@ static inline int16_t montgomery_reduce(int32_t a) {
   return (int16_t)((a - (int32_t)t * MLKEM_Q) >> 16);
 }
 
-static inline int16_t fqmul(int16_t a, int16_t b) { return montgomery_reduce((int32_t)a * b); }
+static inline int16_t fqmul(int16_t a, int16_t b) {
+  return montgomery_reduce((int32_t)a * b);
+}
 
 /* Centred representative of a mod q, in [-(q-1)/2, (q-1)/2], for any int16. */
 static inline int16_t barrett_reduce(int16_t a) {
@@ -226,8 +228,8 @@ static void poly_mulcache_compute(poly_mulcache *mc, const poly *b) {
  */
 static void poly_basemul_acc(poly *r, const poly a[MLKEM_K], const polyvec *b,
                              const poly_mulcache bc[MLKEM_K]) {
-  if (aq_mlkem768_basemul_acc_fast(r->c, a[0].c, a[1].c, a[2].c, b->v[0].c, b->v[1].c,
-                                   b->v[2].c, bc[0].c, bc[1].c, bc[2].c)) {
+  if (aq_mlkem768_basemul_acc_fast(r->c, a[0].c, a[1].c, a[2].c, b->v[0].c, b->v[1].c, b->v[2].c,
+                                   bc[0].c, bc[1].c, bc[2].c)) {
     return; /* AVX2 (aq_mlkem768_ntt_avx2.c) */
   }
   for (int i = 0; i < MLKEM_N / 2; i++) {
@@ -330,7 +332,7 @@ static void poly_decompress4(poly *p, const uint8_t in[C2_BYTES]) {
 static void poly_frommsg(poly *p, const uint8_t m[32]) {
   for (int i = 0; i < 32; i++) {
     for (int j = 0; j < 8; j++) {
-      int16_t mask = (int16_t)-(int16_t)((m[i] >> j) & 1);
+      int16_t mask = (int16_t) - (int16_t)((m[i] >> j) & 1);
       p->c[8 * i + j] = (int16_t)(mask & ((MLKEM_Q + 1) / 2));
     }
   }
@@ -415,14 +417,15 @@ static size_t matrix_jobs(aq_mlkem768_x4_job *jobs, xof_ctx ctx[MLKEM_K * MLKEM_
       memcpy(c->in, rho, 32);
       c->in[32] = (uint8_t)(transposed ? i : j);
       c->in[33] = (uint8_t)(transposed ? j : i);
-      jobs[3 * i + j] = (aq_mlkem768_x4_job){c->in, sizeof(c->in), AQ_SHAKE128_RATE, 0x1f,
-                                             AQ_SHAKE128_RATE, xof_block, c};
+      jobs[3 * i + j] = (aq_mlkem768_x4_job){
+          c->in, sizeof(c->in), AQ_SHAKE128_RATE, 0x1f, AQ_SHAKE128_RATE, xof_block, c};
     }
   }
   return MLKEM_K * MLKEM_K;
 }
 
-/* SamplePolyCBD_2 (Alg. 8): each coefficient is popcount of two bits minus popcount of the next two. */
+/* SamplePolyCBD_2 (Alg. 8): each coefficient is popcount of two bits minus popcount of the next
+ * two. */
 static void poly_cbd2(poly *p, const uint8_t buf[128]) {
   for (int i = 0; i < MLKEM_N / 8; i++) {
     uint32_t t = (uint32_t)buf[4 * i] | ((uint32_t)buf[4 * i + 1] << 8) |
@@ -457,7 +460,7 @@ static size_t noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx *ctx, poly *const *p,
     memcpy(ctx[i].in, seed, 32);
     ctx[i].in[32] = (uint8_t)(nonce0 + i);
     jobs[i] = (aq_mlkem768_x4_job){ctx[i].in, sizeof(ctx[i].in), AQ_SHAKE256_RATE, 0x1f,
-                                   128, prf_block, &ctx[i]};
+                                   128,       prf_block,         &ctx[i]};
   }
   return n;
 }
@@ -508,7 +511,7 @@ typedef struct {
 
 static size_t enc_noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx ctx[7], enc_noise *nz,
                              const uint8_t r[32]) {
-  poly *const p[7] = {&nz->y.v[0], &nz->y.v[1], &nz->y.v[2], &nz->e1.v[0],
+  poly *const p[7] = {&nz->y.v[0],  &nz->y.v[1],  &nz->y.v[2], &nz->e1.v[0],
                       &nz->e1.v[1], &nz->e1.v[2], &nz->e2};
   return noise_jobs(jobs, ctx, p, 7, r, 0);
 }
@@ -707,8 +710,7 @@ static int ek_modulus_ok(const uint8_t ek[AQ_MLKEM768_EK_LEN]) {
   return bad == 0;
 }
 
-int aq_mlkem768_encaps(uint8_t ct[static AQ_MLKEM768_CT_LEN],
-                       uint8_t ss[static AQ_MLKEM768_SS_LEN],
+int aq_mlkem768_encaps(uint8_t ct[static AQ_MLKEM768_CT_LEN], uint8_t ss[static AQ_MLKEM768_SS_LEN],
                        const uint8_t ek[static AQ_MLKEM768_EK_LEN],
                        const uint8_t m[static AQ_MLKEM768_M_LEN]) {
   if (!ek_modulus_ok(ek)) {
@@ -721,8 +723,8 @@ int aq_mlkem768_encaps(uint8_t ct[static AQ_MLKEM768_CT_LEN],
 }
 
 int aq_mlkem768_encaps_len(uint8_t ct[static AQ_MLKEM768_CT_LEN],
-                           uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ek,
-                           size_t eklen, const uint8_t m[static AQ_MLKEM768_M_LEN]) {
+                           uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ek, size_t eklen,
+                           const uint8_t m[static AQ_MLKEM768_M_LEN]) {
   /* §7.2 "(Type check.) If ek is not an array of bytes of length 384k + 32 ..." */
   if (ek == NULL || eklen != AQ_MLKEM768_EK_LEN) {
     memset(ct, 0, AQ_MLKEM768_CT_LEN);
@@ -795,8 +797,8 @@ out:
   return rv;
 }
 
-int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ct,
-                           size_t ctlen, const uint8_t *dk, size_t dklen) {
+int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ct, size_t ctlen,
+                           const uint8_t *dk, size_t dklen) {
   /* §7.3 "(Ciphertext type check.)" and "(Decapsulation key type check.)" */
   if (ct == NULL || dk == NULL || ctlen != AQ_MLKEM768_CT_LEN || dklen != AQ_MLKEM768_DK_LEN) {
     memset(ss, 0, AQ_MLKEM768_SS_LEN);
@@ -838,9 +840,8 @@ int aq_mlkem768_selftest(void) {
   static const char acvp_z[] = "a85768f3486bd32a01bf9a8f21ea938e648eae4e5448c34c3eb88820b159eedd";
   static const char acvp_hek[] = "e29020839d052fa372585627f8b59ee312ae414c979d825f06a6929a79625718";
   static const char acvp_hdk[] = "a4e8ba80bb7a745e936d47784c07ffa6a314caf5a8deb4648c5c2d6ae930ebcd";
-  static const char wp_seed[] =
-      "7c9935a0b07694aa0c6d10e4db6b1add2fd81a25ccb148032dcd739936737f2d"
-      "8626ed79d451140800e03b59b956f8210e556067407d13dc90fa9e8b872bfb8f";
+  static const char wp_seed[] = "7c9935a0b07694aa0c6d10e4db6b1add2fd81a25ccb148032dcd739936737f2d"
+                                "8626ed79d451140800e03b59b956f8210e556067407d13dc90fa9e8b872bfb8f";
   static const char wp_hek[] = "f57262661358cde8d3ebf990e5fd1d5b896c992ccfaadb5256b68bbf5943b132";
   static const char wp_m[] = "147c03f7a5bebba406c8fae1874d7f13c80efe79a3a9a874cc09fe76f6997615";
   static const char wp_hc[] = "6e777e2cf8054659136a971d9e70252f301226930c19c470ee0688163a63c15b";

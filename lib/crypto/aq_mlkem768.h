@@ -21,12 +21,12 @@
 
 #include "antquic.h"
 
-#define AQ_MLKEM768_EK_LEN 1184  /* encapsulation key: ByteEncode12(t) ‖ rho */
-#define AQ_MLKEM768_DK_LEN 2400  /* decapsulation key: dk_PKE ‖ ek ‖ H(ek) ‖ z */
-#define AQ_MLKEM768_CT_LEN 1088  /* ciphertext: c1 (du = 10) ‖ c2 (dv = 4) */
-#define AQ_MLKEM768_SS_LEN 32    /* shared secret K */
-#define AQ_MLKEM768_SEED_LEN 64  /* key-generation seed d ‖ z */
-#define AQ_MLKEM768_M_LEN 32     /* encapsulation randomness m */
+#define AQ_MLKEM768_EK_LEN 1184 /* encapsulation key: ByteEncode12(t) ‖ rho */
+#define AQ_MLKEM768_DK_LEN 2400 /* decapsulation key: dk_PKE ‖ ek ‖ H(ek) ‖ z */
+#define AQ_MLKEM768_CT_LEN 1088 /* ciphertext: c1 (du = 10) ‖ c2 (dv = 4) */
+#define AQ_MLKEM768_SS_LEN 32   /* shared secret K */
+#define AQ_MLKEM768_SEED_LEN 64 /* key-generation seed d ‖ z */
+#define AQ_MLKEM768_M_LEN 32    /* encapsulation randomness m */
 /* Aliases in the style of the house naming (PK = ek, SK = dk). */
 #define AQ_MLKEM768_PK_LEN AQ_MLKEM768_EK_LEN
 #define AQ_MLKEM768_SK_LEN AQ_MLKEM768_DK_LEN
@@ -88,18 +88,16 @@ AQ_MUST_CHECK int aq_mlkem768_decaps(uint8_t ss[static AQ_MLKEM768_SS_LEN],
  * AQ_ERR_MALFORMED (ct and ss zeroed).
  */
 AQ_MUST_CHECK int aq_mlkem768_encaps_len(uint8_t ct[static AQ_MLKEM768_CT_LEN],
-                                         uint8_t ss[static AQ_MLKEM768_SS_LEN],
-                                         const uint8_t *ek, size_t eklen,
-                                         const uint8_t m[static AQ_MLKEM768_M_LEN]);
+                                         uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ek,
+                                         size_t eklen, const uint8_t m[static AQ_MLKEM768_M_LEN]);
 
 /**
  * aq_mlkem768_decaps on lengths taken from the wire: the §7.3 ciphertext and
  * decapsulation-key type checks (ctlen 1088, dklen 2400), then the hash check.
  * Returns 0, or AQ_ERR_MALFORMED (ss zeroed).
  */
-AQ_MUST_CHECK int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN],
-                                         const uint8_t *ct, size_t ctlen, const uint8_t *dk,
-                                         size_t dklen);
+AQ_MUST_CHECK int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t *ct,
+                                         size_t ctlen, const uint8_t *dk, size_t dklen);
 
 /**
  * Known-answer self-test: keygen, encaps and decaps of one ACVP record,

@@ -35,8 +35,9 @@ void aq_mlkem768_keccakx4_f1600_portable(uint64_t s[100]) {
   aq_memzero(one, sizeof(one));
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(AQ_MLKEM768_NO_AVX2)
-#  include <immintrin.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                            \
+    !defined(AQ_MLKEM768_NO_AVX2)
+#include <immintrin.h>
 
 /* FIPS 202 §3.2.5 round constants. */
 static const uint64_t rcx4[24] = {
@@ -47,11 +48,11 @@ static const uint64_t rcx4[24] = {
     0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
 
-#  define LOAD(i) _mm256_loadu_si256((const __m256i *)(const void *)(s + 4 * (i)))
-#  define STORE(i, v) _mm256_storeu_si256((__m256i *)(void *)(s + 4 * (i)), (v))
-#  define ROL(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
-#  define XOR5(a, b, c, d, e)                                                                      \
-    _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)), e)
+#define LOAD(i) _mm256_loadu_si256((const __m256i *)(const void *)(s + 4 * (i)))
+#define STORE(i, v) _mm256_storeu_si256((__m256i *)(void *)(s + 4 * (i)), (v))
+#define ROL(x, n) _mm256_or_si256(_mm256_slli_epi64((x), (n)), _mm256_srli_epi64((x), 64 - (n)))
+#define XOR5(a, b, c, d, e)                                                                        \
+  _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)), e)
 
 /*
  * One round per iteration, written out lane by lane: theta, rho and pi
@@ -63,8 +64,8 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
   __m256i s10 = LOAD(10), s11 = LOAD(11), s12 = LOAD(12), s13 = LOAD(13), s14 = LOAD(14);
   __m256i s15 = LOAD(15), s16 = LOAD(16), s17 = LOAD(17), s18 = LOAD(18), s19 = LOAD(19);
   __m256i s20 = LOAD(20), s21 = LOAD(21), s22 = LOAD(22), s23 = LOAD(23), s24 = LOAD(24);
-  __m256i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18,
-      b19, b20, b21, b22, b23, b24;
+  __m256i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+      b20, b21, b22, b23, b24;
   __m256i c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
   for (int round = 0; round < 24; round++) {
     c0 = XOR5(s0, s5, s10, s15, s20);
@@ -130,11 +131,31 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
 
     s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)rcx4[round]));
   }
-  STORE(0, s0); STORE(1, s1); STORE(2, s2); STORE(3, s3); STORE(4, s4);
-  STORE(5, s5); STORE(6, s6); STORE(7, s7); STORE(8, s8); STORE(9, s9);
-  STORE(10, s10); STORE(11, s11); STORE(12, s12); STORE(13, s13); STORE(14, s14);
-  STORE(15, s15); STORE(16, s16); STORE(17, s17); STORE(18, s18); STORE(19, s19);
-  STORE(20, s20); STORE(21, s21); STORE(22, s22); STORE(23, s23); STORE(24, s24);
+  STORE(0, s0);
+  STORE(1, s1);
+  STORE(2, s2);
+  STORE(3, s3);
+  STORE(4, s4);
+  STORE(5, s5);
+  STORE(6, s6);
+  STORE(7, s7);
+  STORE(8, s8);
+  STORE(9, s9);
+  STORE(10, s10);
+  STORE(11, s11);
+  STORE(12, s12);
+  STORE(13, s13);
+  STORE(14, s14);
+  STORE(15, s15);
+  STORE(16, s16);
+  STORE(17, s17);
+  STORE(18, s18);
+  STORE(19, s19);
+  STORE(20, s20);
+  STORE(21, s21);
+  STORE(22, s22);
+  STORE(23, s23);
+  STORE(24, s24);
 }
 
 static int have_avx2(void) {
@@ -182,9 +203,9 @@ static inline void store64_le(uint8_t *p, uint64_t v) {
 }
 #else
 static inline uint64_t load64_le(const uint8_t *p) {
-  return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) |
-         ((uint64_t)p[3] << 24) | ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) |
-         ((uint64_t)p[6] << 48) | ((uint64_t)p[7] << 56);
+  return (uint64_t)p[0] | ((uint64_t)p[1] << 8) | ((uint64_t)p[2] << 16) | ((uint64_t)p[3] << 24) |
+         ((uint64_t)p[4] << 32) | ((uint64_t)p[5] << 40) | ((uint64_t)p[6] << 48) |
+         ((uint64_t)p[7] << 56);
 }
 
 static inline void store64_le(uint8_t *p, uint64_t v) {

@@ -19,16 +19,16 @@ void aq_mlkem768_keccakx4_f1600_portable(uint64_t s[100]);
  * A batch of independent sponge computations run four at a time: each job
  * absorbs its whole input (any length) at its own rate with its own domain
  * byte, then hands the first outlen bytes of every output block to its
- * callback, which returns 1 to get one more block or 0 when done.  A lane that finishes takes the next
- * job, so long and short jobs pack together (ML-KEM's H(ek) beside the
- * matrix entries).  Only lengths and callback results steer the scheduling.
+ * callback, which returns 1 to get one more block or 0 when done.  A lane that finishes takes the
+ * next job, so long and short jobs pack together (ML-KEM's H(ek) beside the matrix entries).  Only
+ * lengths and callback results steer the scheduling.
  */
 typedef struct aq_mlkem768_x4_job aq_mlkem768_x4_job;
 struct aq_mlkem768_x4_job {
   const uint8_t *in;
   size_t inlen;
-  size_t rate;  /* bytes: 168 SHAKE128, 136 SHAKE256 / SHA3-256, 72 SHA3-512 */
-  uint8_t dsep; /* 0x1f SHAKE, 0x06 SHA3 */
+  size_t rate;   /* bytes: 168 SHAKE128, 136 SHAKE256 / SHA3-256, 72 SHA3-512 */
+  uint8_t dsep;  /* 0x1f SHAKE, 0x06 SHA3 */
   size_t outlen; /* bytes of each output block handed to block() (<= rate) */
   int (*block)(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len);
   void *ctx;

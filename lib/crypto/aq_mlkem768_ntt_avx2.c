@@ -21,16 +21,16 @@
  */
 #include "aq_mlkem768_ntt.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                           \
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                            \
     !defined(AQ_MLKEM768_NO_AVX2)
-#  include <immintrin.h>
+#include <immintrin.h>
 
-#  define NTT_Q 3329
-#  define NTT_QINV (-3327) /* q^-1 mod 2^16 */
-#  define NTT_MONT (-1044) /* 2^16 mod q, centred */
-#  define NTT_F 1441       /* 2^32 / 128 mod q */
+#define NTT_Q 3329
+#define NTT_QINV (-3327) /* q^-1 mod 2^16 */
+#define NTT_MONT (-1044) /* 2^16 mod q, centred */
+#define NTT_F 1441       /* 2^32 / 128 mod q */
 
-#  define AVX2 __attribute__((target("avx2")))
+#define AVX2 __attribute__((target("avx2")))
 
 AVX2 static inline __m256i fqmul_v(__m256i a, __m256i z) {
   const __m256i q = _mm256_set1_epi16(NTT_Q);
@@ -470,15 +470,15 @@ static const uint8_t compact_idx[256][16] = {
  */
 /* Sixteen 12-bit little-endian fields from 24 bytes (ByteDecode12 layout), one per int16 lane. */
 AVX2 static inline __m256i unpack12_v(const uint8_t *b) {
-  const __m256i words = _mm256_setr_epi8(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11, 0, 1,
-                                         1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11);
+  const __m256i words = _mm256_setr_epi8(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11, 0, 1, 1,
+                                         2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11);
   __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)b);
   __m128i hi = _mm_loadl_epi64((const __m128i *)(const void *)(b + 16));
   __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(lo), _mm_alignr_epi8(hi, lo, 12), 1);
   v = _mm256_shuffle_epi8(v, words);
   /* Even lanes: b0 | (b1 & 15) << 8; odd lanes: (b1 >> 4) | b2 << 4. */
-  return _mm256_blend_epi16(_mm256_and_si256(v, _mm256_set1_epi16(0x0fff)),
-                            _mm256_srli_epi16(v, 4), 0xaa);
+  return _mm256_blend_epi16(_mm256_and_si256(v, _mm256_set1_epi16(0x0fff)), _mm256_srli_epi16(v, 4),
+                            0xaa);
 }
 
 /* ByteDecode12 (m = q): fields reduced mod q by one branch-free conditional subtraction. */
@@ -491,9 +491,8 @@ AVX2 static void decode12_avx2(int16_t r[256], const uint8_t in[384]) {
   }
 }
 
-AVX2 __attribute__((target("popcnt"))) static unsigned rej_avx2(int16_t *r, unsigned len,
-                                                                 const uint8_t *buf,
-                                                                 size_t buflen, size_t *pos) {
+AVX2 __attribute__((target("popcnt"))) static unsigned
+rej_avx2(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen, size_t *pos) {
   const __m256i q = _mm256_set1_epi16(NTT_Q);
   unsigned ctr = 0;
   size_t p = 0;

@@ -28,8 +28,8 @@ void aq_keccak_f1600(uint64_t s_[25]) {
   uint64_t s10 = s_[10], s11 = s_[11], s12 = s_[12], s13 = s_[13], s14 = s_[14];
   uint64_t s15 = s_[15], s16 = s_[16], s17 = s_[17], s18 = s_[18], s19 = s_[19];
   uint64_t s20 = s_[20], s21 = s_[21], s22 = s_[22], s23 = s_[23], s24 = s_[24];
-  uint64_t b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18,
-      b19, b20, b21, b22, b23, b24;
+  uint64_t b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
+      b20, b21, b22, b23, b24;
   uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
   for (int round = 0; round < 24; round++) {
     /* theta */
@@ -113,10 +113,18 @@ static void keccak_init(aq_keccak *k, size_t rate, uint8_t dsep) {
   k->squeezing = 0;
 }
 
-void aq_shake128_init(aq_keccak *k) { keccak_init(k, AQ_SHAKE128_RATE, 0x1f); }
-void aq_shake256_init(aq_keccak *k) { keccak_init(k, AQ_SHAKE256_RATE, 0x1f); }
-void aq_sha3_256_init(aq_keccak *k) { keccak_init(k, AQ_SHA3_256_RATE, 0x06); }
-void aq_sha3_512_init(aq_keccak *k) { keccak_init(k, AQ_SHA3_512_RATE, 0x06); }
+void aq_shake128_init(aq_keccak *k) {
+  keccak_init(k, AQ_SHAKE128_RATE, 0x1f);
+}
+void aq_shake256_init(aq_keccak *k) {
+  keccak_init(k, AQ_SHAKE256_RATE, 0x1f);
+}
+void aq_sha3_256_init(aq_keccak *k) {
+  keccak_init(k, AQ_SHA3_256_RATE, 0x06);
+}
+void aq_sha3_512_init(aq_keccak *k) {
+  keccak_init(k, AQ_SHA3_512_RATE, 0x06);
+}
 
 /* Lanes are little-endian (FIPS 202 §B.1). */
 static inline void state_xor_byte(uint64_t *s, size_t i, uint8_t b) {
@@ -199,7 +207,9 @@ void aq_keccak_squeeze(aq_keccak *k, uint8_t *out, size_t len) {
   }
 }
 
-void aq_keccak_wipe(aq_keccak *k) { aq_memzero(k, sizeof(*k)); }
+void aq_keccak_wipe(aq_keccak *k) {
+  aq_memzero(k, sizeof(*k));
+}
 
 static void keccak_oneshot(aq_keccak *k, uint8_t *out, size_t outlen, const uint8_t *in,
                            size_t len) {

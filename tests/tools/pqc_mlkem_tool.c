@@ -115,6 +115,7 @@ int main(int argc, char **argv) {
       }
     }
   }
-  fprintf(stderr, "usage: pqc_mlkem_tool keygen SEEDHEX | encaps EKHEX MHEX | decaps DKHEX CTHEX\n");
+  fprintf(stderr,
+          "usage: pqc_mlkem_tool keygen SEEDHEX | encaps EKHEX MHEX | decaps DKHEX CTHEX\n");
   return 2;
 }

@@ -307,8 +307,8 @@ out:
 
 AQ_TEST(mlkem768_wycheproof_semi_expanded_decaps) {
   size_t nv, ni;
-  size_t n = wp_run("wycheproof/mlkem_768_semi_expanded_decaps_test.json", wp_decaps_case, &nv,
-                    &ni);
+  size_t n =
+      wp_run("wycheproof/mlkem_768_semi_expanded_decaps_test.json", wp_decaps_case, &nv, &ni);
   printf("  Wycheproof semi_expanded_decaps: %zu cases (%zu valid, %zu invalid)\n", n, nv, ni);
 }
 
