@@ -55,8 +55,10 @@ static const uint64_t rcx4[24] = {
   _mm256_xor_si256(_mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)), e)
 
 /*
- * One round per iteration, written out lane by lane: theta, rho and pi
- * folded together (lane (x, y) moves to (y, 2x + 3y)), chi (andnot), iota.
+ * Two rounds per iteration (s -> e -> s), written out lane by lane: theta,
+ * then for each output plane the five rho/pi-moved lanes (lane (x, y) moves
+ * to (y, 2x + 3y)) go straight into chi, so few values are live at once;
+ * iota on lane 0.
  */
 __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
   __m256i s0 = LOAD(0), s1 = LOAD(1), s2 = LOAD(2), s3 = LOAD(3), s4 = LOAD(4);
@@ -64,10 +66,11 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
   __m256i s10 = LOAD(10), s11 = LOAD(11), s12 = LOAD(12), s13 = LOAD(13), s14 = LOAD(14);
   __m256i s15 = LOAD(15), s16 = LOAD(16), s17 = LOAD(17), s18 = LOAD(18), s19 = LOAD(19);
   __m256i s20 = LOAD(20), s21 = LOAD(21), s22 = LOAD(22), s23 = LOAD(23), s24 = LOAD(24);
-  __m256i b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19,
-      b20, b21, b22, b23, b24;
+  __m256i e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19,
+      e20, e21, e22, e23, e24;
+  __m256i b0, b1, b2, b3, b4;
   __m256i c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
-  for (int round = 0; round < 24; round++) {
+  for (int round = 0; round < 24; round += 2) {
     c0 = XOR5(s0, s5, s10, s15, s20);
     c1 = XOR5(s1, s6, s11, s16, s21);
     c2 = XOR5(s2, s7, s12, s17, s22);
@@ -79,57 +82,117 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
     d3 = _mm256_xor_si256(c2, ROL(c4, 1));
     d4 = _mm256_xor_si256(c3, ROL(c0, 1));
     b0 = _mm256_xor_si256(s0, d0);
-    b10 = ROL(_mm256_xor_si256(s1, d1), 1);
-    b20 = ROL(_mm256_xor_si256(s2, d2), 62);
-    b5 = ROL(_mm256_xor_si256(s3, d3), 28);
-    b15 = ROL(_mm256_xor_si256(s4, d4), 27);
-    b16 = ROL(_mm256_xor_si256(s5, d0), 36);
     b1 = ROL(_mm256_xor_si256(s6, d1), 44);
-    b11 = ROL(_mm256_xor_si256(s7, d2), 6);
-    b21 = ROL(_mm256_xor_si256(s8, d3), 55);
-    b6 = ROL(_mm256_xor_si256(s9, d4), 20);
-    b7 = ROL(_mm256_xor_si256(s10, d0), 3);
-    b17 = ROL(_mm256_xor_si256(s11, d1), 10);
     b2 = ROL(_mm256_xor_si256(s12, d2), 43);
-    b12 = ROL(_mm256_xor_si256(s13, d3), 25);
-    b22 = ROL(_mm256_xor_si256(s14, d4), 39);
-    b23 = ROL(_mm256_xor_si256(s15, d0), 41);
-    b8 = ROL(_mm256_xor_si256(s16, d1), 45);
-    b18 = ROL(_mm256_xor_si256(s17, d2), 15);
     b3 = ROL(_mm256_xor_si256(s18, d3), 21);
-    b13 = ROL(_mm256_xor_si256(s19, d4), 8);
-    b14 = ROL(_mm256_xor_si256(s20, d0), 18);
-    b24 = ROL(_mm256_xor_si256(s21, d1), 2);
-    b9 = ROL(_mm256_xor_si256(s22, d2), 61);
-    b19 = ROL(_mm256_xor_si256(s23, d3), 56);
     b4 = ROL(_mm256_xor_si256(s24, d4), 14);
+    e0 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    e1 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    e2 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    e3 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    e4 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    e0 = _mm256_xor_si256(e0, _mm256_set1_epi64x((long long)rcx4[round]));
+    b0 = ROL(_mm256_xor_si256(s3, d3), 28);
+    b1 = ROL(_mm256_xor_si256(s9, d4), 20);
+    b2 = ROL(_mm256_xor_si256(s10, d0), 3);
+    b3 = ROL(_mm256_xor_si256(s16, d1), 45);
+    b4 = ROL(_mm256_xor_si256(s22, d2), 61);
+    e5 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    e6 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    e7 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    e8 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    e9 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(s1, d1), 1);
+    b1 = ROL(_mm256_xor_si256(s7, d2), 6);
+    b2 = ROL(_mm256_xor_si256(s13, d3), 25);
+    b3 = ROL(_mm256_xor_si256(s19, d4), 8);
+    b4 = ROL(_mm256_xor_si256(s20, d0), 18);
+    e10 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    e11 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    e12 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    e13 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    e14 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(s4, d4), 27);
+    b1 = ROL(_mm256_xor_si256(s5, d0), 36);
+    b2 = ROL(_mm256_xor_si256(s11, d1), 10);
+    b3 = ROL(_mm256_xor_si256(s17, d2), 15);
+    b4 = ROL(_mm256_xor_si256(s23, d3), 56);
+    e15 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    e16 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    e17 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    e18 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    e19 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(s2, d2), 62);
+    b1 = ROL(_mm256_xor_si256(s8, d3), 55);
+    b2 = ROL(_mm256_xor_si256(s14, d4), 39);
+    b3 = ROL(_mm256_xor_si256(s15, d0), 41);
+    b4 = ROL(_mm256_xor_si256(s21, d1), 2);
+    e20 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    e21 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    e22 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    e23 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    e24 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    c0 = XOR5(e0, e5, e10, e15, e20);
+    c1 = XOR5(e1, e6, e11, e16, e21);
+    c2 = XOR5(e2, e7, e12, e17, e22);
+    c3 = XOR5(e3, e8, e13, e18, e23);
+    c4 = XOR5(e4, e9, e14, e19, e24);
+    d0 = _mm256_xor_si256(c4, ROL(c1, 1));
+    d1 = _mm256_xor_si256(c0, ROL(c2, 1));
+    d2 = _mm256_xor_si256(c1, ROL(c3, 1));
+    d3 = _mm256_xor_si256(c2, ROL(c4, 1));
+    d4 = _mm256_xor_si256(c3, ROL(c0, 1));
+    b0 = _mm256_xor_si256(e0, d0);
+    b1 = ROL(_mm256_xor_si256(e6, d1), 44);
+    b2 = ROL(_mm256_xor_si256(e12, d2), 43);
+    b3 = ROL(_mm256_xor_si256(e18, d3), 21);
+    b4 = ROL(_mm256_xor_si256(e24, d4), 14);
     s0 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
     s1 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
     s2 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
     s3 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
     s4 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
-    s5 = _mm256_xor_si256(b5, _mm256_andnot_si256(b6, b7));
-    s6 = _mm256_xor_si256(b6, _mm256_andnot_si256(b7, b8));
-    s7 = _mm256_xor_si256(b7, _mm256_andnot_si256(b8, b9));
-    s8 = _mm256_xor_si256(b8, _mm256_andnot_si256(b9, b5));
-    s9 = _mm256_xor_si256(b9, _mm256_andnot_si256(b5, b6));
-    s10 = _mm256_xor_si256(b10, _mm256_andnot_si256(b11, b12));
-    s11 = _mm256_xor_si256(b11, _mm256_andnot_si256(b12, b13));
-    s12 = _mm256_xor_si256(b12, _mm256_andnot_si256(b13, b14));
-    s13 = _mm256_xor_si256(b13, _mm256_andnot_si256(b14, b10));
-    s14 = _mm256_xor_si256(b14, _mm256_andnot_si256(b10, b11));
-    s15 = _mm256_xor_si256(b15, _mm256_andnot_si256(b16, b17));
-    s16 = _mm256_xor_si256(b16, _mm256_andnot_si256(b17, b18));
-    s17 = _mm256_xor_si256(b17, _mm256_andnot_si256(b18, b19));
-    s18 = _mm256_xor_si256(b18, _mm256_andnot_si256(b19, b15));
-    s19 = _mm256_xor_si256(b19, _mm256_andnot_si256(b15, b16));
-    s20 = _mm256_xor_si256(b20, _mm256_andnot_si256(b21, b22));
-    s21 = _mm256_xor_si256(b21, _mm256_andnot_si256(b22, b23));
-    s22 = _mm256_xor_si256(b22, _mm256_andnot_si256(b23, b24));
-    s23 = _mm256_xor_si256(b23, _mm256_andnot_si256(b24, b20));
-    s24 = _mm256_xor_si256(b24, _mm256_andnot_si256(b20, b21));
-
-    s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)rcx4[round]));
+    s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)rcx4[round + 1]));
+    b0 = ROL(_mm256_xor_si256(e3, d3), 28);
+    b1 = ROL(_mm256_xor_si256(e9, d4), 20);
+    b2 = ROL(_mm256_xor_si256(e10, d0), 3);
+    b3 = ROL(_mm256_xor_si256(e16, d1), 45);
+    b4 = ROL(_mm256_xor_si256(e22, d2), 61);
+    s5 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    s6 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    s7 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    s8 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    s9 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(e1, d1), 1);
+    b1 = ROL(_mm256_xor_si256(e7, d2), 6);
+    b2 = ROL(_mm256_xor_si256(e13, d3), 25);
+    b3 = ROL(_mm256_xor_si256(e19, d4), 8);
+    b4 = ROL(_mm256_xor_si256(e20, d0), 18);
+    s10 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    s11 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    s12 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    s13 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    s14 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(e4, d4), 27);
+    b1 = ROL(_mm256_xor_si256(e5, d0), 36);
+    b2 = ROL(_mm256_xor_si256(e11, d1), 10);
+    b3 = ROL(_mm256_xor_si256(e17, d2), 15);
+    b4 = ROL(_mm256_xor_si256(e23, d3), 56);
+    s15 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    s16 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    s17 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    s18 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    s19 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
+    b0 = ROL(_mm256_xor_si256(e2, d2), 62);
+    b1 = ROL(_mm256_xor_si256(e8, d3), 55);
+    b2 = ROL(_mm256_xor_si256(e14, d4), 39);
+    b3 = ROL(_mm256_xor_si256(e15, d0), 41);
+    b4 = ROL(_mm256_xor_si256(e21, d1), 2);
+    s20 = _mm256_xor_si256(b0, _mm256_andnot_si256(b1, b2));
+    s21 = _mm256_xor_si256(b1, _mm256_andnot_si256(b2, b3));
+    s22 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
+    s23 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
+    s24 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
   }
   STORE(0, s0);
   STORE(1, s1);
