@@ -484,6 +484,29 @@ AQ_TEST(mlkem768_wrong_lengths) {
     CHECK_INT(aq_mlkem768_decaps_len(got, ct, AQ_MLKEM768_CT_LEN, dk, dkl[i]), AQ_ERR_MALFORMED);
     CHECK(all_zero(got, sizeof(got)));
   }
+  /* Every truncation and one byte too many, for each of the three inputs. */
+  size_t nlen = 0;
+  for (size_t len = 0; len <= AQ_MLKEM768_DK_LEN + 1; len++) {
+    if (len <= AQ_MLKEM768_EK_LEN + 1 && len != AQ_MLKEM768_EK_LEN) {
+      memset(got, 0xa5, sizeof(got));
+      CHECK_INT(aq_mlkem768_encaps_len(ct2, got, ek, len, m), AQ_ERR_MALFORMED);
+      CHECK(all_zero(got, sizeof(got)));
+      nlen++;
+    }
+    if (len <= AQ_MLKEM768_CT_LEN + 1 && len != AQ_MLKEM768_CT_LEN) {
+      memset(got, 0xa5, sizeof(got));
+      CHECK_INT(aq_mlkem768_decaps_len(got, ct, len, dk, AQ_MLKEM768_DK_LEN), AQ_ERR_MALFORMED);
+      CHECK(all_zero(got, sizeof(got)));
+      nlen++;
+    }
+    if (len != AQ_MLKEM768_DK_LEN) {
+      memset(got, 0xa5, sizeof(got));
+      CHECK_INT(aq_mlkem768_decaps_len(got, ct, AQ_MLKEM768_CT_LEN, dk, len), AQ_ERR_MALFORMED);
+      CHECK(all_zero(got, sizeof(got)));
+      nlen++;
+    }
+  }
+  printf("  wrong lengths: %zu rejected\n", nlen);
   memset(got, 0xa5, sizeof(got));
   CHECK_INT(aq_mlkem768_decaps_len(got, NULL, AQ_MLKEM768_CT_LEN, dk, AQ_MLKEM768_DK_LEN),
             AQ_ERR_MALFORMED);
