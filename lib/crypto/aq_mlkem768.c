@@ -116,6 +116,7 @@ static inline int16_t montgomery_reduce(int32_t a) {
   return (int16_t)((a - (int32_t)t * MLKEM_Q) >> 16);
 }
 
+/* a * b * 2^-16 mod q, in (-q, q), for |a b| < 2^15 q. */
 static inline int16_t fqmul(int16_t a, int16_t b) {
   return montgomery_reduce((int32_t)a * b);
 }
@@ -138,6 +139,7 @@ static inline int16_t csubq(int16_t a) {
   return (int16_t)(a + ((a >> 15) & MLKEM_Q));
 }
 
+/* Barrett-reduce every coefficient (centred, |x| <= q/2). */
 static void poly_reduce(poly *p) {
   for (int i = 0; i < MLKEM_N; i++) {
     p->c[i] = barrett_reduce(p->c[i]);
@@ -151,6 +153,7 @@ static void poly_canonical(poly *p) {
   }
 }
 
+/* r += a, coefficient-wise, no reduction (callers track the bounds). */
 static void poly_add(poly *r, const poly *a) {
   for (int i = 0; i < MLKEM_N; i++) {
     r->c[i] = (int16_t)(r->c[i] + a->c[i]);
@@ -214,6 +217,7 @@ static void poly_invntt_tomont(poly *p) {
   }
 }
 
+/* Prepare b (|b| < q, NTT domain) as the right-hand factor of poly_basemul_acc. */
 static void poly_mulcache_compute(poly_mulcache *mc, const poly *b) {
   for (int i = 0; i < MLKEM_N / 2; i++) {
     mc->c[2 * i] = b->c[2 * i];
@@ -301,6 +305,7 @@ static void poly_compress10(uint8_t out[320], const poly *p) {
   }
 }
 
+/* Decompress10(ByteDecode10(in)) (Alg. 15 line 3); output in [0, q]. */
 static void poly_decompress10(poly *p, const uint8_t in[320]) {
   for (int i = 0; i < MLKEM_N / 4; i++) {
     const uint8_t *b = in + 5 * i;
@@ -315,12 +320,14 @@ static void poly_decompress10(poly *p, const uint8_t in[320]) {
   }
 }
 
+/* ByteEncode4(Compress4(p)) for canonical p (Alg. 14 line 23). */
 static void poly_compress4(uint8_t out[C2_BYTES], const poly *p) {
   for (int i = 0; i < MLKEM_N / 2; i++) {
     out[i] = (uint8_t)(compress(p->c[2 * i], 4) | (compress(p->c[2 * i + 1], 4) << 4));
   }
 }
 
+/* Decompress4(ByteDecode4(in)) (Alg. 15 line 4). */
 static void poly_decompress4(poly *p, const uint8_t in[C2_BYTES]) {
   for (int i = 0; i < MLKEM_N / 2; i++) {
     p->c[2 * i] = decompress(in[i] & 0x0fu, 4);
@@ -395,6 +402,7 @@ typedef struct {
   uint8_t in[34];
 } xof_ctx;
 
+/* Job callback: parse one XOF block; 1 while the entry still needs coefficients. */
 static int xof_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
   xof_ctx *c = job->ctx;
   c->ctr += rej_uniform(c->a->c + c->ctr, MLKEM_N - c->ctr, out, len);
@@ -445,6 +453,7 @@ typedef struct {
   uint8_t in[33];
 } prf_ctx;
 
+/* Job callback: the 128 PRF bytes become one CBD_2 polynomial. */
 static int prf_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
   prf_ctx *c = job->ctx;
   (void)len; /* 128 */
@@ -471,12 +480,14 @@ typedef struct {
   size_t outlen;
 } hash_ctx;
 
+/* Job callback: copy the digest / XOF output (one block). */
 static int hash_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
   hash_ctx *c = job->ctx;
   memcpy(c->out, out, len); /* len = outlen <= rate */
   return 0;
 }
 
+/* A job hashing in[0:inlen] at the given rate and domain byte into out[0:outlen]. */
 static aq_mlkem768_x4_job hash_job(hash_ctx *c, const uint8_t *in, size_t inlen, size_t rate,
                                    uint8_t dsep, uint8_t *out, size_t outlen) {
   c->out = out;
@@ -495,6 +506,7 @@ typedef struct {
   uint8_t rho[32];
 } pke_pub;
 
+/* t-hat = ByteDecode12(ek[0:1152]) (reduced mod q), rho = ek[1152:1184] (Alg. 14 lines 2-3). */
 static void pke_pub_decode(pke_pub *pk, const uint8_t ek[AQ_MLKEM768_EK_LEN]) {
   for (int i = 0; i < MLKEM_K; i++) {
     poly_decode12(&pk->t.v[i], ek + i * POLY_BYTES);
@@ -509,6 +521,7 @@ typedef struct {
   poly e2;
 } enc_noise;
 
+/* Jobs for the seven K-PKE.Encrypt noise polynomials from r (secret). */
 static size_t enc_noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx ctx[7], enc_noise *nz,
                              const uint8_t r[32]) {
   poly *const p[7] = {&nz->y.v[0],  &nz->y.v[1],  &nz->y.v[2], &nz->e1.v[0],
@@ -809,6 +822,7 @@ int aq_mlkem768_decaps_len(uint8_t ss[static AQ_MLKEM768_SS_LEN], const uint8_t 
 
 /* --------------------------------------------------------------- selftest */
 
+/* Selftest hex helpers (constant strings only). */
 static int hex_nibble(char c) {
   return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
 }

@@ -221,6 +221,7 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
   STORE(24, s24);
 }
 
+/* AVX2 present?  (libgcc/compiler-rt CPUID cache; cheap enough per call.) */
 static int have_avx2(void) {
   return __builtin_cpu_supports("avx2") != 0;
 }
@@ -289,6 +290,7 @@ static void lane_absorb(uint64_t s[100], size_t k, const uint8_t *in, size_t len
   }
 }
 
+/* XOR one byte into lane state k at byte offset off (padding). */
 static void lane_xor_byte(uint64_t s[100], size_t k, size_t off, uint8_t b) {
   s[4 * (off / 8) + k] ^= (uint64_t)b << (8 * (off % 8));
 }

@@ -32,6 +32,7 @@
 
 #define AVX2 __attribute__((target("avx2")))
 
+/* a * z * 2^-16 mod q per lane, in (-q, q) (signed Montgomery with the twisted z q^-1). */
 AVX2 static inline __m256i fqmul_v(__m256i a, __m256i z) {
   const __m256i q = _mm256_set1_epi16(NTT_Q);
   __m256i zq = _mm256_mullo_epi16(z, _mm256_set1_epi16(NTT_QINV));
@@ -47,6 +48,7 @@ AVX2 static inline __m256i barrett_v(__m256i a) {
   return _mm256_sub_epi16(a, _mm256_mullo_epi16(t, _mm256_set1_epi16(NTT_Q)));
 }
 
+/* Unaligned 16-lane load / store. */
 AVX2 static inline __m256i load_v(const int16_t *p) {
   return _mm256_loadu_si256((const __m256i *)(const void *)p);
 }
@@ -65,6 +67,7 @@ AVX2 static inline __m256i zeta4_v(int16_t z0, int16_t z1, int16_t z2, int16_t z
   return _mm256_setr_epi16(z0, z0, z0, z0, z1, z1, z1, z1, z2, z2, z2, z2, z3, z3, z3, z3);
 }
 
+/* Alg. 9: input |x| < q, output Barrett-reduced (the portable poly_ntt contract). */
 AVX2 static void ntt_avx2(int16_t r[256], const int16_t zetas[128]) {
   unsigned k = 1;
   /* len 128 .. 16: whole-register butterflies. */
@@ -109,6 +112,7 @@ AVX2 static void ntt_avx2(int16_t r[256], const int16_t zetas[128]) {
   }
 }
 
+/* Alg. 10 times 2^16: input |x| < q, output |x| < q (the portable poly_invntt_tomont contract). */
 AVX2 static void invntt_avx2(int16_t r[256], const int16_t zetas[128]) {
   const __m256i one = _mm256_set1_epi16(NTT_MONT);
   const __m256i sign8 = _mm256_setr_epi16(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1, -1);
@@ -516,6 +520,7 @@ rej_avx2(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen, size_t *po
   return ctr;
 }
 
+/* AVX2 present?  (libgcc/compiler-rt CPUID cache; cheap enough per call.) */
 static int have_avx2(void) {
   return __builtin_cpu_supports("avx2") != 0;
 }
