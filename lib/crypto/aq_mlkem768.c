@@ -121,6 +121,16 @@ static inline int16_t fqmul(int16_t a, int16_t b) {
   return montgomery_reduce((int32_t)a * b);
 }
 
+/*
+ * fqmul(a, z) with bq = z * q^-1 mod 2^16 precomputed, written as 16-bit high
+ * and low products (the same value: the low halves of a z and t q agree), a
+ * shape compilers vectorise with pmulhw/pmullw in the portable NTT loops.
+ */
+static inline int16_t fqmul_pre(int16_t a, int16_t z, int16_t zq) {
+  int16_t t = (int16_t)(a * zq);
+  return (int16_t)((int16_t)(((int32_t)a * z) >> 16) - (int16_t)(((int32_t)t * MLKEM_Q) >> 16));
+}
+
 /* Centred representative of a mod q, in [-(q-1)/2, (q-1)/2], for any int16. */
 static inline int16_t barrett_reduce(int16_t a) {
   const int32_t v = ((1 << 26) + MLKEM_Q / 2) / MLKEM_Q; /* 20159 */
@@ -175,8 +185,9 @@ static void poly_ntt(poly *p) {
   for (unsigned len = 128; len >= 2; len >>= 1) {
     for (unsigned start = 0; start < MLKEM_N; start += 2 * len) {
       const int16_t zeta = zetas[k++];
+      const int16_t zq = (int16_t)(zeta * QINV);
       for (unsigned j = start; j < start + len; j++) {
-        int16_t t = fqmul(zeta, r[j + len]);
+        int16_t t = fqmul_pre(r[j + len], zeta, zq);
         r[j + len] = (int16_t)(r[j] - t);
         r[j] = (int16_t)(r[j] + t);
       }
@@ -204,11 +215,12 @@ static void poly_invntt_tomont(poly *p) {
     const int reduce = len == 8 || len == 64;
     for (unsigned start = 0; start < MLKEM_N; start += 2 * len) {
       const int16_t zeta = zetas[k--];
+      const int16_t zq = (int16_t)(zeta * QINV);
       for (unsigned j = start; j < start + len; j++) {
         int16_t t = r[j];
         int16_t sum = (int16_t)(t + r[j + len]);
         r[j] = reduce ? barrett_reduce(sum) : sum;
-        r[j + len] = fqmul(zeta, (int16_t)(r[j + len] - t));
+        r[j + len] = fqmul_pre((int16_t)(r[j + len] - t), zeta, zq);
       }
     }
   }
