@@ -560,8 +560,10 @@ static void pke_encrypt(uint8_t ct[AQ_MLKEM768_CT_LEN], const poly at[MLKEM_K * 
     poly_basemul_acc(&u, &at[MLKEM_K * i], &nz->y, yc);
     poly_invntt_tomont(&u);
     poly_add(&u, &nz->e1.v[i]);
-    poly_canonical(&u);
-    poly_compress10(ct + 320 * i, &u);
+    if (!aq_mlkem768_compress10_fast(ct + 320 * i, u.c)) { /* AVX2 */
+      poly_canonical(&u);
+      poly_compress10(ct + 320 * i, &u);
+    }
   }
   /* v = NTT^-1(t^T o y) + e2 + Decompress1(m). */
   poly_basemul_acc(&u, t->v, &nz->y, yc);

@@ -38,6 +38,10 @@ int aq_mlkem768_basemul_acc_fast(int16_t r[256], const int16_t a0[256], const in
 unsigned aq_mlkem768_rej_uniform_fast(int16_t *r, unsigned len, const uint8_t *buf, size_t buflen,
                                       size_t *pos);
 
+/** ByteEncode10(Compress10(p mod q)) for any int16 coefficients (Alg. 14 line 22); 0 without AVX2.
+ */
+int aq_mlkem768_compress10_fast(uint8_t out[320], const int16_t p[256]);
+
 /** ByteDecode12 with reduction mod q (FIPS 203 Alg. 6, m = q), branch-free; 0 without AVX2. */
 int aq_mlkem768_decode12_fast(int16_t r[256], const uint8_t in[384]);
 

@@ -1,7 +1,7 @@
 /*
  * aq_mlkem768_ntt_avx2.c - AVX2 versions of the ML-KEM NTT, inverse NTT,
- * NTT-domain multiply-accumulate, ByteDecode12 and matrix rejection
- * sampling, used when the CPU has AVX2 (checked at run time); each entry
+ * NTT-domain multiply-accumulate, ByteDecode12, Compress10 and matrix
+ * rejection sampling, used when the CPU has AVX2 (checked at run time); each entry
  * point returns 0 otherwise and aq_mlkem768.c runs its portable code.
  *
  * Same butterflies, same twiddles, same coefficient order as the portable
@@ -20,6 +20,10 @@
  * (compact_idx in the rejection sampler) is indexed by public XOF output.
  */
 #include "aq_mlkem768_ntt.h"
+
+#include <string.h>
+
+#include "aq_ct.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                            \
     !defined(AQ_MLKEM768_NO_AVX2)
@@ -472,6 +476,44 @@ static const uint8_t compact_idx[256][16] = {
  * packed to the front with one table shuffle per eight.  Stops while 16
  * free slots and 24 input bytes remain; *pos returns the bytes consumed.
  */
+/*
+ * ByteEncode10(Compress10(x mod q)) for sixteen coefficients at a time, any
+ * int16 input: Barrett plus a masked +q give x in [0, q); then
+ * t = floor((1024 x + 1664) / q) as q1 = (16 x * 1259) >> 16 (at most 2
+ * below t) corrected by the remainder 1024 x + 1664 - q1 q, which lies in
+ * [0, 3q) and is exact in 16-bit arithmetic (checked for every x < q);
+ * then pairs, quadruples and bytes are packed with madd, shifts and a
+ * shuffle.
+ */
+AVX2 static void compress10_avx2(uint8_t out[320], const int16_t p[256]) {
+  const __m256i q = _mm256_set1_epi16(NTT_Q);
+  const __m256i pack5 = _mm256_setr_epi8(0, 1, 2, 3, 4, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, -1, 0,
+                                         1, 2, 3, 4, 8, 9, 10, 11, 12, -1, -1, -1, -1, -1, -1);
+  uint8_t tmp[32];
+  for (unsigned i = 0; i < 16; i++) {
+    __m256i x = barrett_v(load_v(p + 16 * i));
+    x = _mm256_add_epi16(x, _mm256_and_si256(_mm256_srai_epi16(x, 15), q));
+    __m256i t = _mm256_mulhi_epu16(_mm256_slli_epi16(x, 4), _mm256_set1_epi16(1259));
+    __m256i r =
+        _mm256_sub_epi16(_mm256_add_epi16(_mm256_slli_epi16(x, 10), _mm256_set1_epi16(1664)),
+                         _mm256_mullo_epi16(t, q));
+    t = _mm256_sub_epi16(t, _mm256_cmpgt_epi16(r, _mm256_set1_epi16(NTT_Q - 1)));
+    t = _mm256_sub_epi16(t, _mm256_cmpgt_epi16(r, _mm256_set1_epi16(2 * NTT_Q - 1)));
+    t = _mm256_and_si256(t, _mm256_set1_epi16(0x3ff));
+    /* t0 | t1 << 10 per 32 bits, then A | B << 20 per 64 bits (40 bits = 5 bytes). */
+    __m256i v = _mm256_madd_epi16(t, _mm256_set1_epi32(0x04000001));
+    __m256i hi = _mm256_and_si256(v, _mm256_set1_epi64x((long long)0xffffffff00000000ULL));
+    v = _mm256_or_si256(
+        _mm256_andnot_si256(_mm256_set1_epi64x((long long)0xffffffff00000000ULL), v),
+        _mm256_srli_epi64(hi, 12));
+    v = _mm256_shuffle_epi8(v, pack5);
+    _mm256_storeu_si256((__m256i *)(void *)tmp, v);
+    memcpy(out + 20 * i, tmp, 10);
+    memcpy(out + 20 * i + 10, tmp + 16, 10);
+  }
+  aq_memzero(tmp, sizeof(tmp));
+}
+
 /* Sixteen 12-bit little-endian fields from 24 bytes (ByteDecode12 layout), one per int16 lane. */
 AVX2 static inline __m256i unpack12_v(const uint8_t *b) {
   const __m256i words = _mm256_setr_epi8(0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7, 8, 9, 10, 10, 11, 0, 1, 1,
@@ -525,6 +567,14 @@ static int have_avx2(void) {
   return __builtin_cpu_supports("avx2") != 0;
 }
 
+int aq_mlkem768_compress10_fast(uint8_t out[320], const int16_t p[256]) {
+  if (!have_avx2()) {
+    return 0;
+  }
+  compress10_avx2(out, p);
+  return 1;
+}
+
 int aq_mlkem768_decode12_fast(int16_t r[256], const uint8_t in[384]) {
   if (!have_avx2()) {
     return 0;
@@ -574,6 +624,11 @@ int aq_mlkem768_invntt_fast(int16_t r[256], const int16_t zetas[128]) {
 }
 
 #else
+
+int aq_mlkem768_compress10_fast(uint8_t out[320], const int16_t p[256]) {
+  (void)out, (void)p;
+  return 0;
+}
 
 int aq_mlkem768_decode12_fast(int16_t r[256], const uint8_t in[384]) {
   (void)r, (void)in;
