@@ -14,10 +14,10 @@
  * Speed: all Keccak work of an operation (matrix XOFs, noise PRFs, H(ek),
  * J(z ‖ c)) runs as jobs on four Keccak states at once
  * (aq_mlkem768_keccakx4.c, AVX2 at run time).  The NTTs, the
- * multiply-accumulate, ByteDecode12 and the matrix rejection sampling have
- * AVX2 versions (aq_mlkem768_ntt_avx2.c) that return 0 when the CPU lacks
- * AVX2; the portable code below is then used.  -DAQ_MLKEM768_NO_AVX2 forces
- * the portable code everywhere.
+ * multiply-accumulate, ByteDecode12, Compress10 and the matrix rejection
+ * sampling have AVX2 versions (aq_mlkem768_ntt_avx2.c) that return 0 when
+ * the CPU lacks AVX2; the portable code below is then used.
+ * -DAQ_MLKEM768_NO_AVX2 forces the portable code everywhere.
  *
  * Constant time: branches and memory indices depend only on public data (the
  * matrix seed rho, the ciphertext, key lengths).  Compression divides by q
