@@ -142,7 +142,7 @@ aq_ssize aq_aead_open(aq_aead *a, uint8_t *out, size_t outcap,
     return AQ_ERR_CRYPTO;
   }
   if (aadlen > 0 && EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen) != 1) {
-    return AQ_ERR_DECRYPT;
+    return AQ_ERR_CRYPTO;
   }
   outl = 0;
   if (ptlen > 0 && EVP_DecryptUpdate(ctx, out, &outl, ct, (int)ptlen) != 1) {

@@ -51,6 +51,7 @@ int aq_hash(aq_hash_alg alg, uint8_t *out, const uint8_t *data, size_t len) {
   }
   if (EVP_Digest(len > 0 ? data : empty, len, out, &outl, md, NULL) != 1 ||
       outl != aq_hash_len(alg)) {
+    aq_memzero(out, aq_hash_len(alg));
     return AQ_ERR_CRYPTO;
   }
   return 0;
@@ -174,6 +175,7 @@ int aq_hmac(aq_hash_alg alg, uint8_t *out, const uint8_t *key, size_t keylen, co
   }
   if ((len > 0 && EVP_MAC_update(ctx, data, len) != 1) ||
       EVP_MAC_final(ctx, out, &outl, hlen) != 1 || outl != hlen) {
+    aq_memzero(out, hlen);
     rv = AQ_ERR_CRYPTO;
   }
   EVP_MAC_CTX_free(ctx);
