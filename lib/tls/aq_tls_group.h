@@ -48,6 +48,15 @@ typedef struct aq_tls_group {
                               const uint8_t *server_share);
 } aq_tls_group;
 
+/* secp256r1 (aq_tls_group_p256.c): operations for the table row. */
+AQ_MUST_CHECK int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
+                                     void *rand_ud);
+AQ_MUST_CHECK int aq_tls_p256_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
+                                       const uint8_t *client_share, aq_rand_fn rand,
+                                       void *rand_ud);
+AQ_MUST_CHECK int aq_tls_p256_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
+                                     const uint8_t *server_share);
+
 /** The group with IANA id, or NULL if we do not implement it. */
 const aq_tls_group *aq_tls_group_find(uint16_t id);
 
