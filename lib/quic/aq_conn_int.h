@@ -26,6 +26,8 @@
 
 /** Largest datagram we accept and build (bytes of UDP payload). */
 #define AQ_CONN_MAX_DGRAM 1500u
+/** Longest transport parameters we send (extensions included). */
+#define AQ_CONN_TP_MAX 8192u
 /** Receive window of one epoch's CRYPTO stream (RFC 9000 §7.5: at least 4096). */
 #define AQ_CRYPTO_RX_CAP 65536u
 /** Disjoint received ranges remembered per receive buffer. */
@@ -135,6 +137,7 @@ struct aq_strm {
   int reset_pending, reset_sent, reset_acked;
   uint64_t reset_code;
   int blocked_pending;        /* STREAM_DATA_BLOCKED to send */
+  uint64_t blocked_at;        /* tx_max + 1 when the last one was sent (0 = never) */
   int want_writable;          /* a write was cut short: signal stream_writable */
   /* receive part */
   int has_recv;
@@ -246,7 +249,7 @@ struct aq_conn {
 
   /* TLS and transport parameters */
   aq_tls *tls;
-  uint8_t tp_buf[512];
+  uint8_t tp_buf[AQ_CONN_TP_MAX];
   size_t tp_len;
   aq_tp peer_tp;
   int peer_tp_done;
@@ -294,6 +297,7 @@ struct aq_conn {
   uint64_t rx_consumed;     /* bytes the application read (+ discarded) */
   int max_data_pending;
   int data_blocked_pending;
+  uint64_t data_blocked_at; /* tx_max_data + 1 when DATA_BLOCKED was last queued */
 
   /* streams */
   aq_strm *strm_tab[AQ_STRM_BUCKETS];

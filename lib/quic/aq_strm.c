@@ -380,7 +380,8 @@ void aq_strm_free_all(aq_conn *conn) {
 }
 
 static int strm_send_done(const aq_strm *s) {
-  return !s->has_send || s->fin_acked || s->reset_acked;
+  /* The FIN can be acknowledged before earlier data that is still being resent. */
+  return !s->has_send || (s->fin_acked && s->tx.base == s->tx.end) || s->reset_acked;
 }
 
 static int strm_recv_done(const aq_strm *s) { return !s->has_recv || s->rx_fin_read; }
@@ -834,9 +835,14 @@ static int write_strm_data(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *
   if (!have) {
     if (s->tx.next < s->tx.end) {
       /* Blocked by flow control. */
+      /* One *_BLOCKED per limit value (RFC 9000 §4.1: SHOULD send when blocked). */
       if (lim == s->tx_max) {
-        s->blocked_pending = 1;
-      } else {
+        if (s->blocked_at != s->tx_max + 1) {
+          s->blocked_at = s->tx_max + 1;
+          s->blocked_pending = 1;
+        }
+      } else if (conn->data_blocked_at != conn->tx_max_data + 1) {
+        conn->data_blocked_at = conn->tx_max_data + 1;
         conn->data_blocked_pending = 1;
       }
     }

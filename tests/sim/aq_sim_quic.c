@@ -4,6 +4,7 @@
  */
 #include "aq_sim_quic.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,9 @@ static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
   (void)ep;
   aq_simq *q = ud;
   q->conn = conn;
+  if (q->new_conn_hook != NULL) {
+    q->new_conn_hook(q, conn);
+  }
 }
 
 static void cb_hs(aq_conn *conn, void *ud) {
@@ -130,6 +134,12 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   }
   q->close.reason = q->close_reason;
   q->close.reasonlen = n;
+  if (getenv("AQ_CONN_DEBUG") != NULL) {
+    fprintf(stderr, "%s closed t=%.6f by_peer=%d idle=%d app=%d code=0x%llx err=%d reason=%.*s\n",
+            q->is_server ? "server" : "client",
+            (double)(q->closed_ts - AQ_SIM_ORIGIN) / 1e9, ci->by_peer, ci->idle_timeout,
+            ci->is_app, (unsigned long long)ci->code, ci->err, (int)n, (const char *)q->close_reason);
+  }
 }
 
 static aq_ssize ed_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
@@ -308,4 +318,33 @@ void aq_simq_free(aq_simq *q) {
     free(q->st[t]);
   }
   memset(q, 0, sizeof(*q));
+}
+
+void aq_simq_pair_init(aq_simq_pair *p, uint64_t seed, const aq_sim_link_params *lp) {
+  memset(p, 0, sizeof(*p));
+  p->sim = aq_sim_new(seed);
+  p->caddr = aq_sim_ip4(198, 51, 100, 2, 50000);
+  p->saddr = aq_sim_ip4(192, 0, 2, 1, 443);
+  p->ch = aq_sim_host_add(p->sim, "client", NULL, &p->caddr, lp, lp);
+  p->sh = aq_sim_host_add(p->sim, "server", NULL, &p->saddr, lp, lp);
+  aq_simq_init(&p->c, p->sim, p->ch, 0, 0x11);
+  aq_simq_init(&p->s, p->sim, p->sh, 1, 0x22);
+  p->s.echo = 1;
+}
+
+void aq_simq_pair_start(aq_simq_pair *p) {
+  aq_simq_start(&p->s);
+  aq_simq_start(&p->c);
+  aq_simq_connect(&p->c, &p->saddr);
+}
+
+void aq_simq_pair_free(aq_simq_pair *p) {
+  aq_simq_free(&p->c);
+  aq_simq_free(&p->s);
+  aq_sim_del(p->sim);
+}
+
+int aq_simq_pair_hs_done(void *arg) {
+  aq_simq_pair *p = arg;
+  return p->c.hs_done && p->s.hs_done;
 }

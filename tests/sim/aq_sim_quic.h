@@ -33,7 +33,8 @@ typedef struct aq_simq_stream {
   int bad;            /* a received byte did not match the pattern */
 } aq_simq_stream;
 
-typedef struct aq_simq {
+typedef struct aq_simq aq_simq;
+struct aq_simq {
   aq_sim *sim;
   aq_sim_host *host;
   aq_ep *ep;
@@ -64,9 +65,11 @@ typedef struct aq_simq {
   uint8_t *cert;       /* padded "certificate" for large-flight tests (NULL = none) */
   size_t certlen;
   aq_tls_credential cred;
+  void (*new_conn_hook)(aq_simq *q, aq_conn *conn); /* server: called from new_conn */
+  void *hook_arg;
   uint16_t suites[3];
   uint16_t groups[3];
-} aq_simq;
+};
 
 /** Default settings for tests (X25519, RPK); call before aq_simq_start to tweak q->set. */
 void aq_simq_init(aq_simq *q, aq_sim *sim, aq_sim_host *host, int is_server, uint8_t seedbyte);
@@ -84,5 +87,21 @@ void aq_simq_pump(aq_simq *q);
 void aq_simq_free(aq_simq *q);
 /** The pattern byte at offset off of stream id. */
 uint8_t aq_simq_pattern(uint64_t id, uint64_t off);
+
+/** A client and a server on the internet, links with the same parameters both ways. */
+typedef struct aq_simq_pair {
+  aq_sim *sim;
+  aq_sim_host *ch, *sh;
+  aq_simq c, s;
+  aq_addr caddr, saddr;
+} aq_simq_pair;
+
+/** Client 198.51.100.2:50000, server 192.0.2.1:443 (echoing); lp NULL = ideal links. */
+void aq_simq_pair_init(aq_simq_pair *p, uint64_t seed, const aq_sim_link_params *lp);
+/** Start both endpoints and connect (tweak p->c.set / p->s.set before). */
+void aq_simq_pair_start(aq_simq_pair *p);
+void aq_simq_pair_free(aq_simq_pair *p);
+/** aq_sim_run predicate: both handshakes completed. */
+int aq_simq_pair_hs_done(void *arg);
 
 #endif /* AQ_SIM_QUIC_H */

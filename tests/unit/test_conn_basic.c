@@ -10,42 +10,11 @@
 #include "aq_sim_quic.h"
 #include "aq_test.h"
 
-typedef struct pair {
-  aq_sim *sim;
-  aq_sim_host *ch, *sh;
-  aq_simq c, s;
-  aq_addr caddr, saddr;
-} pair;
-
-/** Client at 198.51.100.2, server at 192.0.2.1:443, symmetric links with params lp. */
-static void pair_init(pair *p, uint64_t seed, const aq_sim_link_params *lp) {
-  memset(p, 0, sizeof(*p));
-  p->sim = aq_sim_new(seed);
-  p->caddr = aq_sim_ip4(198, 51, 100, 2, 50000);
-  p->saddr = aq_sim_ip4(192, 0, 2, 1, 443);
-  p->ch = aq_sim_host_add(p->sim, "client", NULL, &p->caddr, lp, lp);
-  p->sh = aq_sim_host_add(p->sim, "server", NULL, &p->saddr, lp, lp);
-  aq_simq_init(&p->c, p->sim, p->ch, 0, 0x11);
-  aq_simq_init(&p->s, p->sim, p->sh, 1, 0x22);
-  p->s.echo = 1;
-}
-
-static void pair_start(pair *p) {
-  aq_simq_start(&p->s);
-  aq_simq_start(&p->c);
-  aq_simq_connect(&p->c, &p->saddr);
-}
-
-static void pair_free(pair *p) {
-  aq_simq_free(&p->c);
-  aq_simq_free(&p->s);
-  aq_sim_del(p->sim);
-}
-
-static int both_hs(void *arg) {
-  pair *p = arg;
-  return p->c.hs_done && p->s.hs_done;
-}
+typedef aq_simq_pair pair;
+#define pair_init aq_simq_pair_init
+#define pair_start aq_simq_pair_start
+#define pair_free aq_simq_pair_free
+#define both_hs aq_simq_pair_hs_done
 
 AQ_TEST(conn_handshake) {
   pair p;

@@ -1,0 +1,351 @@
+/*
+ * test_conn_scenarios.c - QUIC connections under impairment in the
+ * simulator: several MB on several streams with small windows, thousands
+ * of streams with low stream limits, ChaCha20-only, handshake under 30%
+ * loss, transfers under loss / corruption / a 2 s black-out, the
+ * anti-amplification limit with a large server flight, idle timeout and
+ * application close.  Every test bounds simulated time and/or bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aq_conn.h"
+#include "aq_conn_int.h"
+#include "aq_sim.h"
+#include "aq_sim_quic.h"
+#include "aq_test.h"
+
+#define MAXS 64
+
+typedef struct xfer {
+  aq_simq_pair *p;
+  size_t n;
+  aq_simq_stream *cs[MAXS];
+} xfer;
+
+static int xfer_done(void *arg) {
+  xfer *x = arg;
+  for (size_t i = 0; i < x->n; i++) {
+    if (x->cs[i] == NULL || !x->cs[i]->fin_recvd) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static void maybe_trace(aq_simq_pair *p) {
+  if (getenv("AQ_CONN_TRACE") != NULL) {
+    aq_sim_set_trace(p->sim, stderr);
+  }
+}
+
+/**
+ * Handshake, then n bidi streams of bytes each from the client, echoed by
+ * the server.  Checks every byte both ways; returns the simulated duration
+ * of the transfer phase (UINT64_MAX if it did not finish in max_time).
+ */
+static aq_duration run_xfer(aq_simq_pair *p, size_t n, uint64_t bytes, aq_duration max_time) {
+  xfer x;
+  memset(&x, 0, sizeof(x));
+  x.p = p;
+  x.n = n;
+  if (n > MAXS) {
+    return UINT64_MAX;
+  }
+  maybe_trace(p);
+  aq_sim_result r = aq_sim_run(p->sim, 20 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, p);
+  CHECK_INT(r, AQ_SIM_DONE);
+  if (r != AQ_SIM_DONE) {
+    return UINT64_MAX;
+  }
+  aq_tstamp t0 = aq_sim_now(p->sim);
+  for (size_t i = 0; i < n; i++) {
+    x.cs[i] = aq_simq_open(&p->c, 1, bytes, 1);
+    CHECK(x.cs[i] != NULL);
+    if (x.cs[i] == NULL) {
+      return UINT64_MAX;
+    }
+  }
+  r = aq_sim_run(p->sim, max_time, 20000000, xfer_done, &x);
+  CHECK_INT(r, AQ_SIM_DONE);
+  for (size_t i = 0; i < n; i++) {
+    aq_simq_stream *cs = x.cs[i];
+    aq_simq_stream *ss = aq_simq_stream_of(&p->s, cs->id);
+    CHECK_INT(ss->recvd, bytes);
+    CHECK(ss->fin_recvd);
+    CHECK(!ss->bad);
+    CHECK_INT(cs->recvd, bytes);
+    CHECK(!cs->bad);
+  }
+  CHECK(!p->c.io_err && !p->s.io_err);
+  CHECK(!p->c.closed && !p->s.closed);
+  return r == AQ_SIM_DONE ? aq_sim_now(p->sim) - t0 : UINT64_MAX;
+}
+
+AQ_TEST(conn_transfer_multi_small_windows) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS, .rate_bps = 100000000};
+  aq_simq_pair_init(&p, 11, &lp);
+  /* 16 KiB per stream, 48 KiB per connection: far below the bandwidth-delay product. */
+  p.c.set.initial_max_stream_data = p.s.set.initial_max_stream_data = 16384;
+  p.c.set.initial_max_data = p.s.set.initial_max_data = 49152;
+  p.c.set.stream_send_buffer = p.s.set.stream_send_buffer = 32768;
+  aq_simq_pair_start(&p);
+  /* 4 streams x 1 MiB echoed = 8 MiB of stream data. */
+  aq_duration d = run_xfer(&p, 4, 1u << 20, 60 * AQ_SECONDS);
+  /* Window-limited: 48 KiB per 20 ms RTT is ~2.4 MB/s each way: 4 MiB needs ~2 s. */
+  CHECK(d < 6 * AQ_SECONDS);
+  aq_conn_stats st;
+  REQUIRE(p.c.conn != NULL && p.s.conn != NULL);
+  aq_conn_get_stats(p.c.conn, &st);
+  CHECK_INT(st.stream_bytes_sent, 4u << 20);
+  /* Nothing much resent on a clean path. */
+  CHECK(st.bytes_sent < (uint64_t)(4u << 20) * 12 / 10);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_transfer_chacha_only) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS, .rate_bps = 50000000};
+  aq_simq_pair_init(&p, 12, &lp);
+  static const uint16_t chacha[] = {AQ_TLS_CHACHA20_POLY1305_SHA256};
+  p.c.set.tls_suites = chacha;
+  p.c.set.ntls_suites = 1;
+  p.s.set.tls_suites = chacha;
+  p.s.set.ntls_suites = 1;
+  aq_simq_pair_start(&p);
+  aq_duration d = run_xfer(&p, 2, 200000, 10 * AQ_SECONDS);
+  CHECK(d < 2 * AQ_SECONDS);
+  CHECK_INT(p.c.conn->sp[AQ_PN_SPACE_APP].tx.aead.alg, AQ_AEAD_CHACHA20_POLY1305);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_handshake_loss_30pct) {
+  /* Several seeds: the handshake must always complete, within a bounded time. */
+  for (uint64_t seed = 100; seed < 106; seed++) {
+    aq_simq_pair p;
+    aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .loss_pct = 30};
+    aq_simq_pair_init(&p, seed, &lp);
+    aq_simq_pair_start(&p);
+    aq_sim_result r = aq_sim_run(p.sim, 30 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p);
+    CHECK_INT(r, AQ_SIM_DONE);
+    CHECK(aq_sim_now(p.sim) - AQ_SIM_ORIGIN < 20 * AQ_SECONDS);
+    /* And data still flows afterwards. */
+    if (r == AQ_SIM_DONE) {
+      aq_duration d = run_xfer(&p, 1, 20000, 60 * AQ_SECONDS);
+      CHECK(d < 60 * AQ_SECONDS);
+    }
+    aq_simq_pair_free(&p);
+  }
+}
+
+AQ_TEST(conn_transfer_loss_2pct_multi) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000, .loss_pct = 2,
+                           .reorder_pct = 2, .reorder_delay = 3 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 13, &lp);
+  aq_simq_pair_start(&p);
+  aq_duration d = run_xfer(&p, 4, 256000, 60 * AQ_SECONDS);
+  CHECK(d < 20 * AQ_SECONDS);
+  aq_conn_stats st;
+  REQUIRE(p.c.conn != NULL && p.s.conn != NULL);
+  aq_conn_get_stats(p.c.conn, &st);
+  CHECK(st.pkts_lost > 0);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_transfer_corrupt_2pct) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000,
+                           .corrupt_pct = 2};
+  aq_simq_pair_init(&p, 14, &lp);
+  aq_simq_pair_start(&p);
+  aq_duration d = run_xfer(&p, 2, 300000, 60 * AQ_SECONDS);
+  CHECK(d < 20 * AQ_SECONDS);
+  aq_conn_stats st;
+  REQUIRE(p.c.conn != NULL && p.s.conn != NULL);
+  aq_conn_get_stats(p.s.conn, &st);
+  CHECK(st.pkts_dropped > 0); /* corrupted packets failed authentication */
+  aq_simq_pair_free(&p);
+}
+
+typedef struct blackout_ctx {
+  xfer x;
+  aq_simq_pair *p;
+} blackout_ctx;
+
+AQ_TEST(conn_transfer_blackout_2s) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 10000000};
+  aq_simq_pair_init(&p, 15, &lp);
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_tstamp now = aq_sim_now(p.sim);
+  /* Every link goes dark for 2 s, 300 ms into the transfer. */
+  aq_sim_window bw = {now + 300 * AQ_MILLISECONDS, now + 2300 * AQ_MILLISECONDS};
+  aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->blackout[0] = bw;
+  aq_sim_link_params_of(aq_sim_host_downlink(p.ch))->blackout[0] = bw;
+  aq_sim_link_params_of(aq_sim_host_uplink(p.sh))->blackout[0] = bw;
+  aq_sim_link_params_of(aq_sim_host_downlink(p.sh))->blackout[0] = bw;
+  aq_duration d = run_xfer(&p, 2, 1000000, 60 * AQ_SECONDS);
+  /* 2 MB each way at 10 Mbit/s is ~1.7 s, plus the 2 s gap and PTO backoff. */
+  CHECK(d < 15 * AQ_SECONDS);
+  aq_simq_pair_free(&p);
+}
+
+static int streams_all_done(void *arg) {
+  aq_simq_pair *p = arg;
+  return p->s.fins_recv >= 3000 && p->c.fins_recv >= 3000;
+}
+
+AQ_TEST(conn_thousands_of_streams) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS, .rate_bps = 100000000};
+  aq_simq_pair_init(&p, 16, &lp);
+  p.s.set.initial_max_streams_bidi = 10; /* the client may have 10 open at once */
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_tstamp t0 = aq_sim_now(p.sim);
+  size_t opened = 0, blocked = 0;
+  while (opened < 3000 && aq_sim_now(p.sim) - t0 < 60 * AQ_SECONDS) {
+    aq_simq_stream *s = aq_simq_open(&p.c, 1, 100, 1);
+    if (s != NULL) {
+      opened++;
+      continue;
+    }
+    blocked++;
+    (void)aq_sim_run_for(p.sim, 5 * AQ_MILLISECONDS, 1000000);
+  }
+  CHECK_INT(opened, 3000);
+  CHECK(blocked > 0); /* the limit really was hit, and raised */
+  aq_sim_result r = aq_sim_run(p.sim, 10 * AQ_SECONDS, 10000000, streams_all_done, &p);
+  CHECK_INT(r, AQ_SIM_DONE);
+  CHECK(aq_sim_now(p.sim) - t0 < 30 * AQ_SECONDS);
+  CHECK_INT(p.s.streams_opened_by_peer, 3000);
+  CHECK(p.s.conn->nstreams <= 10);
+  /* Let the last ACKs settle: the client forgets every finished stream. */
+  (void)aq_sim_run_for(p.sim, AQ_SECONDS, 1000000);
+  CHECK_INT(p.c.conn->nstreams, 0);
+  CHECK_INT(p.c.streams_closed, 3000);
+  for (size_t i = 0; i < 3000; i++) {
+    aq_simq_stream *s = aq_simq_stream_of(&p.c, (uint64_t)i << 2);
+    CHECK(s->recvd == 100 && !s->bad);
+  }
+  aq_simq_pair_free(&p);
+}
+
+/* A server extension with a 6000-byte transport parameter makes its first flight large. */
+static uint8_t big_tp[6000];
+static const aq_conn_ext_ops big_ext = {"big", NULL, 0, 0x7f3a, NULL, NULL, NULL};
+
+static void add_big_ext(aq_simq *q, aq_conn *conn) {
+  (void)q;
+  if (aq_conn_ext_register(conn, &big_ext, NULL, big_tp, sizeof(big_tp)) != 0) {
+    q->io_err = 1;
+  }
+}
+
+typedef struct amp_ctx {
+  aq_simq_pair *p;
+  uint64_t max_ratio_violation;
+} amp_ctx;
+
+AQ_TEST(conn_amplification_limit) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 20 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 17, &lp);
+  memset(big_tp, 0xab, sizeof(big_tp));
+  p.s.new_conn_hook = add_big_ext;
+  /* Drop every client datagram after the first (the first flight of the server
+   * needs the client's ACKs to continue): the server must stop at 3x. */
+  aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->loss_mask = ~(uint64_t)1;
+  aq_simq_pair_start(&p);
+  (void)aq_sim_run_for(p.sim, 3 * AQ_SECONDS, 1000000);
+  const aq_sim_link_stats *su = aq_sim_link_stats_of(aq_sim_host_uplink(p.sh));
+  const aq_sim_link_stats *cu = aq_sim_link_stats_of(aq_sim_host_uplink(p.ch));
+  CHECK_INT(cu->delivered, 1);
+  CHECK(su->bytes_sent > 0);
+  CHECK(su->bytes_sent <= 3 * 1200);
+  CHECK(!p.s.hs_done);
+  /* With the client's datagrams flowing again, the handshake completes. */
+  aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->loss_mask = 0;
+  aq_sim_result r = aq_sim_run(p.sim, 10 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p);
+  CHECK_INT(r, AQ_SIM_DONE);
+  CHECK(!p.s.io_err && !p.c.io_err);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_amplification_large_flight) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 20 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 18, &lp);
+  memset(big_tp, 0xcd, sizeof(big_tp));
+  p.s.new_conn_hook = add_big_ext;
+  aq_simq_pair_start(&p);
+  aq_sim_result r = aq_sim_run(p.sim, 10 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p);
+  CHECK_INT(r, AQ_SIM_DONE);
+  /* The ~6.5 KB flight needs the client's ACKs to unlock it: 2 RTTs, not a PTO. */
+  CHECK(p.c.hs_done_ts - AQ_SIM_ORIGIN <= 2 * 80 * AQ_MILLISECONDS + 5 * AQ_MILLISECONDS);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_idle_timeout) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 19, &lp);
+  p.c.set.idle_timeout = 2 * AQ_SECONDS;
+  p.s.set.idle_timeout = 5 * AQ_SECONDS;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_tstamp t0 = aq_sim_now(p.sim);
+  (void)aq_sim_run_for(p.sim, 10 * AQ_SECONDS, 1000000);
+  CHECK(p.c.closed && p.s.closed);
+  CHECK(p.c.close.idle_timeout && p.s.close.idle_timeout);
+  /* The minimum of both (2 s) applies to both sides (a little later for the PTO floor). */
+  CHECK(p.c.closed_ts - t0 >= 2 * AQ_SECONDS - 50 * AQ_MILLISECONDS);
+  CHECK(p.c.closed_ts - t0 <= 2 * AQ_SECONDS + 50 * AQ_MILLISECONDS);
+  CHECK(p.s.closed_ts - t0 <= 2 * AQ_SECONDS + 50 * AQ_MILLISECONDS);
+  CHECK_INT(aq_ep_conn_count(p.c.ep), 0);
+  CHECK_INT(aq_ep_conn_count(p.s.ep), 0);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_keep_alive_prevents_idle) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 20, &lp);
+  p.c.set.idle_timeout = 2 * AQ_SECONDS;
+  p.c.set.keep_alive = 500 * AQ_MILLISECONDS;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  (void)aq_sim_run_for(p.sim, 10 * AQ_SECONDS, 1000000);
+  CHECK(!p.c.closed && !p.s.closed);
+  /* ~20 PINGs + ACKs in 10 s, not a flood. */
+  CHECK(aq_sim_host_stats_of(p.ch)->sent < 40);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_app_close_reason) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 21, &lp);
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_tstamp t0 = aq_sim_now(p.sim);
+  aq_conn_close(p.c.conn, 0x42, (const uint8_t *)"going away", 10, t0);
+  CHECK(p.c.closed);
+  (void)aq_sim_run_for(p.sim, 5 * AQ_SECONDS, 1000000);
+  CHECK(p.s.closed);
+  CHECK(p.s.close.by_peer);
+  CHECK(p.s.close.is_app);
+  CHECK_INT(p.s.close.code, 0x42);
+  CHECK_INT(p.s.close.reasonlen, 10);
+  CHECK_MEM(p.s.close_reason, "going away", 10);
+  CHECK(p.s.closed_ts - t0 <= 20 * AQ_MILLISECONDS + AQ_MILLISECONDS);
+  CHECK(!p.c.close.by_peer);
+  /* Both sides forget the connection after the closing/draining period. */
+  CHECK_INT(aq_ep_conn_count(p.c.ep), 0);
+  CHECK_INT(aq_ep_conn_count(p.s.ep), 0);
+  aq_simq_pair_free(&p);
+}
