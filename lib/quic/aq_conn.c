@@ -1199,7 +1199,9 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
   *path = conn->paths[conn->active_path].addr;
   aq_ssize n = aq_conn_tx_build(conn, buf, cap, ts);
   if (n < 0) {
-    aq_conn_set_fatal(conn, (int)n);
+    if (aq_err_is_fatal((int)n)) {
+      aq_conn_set_fatal(conn, (int)n);
+    }
     return n;
   }
   if (n > 0) {

@@ -123,13 +123,22 @@ AQ_TEST(conn_transfer_chacha_only) {
 
 AQ_TEST(conn_handshake_loss_30pct) {
   /* Several seeds: the handshake must always complete, within a bounded time. */
-  for (uint64_t seed = 100; seed < 106; seed++) {
+  for (uint64_t seed = 100; seed < 120; seed++) {
     aq_simq_pair p;
-    aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .loss_pct = 30};
+    aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS};
     aq_simq_pair_init(&p, seed, &lp);
+    /* 30% each way: on each host's up link (the down links stay clean). */
+    aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->loss_pct = 30;
+    aq_sim_link_params_of(aq_sim_host_uplink(p.sh))->loss_pct = 30;
+    p.c.set.handshake_timeout = p.s.set.handshake_timeout = 0; /* the idle timeout (30 s) rules */
     aq_simq_pair_start(&p);
+    maybe_trace(&p);
     aq_sim_result r = aq_sim_run(p.sim, 30 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p);
     CHECK_INT(r, AQ_SIM_DONE);
+    if (getenv("AQ_CONN_DEBUG") != NULL) {
+      fprintf(stderr, "seed %llu: handshake %.3f s\n", (unsigned long long)seed,
+              (double)(aq_sim_now(p.sim) - AQ_SIM_ORIGIN) / 1e9);
+    }
     CHECK(aq_sim_now(p.sim) - AQ_SIM_ORIGIN < 20 * AQ_SECONDS);
     /* And data still flows afterwards. */
     if (r == AQ_SIM_DONE) {
@@ -285,7 +294,9 @@ AQ_TEST(conn_amplification_large_flight) {
   aq_simq_pair_start(&p);
   aq_sim_result r = aq_sim_run(p.sim, 10 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p);
   CHECK_INT(r, AQ_SIM_DONE);
-  /* The ~6.5 KB flight needs the client's ACKs to unlock it: 2 RTTs, not a PTO. */
+  /* The flight really is beyond 3x the client's first datagram... */
+  CHECK(aq_sim_link_stats_of(aq_sim_host_uplink(p.sh))->bytes_sent > 3 * 1200 + 2000);
+  /* ...and needs the client's ACKs to unlock it: 2 RTTs, not a PTO. */
   CHECK(p.c.hs_done_ts - AQ_SIM_ORIGIN <= 2 * 80 * AQ_MILLISECONDS + 5 * AQ_MILLISECONDS);
   aq_simq_pair_free(&p);
 }

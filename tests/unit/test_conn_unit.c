@@ -1,0 +1,261 @@
+/*
+ * test_conn_unit.c - connection pieces driven directly (no simulator):
+ * the client's first datagram, server creation rules, bounded stream
+ * reassembly against sparse fragments, flow-control and stream-state
+ * violations, and frame/packet-type permission checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aq_conn.h"
+#include "aq_conn_int.h"
+#include "aq_pkt.h"
+#include "aq_qerr.h"
+#include "aq_sim_quic.h"
+#include "aq_test.h"
+
+static int det_rand(uint8_t *buf, size_t len, void *ud) { return aq_test_rand(buf, len, ud); }
+
+static aq_path test_path(void) {
+  static const uint8_t sip[4] = {192, 0, 2, 1}, cip[4] = {198, 51, 100, 2};
+  aq_path p = {aq_addr_ipv4(cip, 50000), aq_addr_ipv4(sip, 443)};
+  return p;
+}
+
+/** Write one fuzz corpus record file (u16 length + datagram) when AQ_WRITE_CORPUS is set. */
+static void maybe_write_corpus(const char *name, const uint8_t *d1, size_t l1, const uint8_t *d2,
+                               size_t l2) {
+  const char *dir = getenv("AQ_WRITE_CORPUS");
+  if (dir == NULL) {
+    return;
+  }
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  REQUIRE(f != NULL);
+  uint8_t h[2] = {(uint8_t)(l1 >> 8), (uint8_t)l1};
+  fwrite(h, 1, 2, f);
+  fwrite(d1, 1, l1, f);
+  if (d2 != NULL) {
+    uint8_t h2[2] = {(uint8_t)(l2 >> 8), (uint8_t)l2};
+    fwrite(h2, 1, 2, f);
+    fwrite(d2, 1, l2, f);
+  }
+  fclose(f);
+}
+
+AQ_TEST(conn_client_first_datagram) {
+  uint64_t rng = 7;
+  aq_settings set;
+  aq_settings_default(&set);
+  static const uint16_t groups[] = {0x001d};
+  set.tls_groups = groups;
+  set.ntls_groups = 1;
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  aq_ep *ep = aq_ep_new(&set, &cb, &rng, NULL, 0);
+  REQUIRE(ep != NULL);
+  aq_path p = test_path();
+  aq_conn *c;
+  REQUIRE(aq_ep_connect(ep, &p, 1000, &c) == 0);
+  uint8_t buf[1500];
+  aq_path out;
+  /* Too small a buffer is refused rather than producing a short Initial. */
+  CHECK_INT(aq_ep_write(ep, &out, buf, 1000, 1000), AQ_ERR_BUFFER_TOO_SMALL);
+  aq_ssize n = aq_ep_write(ep, &out, buf, sizeof(buf), 1000);
+  CHECK_INT(n, 1200); /* RFC 9000 §14.1: padded to 1200 bytes */
+  CHECK(aq_addr_eq(&out.remote, &p.remote));
+  aq_pkt_hd hd;
+  REQUIRE(aq_pkt_decode_hd(&hd, buf, (size_t)n, 8) == 0);
+  CHECK_INT(hd.type, AQ_PKT_INITIAL);
+  CHECK_INT(hd.version, AQ_PROTO_VER_V1);
+  CHECK(hd.dcidlen >= 8); /* §7.2: at least 8 bytes of unpredictable DCID */
+  CHECK_INT(hd.pktlen, (size_t)n);
+  /* Nothing else to send until the server answers. */
+  uint8_t more[1500];
+  CHECK_INT(aq_ep_write(ep, &out, more, sizeof(more), 1001), 0);
+
+  /* A server accepts it (and only a full-sized one). */
+  uint64_t srng = 9;
+  aq_settings sset = set;
+  aq_ep *sep = aq_ep_new(&sset, &cb, &srng, NULL, 1);
+  REQUIRE(sep != NULL);
+  aq_path sp = {p.remote, p.local};
+  REQUIRE(aq_ep_read(sep, &sp, buf, 1199, 2000) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 0);
+  uint8_t junk[1200];
+  memset(junk, 0x5a, sizeof(junk));
+  REQUIRE(aq_ep_read(sep, &sp, junk, sizeof(junk), 2000) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 0);
+  REQUIRE(aq_ep_read(sep, &sp, buf, (size_t)n, 2000) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 1);
+  maybe_write_corpus("client_initial", buf, (size_t)n, NULL, 0);
+  maybe_write_corpus("client_initial_twice", buf, (size_t)n, buf, (size_t)n);
+  maybe_write_corpus("client_initial_then_junk", buf, (size_t)n, junk, 64);
+  aq_ep_del(sep);
+  aq_ep_del(ep);
+}
+
+/* ---------------------------------------------- established-pair helpers */
+
+static aq_conn *established(aq_simq_pair *p, uint64_t seed) {
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(p, seed, &lp);
+  p->s.set.initial_max_stream_data = 8192;
+  p->s.set.initial_max_data = 65536;
+  p->s.set.initial_max_streams_bidi = 4;
+  aq_simq_pair_start(p);
+  if (aq_sim_run(p->sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, p) != AQ_SIM_DONE) {
+    return NULL;
+  }
+  return p->s.conn;
+}
+
+static int inject(aq_conn *c, const aq_frame *f, aq_tstamp ts) { return aq_strm_on_frame(c, f, ts); }
+
+AQ_TEST(conn_sparse_fragments_bounded) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 31);
+  REQUIRE(s != NULL);
+  p.s.no_read = 1;
+  aq_tstamp ts = aq_sim_now(p.sim);
+  uint8_t byte = 0;
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_STREAM | AQ_FT_STREAM_OFF | AQ_FT_STREAM_LEN;
+  f.u.stream.stream_id = 0; /* client bidi stream 0 */
+  f.u.stream.data = &byte;
+  f.u.stream.datalen = 1;
+  /* Every other byte of the 8 KiB window, backwards: 4096 fragments. */
+  for (uint64_t off = 8190; off >= 2 && off <= 8190; off -= 2) {
+    f.u.stream.offset = off;
+    byte = aq_simq_pattern(0, off);
+    CHECK_INT(inject(s, &f, ts), 0);
+  }
+  aq_strm *st = aq_strm_find(s, 0);
+  REQUIRE(st != NULL);
+  CHECK(st->rx.have.n <= AQ_RX_RANGES); /* bookkeeping is bounded */
+  CHECK_INT(st->rx.cap, 8192);          /* and memory is the window */
+  CHECK_INT(aq_rxbuf_readable(&st->rx), 0);
+  /* In-order data is never refused, even when the range table is full. */
+  uint8_t data[8192];
+  for (size_t i = 0; i < sizeof(data); i++) {
+    data[i] = aq_simq_pattern(0, i);
+  }
+  f.u.stream.offset = 0;
+  f.u.stream.data = data;
+  f.u.stream.datalen = 4000;
+  CHECK_INT(inject(s, &f, ts), 0);
+  CHECK_INT(aq_rxbuf_readable(&st->rx), 4000);
+  CHECK(!aq_conn_is_closed(s));
+  /* One byte past the stream window: FLOW_CONTROL_ERROR. */
+  f.u.stream.offset = 8192;
+  f.u.stream.datalen = 1;
+  CHECK(inject(s, &f, ts) < 0);
+  CHECK(aq_conn_is_closed(s));
+  CHECK_INT(s->close_code, AQ_QERR_FLOW_CONTROL_ERROR);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_stream_state_errors) {
+  aq_frame f;
+  struct {
+    uint64_t type, id;
+    uint64_t code;
+  } cases[] = {
+      /* STREAM on the server's own uni stream it never opened: STREAM_STATE_ERROR */
+      {AQ_FT_STREAM | AQ_FT_STREAM_LEN, 3, AQ_QERR_STREAM_STATE_ERROR},
+      /* STREAM on a server-initiated bidi stream not yet opened */
+      {AQ_FT_STREAM | AQ_FT_STREAM_LEN, 1, AQ_QERR_STREAM_STATE_ERROR},
+      /* beyond the bidi limit of 4 */
+      {AQ_FT_STREAM | AQ_FT_STREAM_LEN, 4 * 4, AQ_QERR_STREAM_LIMIT_ERROR},
+      /* MAX_STREAM_DATA for a receive-only (client uni) stream */
+      {AQ_FT_MAX_STREAM_DATA, 2, AQ_QERR_STREAM_STATE_ERROR},
+      /* STOP_SENDING for a receive-only stream */
+      {AQ_FT_STOP_SENDING, 2, AQ_QERR_STREAM_STATE_ERROR},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    aq_simq_pair p;
+    aq_conn *s = established(&p, 40 + i);
+    REQUIRE(s != NULL);
+    memset(&f, 0, sizeof(f));
+    f.type = cases[i].type;
+    if (f.type == AQ_FT_MAX_STREAM_DATA) {
+      f.u.max_stream_data.stream_id = cases[i].id;
+      f.u.max_stream_data.max = 100000;
+    } else if (f.type == AQ_FT_STOP_SENDING) {
+      f.u.stop_sending.stream_id = cases[i].id;
+    } else {
+      f.u.stream.stream_id = cases[i].id;
+    }
+    CHECK(inject(s, &f, aq_sim_now(p.sim)) < 0);
+    CHECK(aq_conn_is_closed(s));
+    CHECK_INT(s->close_code, cases[i].code);
+    /* The peer learns the code. */
+    (void)aq_sim_run_for(p.sim, AQ_SECONDS, 100000);
+    CHECK(p.c.closed && p.c.close.by_peer && !p.c.close.is_app);
+    CHECK_INT(p.c.close.code, cases[i].code);
+    aq_simq_pair_free(&p);
+  }
+}
+
+AQ_TEST(conn_final_size_errors) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 50);
+  REQUIRE(s != NULL);
+  p.s.no_read = 1;
+  uint8_t data[100] = {0};
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_STREAM | AQ_FT_STREAM_LEN | AQ_FT_STREAM_FIN;
+  f.u.stream.stream_id = 0;
+  f.u.stream.data = data;
+  f.u.stream.datalen = 100;
+  f.u.stream.fin = 1;
+  CHECK_INT(inject(s, &f, aq_sim_now(p.sim)), 0);
+  /* Same final size again: fine.  Data beyond it: FINAL_SIZE_ERROR. */
+  CHECK_INT(inject(s, &f, aq_sim_now(p.sim)), 0);
+  f.u.stream.fin = 0;
+  f.u.stream.offset = 100;
+  f.u.stream.datalen = 1;
+  f.type |= AQ_FT_STREAM_OFF;
+  CHECK(inject(s, &f, aq_sim_now(p.sim)) < 0);
+  CHECK_INT(s->close_code, AQ_QERR_FINAL_SIZE_ERROR);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_stream_reset_and_stop_sending) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 60);
+  REQUIRE(s != NULL);
+  p.s.echo = 0;
+  aq_simq_stream *cs = aq_simq_open(&p.c, 1, 3000, 0);
+  REQUIRE(cs != NULL);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  aq_simq_stream *ss = aq_simq_stream_of(&p.s, cs->id);
+  CHECK_INT(ss->recvd, 3000);
+  /* The client abandons the stream: the server sees RESET_STREAM with the code. */
+  CHECK_INT(aq_conn_stream_reset(p.c.conn, cs->id, 77), 0);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  CHECK(ss->reset_recvd);
+  CHECK_INT(ss->reset_code, 77);
+  /* The server asks the client to stop sending on a second stream: the client resets it. */
+  aq_simq_stream *cs2 = aq_simq_open(&p.c, 1, 1000000, 1);
+  REQUIRE(cs2 != NULL);
+  (void)aq_sim_run_for(p.sim, 20 * AQ_MILLISECONDS, 100000);
+  CHECK_INT(aq_conn_stream_stop_sending(p.s.conn, cs2->id, 99), 0);
+  (void)aq_sim_run_for(p.sim, 500 * AQ_MILLISECONDS, 1000000);
+  aq_simq_stream *ss2 = aq_simq_stream_of(&p.s, cs2->id);
+  CHECK(ss2->recvd < 1000000);
+  /* The server's receive half is over; once it ends its own half, the stream is forgotten. */
+  CHECK(aq_strm_find(p.s.conn, cs->id) != NULL);
+  CHECK_INT(aq_conn_stream_shutdown(p.s.conn, cs->id), 0);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  CHECK(aq_strm_find(p.s.conn, cs->id) == NULL);
+  CHECK(aq_strm_find(p.c.conn, cs->id) == NULL); /* reset acked + server FIN read */
+  CHECK(aq_strm_find(p.s.conn, cs2->id) == NULL || aq_strm_find(p.s.conn, cs2->id)->rx_reset);
+  CHECK(!aq_conn_is_closed(p.s.conn) && !aq_conn_is_closed(p.c.conn));
+  aq_simq_pair_free(&p);
+}
