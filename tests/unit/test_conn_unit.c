@@ -259,3 +259,101 @@ AQ_TEST(conn_stream_reset_and_stop_sending) {
   CHECK(!aq_conn_is_closed(p.s.conn) && !aq_conn_is_closed(p.c.conn));
   aq_simq_pair_free(&p);
 }
+
+/* ------------------------------------------------ crafted 1-RTT packets */
+
+/**
+ * Seal payload as a 1-RTT packet with the client's keys and feed it to the
+ * server connection.  reserved: extra first-byte bits to set (pre-protection).
+ */
+static void inject_1rtt(aq_simq_pair *p, const uint8_t *payload, size_t len, uint8_t reserved,
+                        uint64_t pn) {
+  aq_conn *c = p->c.conn;
+  uint8_t buf[1500];
+  aq_pkt_hd hd;
+  memset(&hd, 0, sizeof(hd));
+  hd.type = AQ_PKT_1RTT;
+  hd.dcid = c->dcid.data;
+  hd.dcidlen = c->dcid.len;
+  hd.pkt_num = pn;
+  hd.pn_len = 4;
+  aq_wbuf w;
+  aq_wbuf_init(&w, buf, sizeof(buf));
+  REQUIRE(aq_pkt_encode_hd(&w, &hd) == 0);
+  buf[0] |= reserved;
+  aq_wbuf_bytes(&w, payload, len);
+  aq_wbuf_zeros(&w, AQ_AEAD_TAG_LEN);
+  REQUIRE(aq_wbuf_error(&w) == 0);
+  size_t total = aq_wbuf_len(&w);
+  REQUIRE(aq_pprot_seal(&c->sp[AQ_PN_SPACE_APP].tx, buf, total, hd.pktlen, hd.pn_offset, 4, pn) ==
+          0);
+  aq_path path = {p->saddr, p->caddr};
+  CHECK_INT(aq_conn_read_pkt(p->s.conn, &path, buf, total, aq_sim_now(p->sim)), 0);
+}
+
+AQ_TEST(conn_frame_violations) {
+  static const struct {
+    const char *name;
+    uint8_t payload[8];
+    size_t len;
+    uint8_t reserved;
+    uint64_t code; /* UINT64_MAX: must not close */
+  } cases[] = {
+      {"PING", {0x01}, 1, 0, UINT64_MAX},
+      {"PADDING only", {0x00, 0x00, 0x00, 0x00}, 4, 0, UINT64_MAX},
+      {"HANDSHAKE_DONE from client", {0x1e}, 1, 0, AQ_QERR_PROTOCOL_VIOLATION},
+      {"NEW_TOKEN from client", {0x07, 0x01, 0xaa}, 3, 0, AQ_QERR_PROTOCOL_VIOLATION},
+      {"unknown frame type", {0x21}, 1, 0, AQ_QERR_FRAME_ENCODING_ERROR},
+      {"truncated CRYPTO", {0x06, 0x00}, 2, 0, AQ_QERR_FRAME_ENCODING_ERROR},
+      {"ACK of unsent packet", {0x02, 0x43, 0xe8, 0x00, 0x00, 0x00}, 6, 0,
+       AQ_QERR_PROTOCOL_VIOLATION},
+      {"CRYPTO past the buffer", {0x06, 0x80, 0x01, 0x00, 0x00, 0x01, 0x00}, 7, 0,
+       AQ_QERR_CRYPTO_BUFFER_EXCEEDED},
+      {"DATAGRAM not negotiated", {0x31, 0x01, 0x00}, 3, 0, AQ_QERR_PROTOCOL_VIOLATION},
+      {"no frames", {0}, 0, 0, AQ_QERR_PROTOCOL_VIOLATION},
+      {"reserved bits", {0x01}, 1, 0x08, AQ_QERR_PROTOCOL_VIOLATION},
+      {"RETIRE_CONNECTION_ID never issued", {0x19, 0x05}, 2, 0, AQ_QERR_PROTOCOL_VIOLATION},
+      {"MAX_STREAMS over 2^60", {0x12, 0xd0, 0, 0, 0, 0, 0, 1}, 8, 0,
+       AQ_QERR_FRAME_ENCODING_ERROR},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    aq_simq_pair p;
+    aq_conn *s = established(&p, 70 + i);
+    REQUIRE(s != NULL);
+    inject_1rtt(&p, cases[i].payload, cases[i].len, cases[i].reserved, 1000);
+    if (cases[i].code == UINT64_MAX) {
+      CHECK(!aq_conn_is_closed(s));
+      CHECK(s->sp[AQ_PN_SPACE_APP].acktr.has_largest && s->sp[AQ_PN_SPACE_APP].acktr.largest == 1000);
+    } else {
+      if (!aq_conn_is_closed(s) || s->close_code != cases[i].code) {
+        fprintf(stderr, "case %s\n", cases[i].name);
+      }
+      CHECK(aq_conn_is_closed(s));
+      CHECK_INT(s->close_code, cases[i].code);
+      CHECK(!s->close_is_app);
+    }
+    aq_simq_pair_free(&p);
+  }
+}
+
+AQ_TEST(conn_undecryptable_and_duplicate_dropped) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 90);
+  REQUIRE(s != NULL);
+  uint8_t ping[] = {0x01};
+  inject_1rtt(&p, ping, 1, 0, 2000);
+  uint64_t recv = s->stats.pkts_recv, dropped = s->stats.pkts_dropped;
+  inject_1rtt(&p, ping, 1, 0, 2000); /* duplicate */
+  CHECK_INT(s->stats.pkts_recv, recv);
+  CHECK_INT(s->stats.pkts_dropped, dropped + 1);
+  /* Random bytes with the right DCID: dropped, connection unaffected. */
+  uint8_t junk[200];
+  memset(junk, 0x33, sizeof(junk));
+  junk[0] = 0x40;
+  memcpy(junk + 1, s->scid.data, s->scid.len);
+  aq_path path = {p.saddr, p.caddr};
+  CHECK_INT(aq_conn_read_pkt(s, &path, junk, sizeof(junk), aq_sim_now(p.sim)), 0);
+  CHECK_INT(s->stats.pkts_dropped, dropped + 2);
+  CHECK(!aq_conn_is_closed(s));
+  aq_simq_pair_free(&p);
+}
