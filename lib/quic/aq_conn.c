@@ -151,6 +151,12 @@ static int tls_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_s
     return -1;
   }
   *has = 1;
+  if (sp == AQ_PN_SPACE_APP && secretlen <= AQ_HASH_MAX_LEN) {
+    memcpy(conn->app_secret[is_write ? 1 : 0], secret, secretlen);
+    conn->app_secret_len = secretlen;
+    conn->app_hash = suite->hash;
+    conn->app_aead = suite->aead;
+  }
   if (sp == AQ_PN_SPACE_HANDSHAKE && is_write) {
     aq_recov_set_has_handshake_keys(&conn->recov, conn->last_recv_ts);
   }
@@ -491,6 +497,7 @@ void aq_conn_del(aq_conn *conn) {
     aq_tls_del(conn->tls);
   }
   aq_recov_free(&conn->recov);
+  aq_memzero(conn->app_secret, sizeof(conn->app_secret));
   if (conn->meta != NULL) {
     aq_mem_free(mem, conn->meta);
   }
@@ -939,6 +946,48 @@ static unsigned find_path(aq_conn *conn, const aq_path *path) {
   return conn->active_path;
 }
 
+/**
+ * A 1-RTT packet with the other key phase (RFC 9001 §6.3): try the next
+ * generation of read keys; if they open it, move both directions to the
+ * next generation and answer in the new phase.  Packets of the previous
+ * phase arriving later are dropped (their data is retransmitted).
+ * Returns the payload length or AQ_ERR_DECRYPT.
+ */
+static aq_ssize try_key_update(aq_conn *conn, uint8_t *p, size_t pktlen, size_t hdrlen,
+                               uint64_t pn) {
+  if (!conn->handshake_confirmed || conn->app_secret_len == 0) {
+    return AQ_ERR_DECRYPT;
+  }
+  uint8_t next[2][AQ_HASH_MAX_LEN];
+  size_t sl = conn->app_secret_len;
+  aq_pprot trial;
+  aq_ssize plen = AQ_ERR_DECRYPT;
+  if (aq_quic_next_secret(next[0], conn->app_hash, conn->app_secret[0], sl, conn->version) != 0 ||
+      aq_quic_next_secret(next[1], conn->app_hash, conn->app_secret[1], sl, conn->version) != 0) {
+    goto out;
+  }
+  if (aq_pprot_init(&trial, conn->app_aead, conn->app_hash, next[0], sl, conn->version) != 0) {
+    goto out;
+  }
+  plen = aq_pprot_open(&trial, p, pktlen, hdrlen, pn);
+  aq_pprot_free(&trial);
+  if (plen < 0) {
+    goto out;
+  }
+  aq_pnspace *s = &conn->sp[AQ_PN_SPACE_APP];
+  if (aq_pprot_rekey(&s->rx, conn->app_hash, next[0], sl, conn->version) != 0 ||
+      aq_pprot_rekey(&s->tx, conn->app_hash, next[1], sl, conn->version) != 0) {
+    plen = AQ_ERR_INTERNAL;
+    goto out;
+  }
+  memcpy(conn->app_secret, next, sizeof(next));
+  conn->key_phase ^= 1u;
+  conn->key_updates++;
+out:
+  aq_memzero(next, sizeof(next));
+  return plen;
+}
+
 /** One (coalesced) packet.  Returns 0 (processed or dropped) or a fatal error. */
 static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const uint8_t *pkt,
                     size_t pktlen, aq_tstamp ts) {
@@ -971,16 +1020,21 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
     return 0;
   }
   int is_long = (p[0] & AQ_PKT_HEADER_FORM_BIT) != 0;
-  if (!is_long && ((p[0] & AQ_PKT_SHORT_KEY_PHASE_BIT) != 0)) {
-    /* Key update (RFC 9001 §6) is not supported: the packet cannot be opened. */
-    conn->stats.pkts_dropped++;
-    return 0;
-  }
   uint64_t largest = s->acktr.has_largest ? s->acktr.largest : UINT64_MAX;
   uint64_t pn = aq_pkt_pn_decode(largest, tpn, pn_len);
   size_t hdrlen = hd->pn_offset + pn_len;
-  aq_ssize plen = aq_pprot_open(&s->rx, p, pktlen, hdrlen, pn);
+  aq_ssize plen;
+  uint8_t phase = (p[0] & AQ_PKT_SHORT_KEY_PHASE_BIT) ? 1 : 0;
+  if (!is_long && phase != conn->key_phase) {
+    plen = try_key_update(conn, p, pktlen, hdrlen, pn);
+  } else {
+    plen = aq_pprot_open(&s->rx, p, pktlen, hdrlen, pn);
+  }
   if (plen < 0) {
+    if (aq_err_is_fatal((int)plen)) {
+      aq_conn_set_fatal(conn, (int)plen);
+      return (int)plen;
+    }
     conn->stats.pkts_dropped++;
     return 0;
   }

@@ -259,6 +259,13 @@ struct aq_conn {
   int hs_notified;
 
   aq_pnspace sp[AQ_PN_SPACE_COUNT];
+  /* 1-RTT secrets for key updates (RFC 9001 §6); [0] = read, [1] = write. */
+  uint8_t app_secret[2][AQ_HASH_MAX_LEN];
+  size_t app_secret_len;
+  aq_hash_alg app_hash;
+  aq_aead_alg app_aead;
+  uint8_t key_phase;
+  uint64_t key_updates;
   aq_recov recov;
   aq_cc cc;
   aq_pacer pacer;

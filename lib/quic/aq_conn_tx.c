@@ -327,6 +327,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     hd->scid = conn->scid.data;
     hd->scidlen = conn->scid.len;
     hd->len_width = 2;
+    hd->key_phase = conn->key_phase;
     hd->pkt_num = aq_recov_next_pn(&conn->recov, sp);
     hd->pn_len = aq_pkt_pn_len(hd->pkt_num, rtb->has_largest_acked ? rtb->largest_acked : UINT64_MAX);
     aq_wbuf hw;

@@ -357,3 +357,42 @@ AQ_TEST(conn_undecryptable_and_duplicate_dropped) {
   CHECK(!aq_conn_is_closed(s));
   aq_simq_pair_free(&p);
 }
+
+/** Initiate a key update on c the way a peer would (RFC 9001 §6.1), from test code. */
+static void force_key_update(aq_conn *c) {
+  uint8_t next[2][AQ_HASH_MAX_LEN];
+  size_t sl = c->app_secret_len;
+  for (int d = 0; d < 2; d++) {
+    REQUIRE(aq_quic_next_secret(next[d], c->app_hash, c->app_secret[d], sl, c->version) == 0);
+  }
+  REQUIRE(aq_pprot_rekey(&c->sp[AQ_PN_SPACE_APP].rx, c->app_hash, next[0], sl, c->version) == 0);
+  REQUIRE(aq_pprot_rekey(&c->sp[AQ_PN_SPACE_APP].tx, c->app_hash, next[1], sl, c->version) == 0);
+  memcpy(c->app_secret, next, sizeof(next));
+  c->key_phase ^= 1u;
+}
+
+static int stream_done(void *arg) {
+  aq_simq_stream *s = arg;
+  return s->fin_recvd;
+}
+
+AQ_TEST(conn_peer_key_update) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 95);
+  REQUIRE(s != NULL);
+  /* Let HANDSHAKE_DONE arrive: key updates need a confirmed handshake. */
+  (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000);
+  REQUIRE(p.c.conn->handshake_confirmed);
+  for (int round = 1; round <= 2; round++) {
+    force_key_update(p.c.conn);
+    aq_simq_stream *cs = aq_simq_open(&p.c, 1, 50000, 1);
+    REQUIRE(cs != NULL);
+    CHECK_INT(aq_sim_run(p.sim, 5 * AQ_SECONDS, 1000000, stream_done, cs), AQ_SIM_DONE);
+    CHECK_INT(cs->recvd, 50000);
+    CHECK(!cs->bad);
+    CHECK_INT(s->key_updates, (uint64_t)round);
+    CHECK_INT(s->key_phase, p.c.conn->key_phase);
+  }
+  CHECK(!aq_conn_is_closed(s));
+  aq_simq_pair_free(&p);
+}
