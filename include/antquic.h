@@ -386,9 +386,10 @@ AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_stream_write(aq_conn *conn, uint64_t st
 /**
  * Read up to cap in-order bytes from stream_id; *fin is set to 1 when the
  * stream's end has been reached (all data read).  Returns bytes read (0 if
- * nothing is available), or AQ_ERR_NOT_FOUND, AQ_ERR_STATE (send-only
- * stream), AQ_ERR_CLOSED (the peer reset the stream: *fin = 1 and
- * *app_error... see aq_conn_stream_reset_code).
+ * nothing is available), or AQ_ERR_NOT_FOUND (no such stream, or already
+ * finished and forgotten), AQ_ERR_STATE (send-only stream), AQ_ERR_CLOSED
+ * (the peer reset the stream: *fin = 1; the code is available from
+ * aq_conn_stream_reset_code until the stream is forgotten).
  */
 AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_stream_read(aq_conn *conn, uint64_t stream_id,
                                                      uint8_t *buf, size_t cap, int *fin);

@@ -1103,6 +1103,30 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
   return aq_err_is_fatal(rc) ? rc : 0;
 }
 
+/**
+ * RFC 9000 §6.2: a client that has processed nothing else abandons the
+ * attempt on a Version Negotiation packet for its CIDs that does not list
+ * the version it used (we speak only v1, so there is nothing to retry with).
+ */
+static void on_version_negotiation(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
+  (void)ts;
+  aq_pkt_vn vn;
+  if (conn->is_server || conn->stats.pkts_recv > 0 || aq_pkt_decode_vn(&vn, data, len) != 0 ||
+      vn.dcidlen != conn->scid.len || memcmp(vn.dcid, conn->scid.data, vn.dcidlen) != 0 ||
+      vn.scidlen != conn->odcid.len || memcmp(vn.scid, conn->odcid.data, vn.scidlen) != 0) {
+    conn->stats.pkts_dropped++;
+    return;
+  }
+  for (size_t i = 0; i < vn.nversions; i++) {
+    if (aq_pkt_vn_version(&vn, i) == conn->version) {
+      conn->stats.pkts_dropped++;
+      return; /* §6.2: must be ignored */
+    }
+  }
+  conn->state = AQ_CS_CLOSED;
+  notify_closed(conn, 0, 0, 0, AQ_QERR_VERSION_NEGOTIATION_ERROR, NULL, 0, AQ_ERR_UNSUPPORTED);
+}
+
 int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, size_t len,
                      aq_tstamp ts) {
   if (conn->err != 0) {
@@ -1117,6 +1141,11 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     aq_recov_set_amplification_limited(&conn->recov, 0, ts);
   }
   unsigned pi = find_path(conn, path);
+  if (len > 5 && (data[0] & AQ_PKT_HEADER_FORM_BIT) && data[1] == 0 && data[2] == 0 &&
+      data[3] == 0 && data[4] == 0) {
+    on_version_negotiation(conn, data, len, ts);
+    return conn->err;
+  }
   aq_pkt_iter it;
   aq_pkt_iter_init(&it, data, len, conn->scid.len);
   for (;;) {

@@ -26,7 +26,31 @@ struct aq_ep {
   size_t nconns, cap;
   size_t rr;
   uint64_t dropped;
+  /* One pending Version Negotiation packet (RFC 9000 §6.1); a newer one replaces it. */
+  int vn_pending;
+  aq_path vn_path;
+  uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 16];
+  size_t vn_len;
 };
+
+/** Queue a Version Negotiation answer to a long header of a version we do not speak. */
+static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
+  static const uint32_t versions[] = {AQ_PROTO_VER_V1};
+  uint8_t r = 0;
+  if (ep->cb.rand(&r, 1, ep->user_data) != 0) {
+    return;
+  }
+  aq_wbuf w;
+  aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf));
+  /* The client's SCID becomes our DCID and vice versa (RFC 8999 §6). */
+  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, 1) != 0) {
+    return;
+  }
+  ep->vn_len = aq_wbuf_len(&w);
+  ep->vn_path.local = path->local;
+  ep->vn_path.remote = path->remote;
+  ep->vn_pending = 1;
+}
 
 aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, void *user_data,
                  const aq_mem *mem, int is_server) {
@@ -105,6 +129,15 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     ep->dropped++;
     return 0;
   }
+  if (hd.type == AQ_PKT_UNKNOWN_VERSION) {
+    /* §6.1: only for datagrams large enough to be a first Initial (§14.1). */
+    if (ep->is_server && len >= 1200) {
+      queue_vn(ep, path, &hd);
+    } else {
+      ep->dropped++;
+    }
+    return 0;
+  }
   aq_cid dcid;
   if (aq_cid_init(&dcid, hd.dcid, hd.dcidlen) != 0) {
     ep->dropped++;
@@ -135,6 +168,15 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
 }
 
 aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tstamp ts) {
+  if (ep->vn_pending) {
+    if (cap < ep->vn_len) {
+      return AQ_ERR_BUFFER_TOO_SMALL;
+    }
+    ep->vn_pending = 0;
+    memcpy(buf, ep->vn_buf, ep->vn_len);
+    *path = ep->vn_path;
+    return (aq_ssize)ep->vn_len;
+  }
   for (size_t k = 0; k < ep->nconns; k++) {
     size_t i = (ep->rr + k) % ep->nconns;
     aq_conn *c = ep->conns[i];
@@ -155,6 +197,9 @@ aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tsta
 
 aq_tstamp aq_ep_get_expiry(const aq_ep *ep) {
   aq_tstamp t = AQ_TSTAMP_NEVER;
+  if (ep->vn_pending) {
+    return 0; /* send it now */
+  }
   for (size_t i = 0; i < ep->nconns; i++) {
     const aq_conn *c = ep->conns[i];
     aq_tstamp e = (aq_conn_get_error(c) != 0 || aq_conn_is_done(c)) ? 0 : aq_conn_get_expiry(c);

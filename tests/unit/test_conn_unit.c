@@ -396,3 +396,79 @@ AQ_TEST(conn_peer_key_update) {
   CHECK(!aq_conn_is_closed(s));
   aq_simq_pair_free(&p);
 }
+
+static int vn_closed;
+static uint64_t vn_code;
+static void vn_on_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
+  (void)conn;
+  (void)ud;
+  vn_closed++;
+  vn_code = ci->code;
+}
+
+AQ_TEST(conn_version_negotiation) {
+  uint64_t rng = 3;
+  aq_settings set;
+  aq_settings_default(&set);
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  cb.conn_closed = vn_on_closed;
+  /* Server side: an unknown version in a full-sized datagram gets a VN listing v1. */
+  aq_ep *sep = aq_ep_new(&set, &cb, &rng, NULL, 1);
+  REQUIRE(sep != NULL);
+  uint8_t d[1200];
+  memset(d, 0, sizeof(d));
+  static const uint8_t head[] = {0xc3, 0x1a, 0x2a, 0x3a, 0x4a, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+                                 4, 9, 9, 9, 9};
+  memcpy(d, head, sizeof(head));
+  aq_path sp = test_path();
+  REQUIRE(aq_ep_read(sep, &sp, d, 1199, 10) == 0);
+  uint8_t out[1500];
+  aq_path op;
+  CHECK_INT(aq_ep_write(sep, &op, out, sizeof(out), 10), 0); /* too short: no answer */
+  REQUIRE(aq_ep_read(sep, &sp, d, sizeof(d), 10) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 0);
+  CHECK_INT(aq_ep_get_expiry(sep), 0);
+  aq_ssize n = aq_ep_write(sep, &op, out, sizeof(out), 10);
+  REQUIRE(n > 0);
+  aq_pkt_vn vn;
+  REQUIRE(aq_pkt_decode_vn(&vn, out, (size_t)n) == 0);
+  CHECK_INT(vn.dcidlen, 4);
+  CHECK_MEM(vn.dcid, head + 15, 4);
+  CHECK_INT(vn.scidlen, 8);
+  CHECK_MEM(vn.scid, head + 6, 8);
+  CHECK_INT(vn.nversions, 1);
+  CHECK_INT(aq_pkt_vn_version(&vn, 0), AQ_PROTO_VER_V1);
+  CHECK(aq_addr_eq(&op.remote, &sp.remote));
+  CHECK_INT(aq_ep_write(sep, &op, out, sizeof(out), 10), 0); /* exactly one */
+  aq_ep_del(sep);
+
+  /* Client side: a VN for our CIDs without v1 ends the attempt; one listing v1 is ignored. */
+  for (int with_v1 = 1; with_v1 >= 0; with_v1--) {
+    vn_closed = 0;
+    aq_ep *cep = aq_ep_new(&set, &cb, &rng, NULL, 0);
+    REQUIRE(cep != NULL);
+    aq_path cp = test_path();
+    aq_conn *c;
+    REQUIRE(aq_ep_connect(cep, &cp, 10, &c) == 0);
+    n = aq_ep_write(cep, &op, out, sizeof(out), 10);
+    REQUIRE(n == 1200);
+    aq_pkt_hd hd;
+    REQUIRE(aq_pkt_decode_hd(&hd, out, (size_t)n, 8) == 0);
+    uint8_t vbuf[128];
+    aq_wbuf w;
+    aq_wbuf_init(&w, vbuf, sizeof(vbuf));
+    uint32_t vers[2] = {0x0a0a0a0a, with_v1 ? AQ_PROTO_VER_V1 : 0xff00001du};
+    REQUIRE(aq_pkt_encode_vn(&w, 0x55, hd.scid, hd.scidlen, hd.dcid, hd.dcidlen, vers, 2) == 0);
+    aq_path rp = {cp.local, cp.remote};
+    REQUIRE(aq_ep_read(cep, &rp, vbuf, aq_wbuf_len(&w), 20) == 0);
+    CHECK_INT(vn_closed, with_v1 ? 0 : 1);
+    if (!with_v1) {
+      CHECK_INT(vn_code, AQ_QERR_VERSION_NEGOTIATION_ERROR);
+      REQUIRE(aq_ep_handle_expiry(cep, 30) == 0);
+      CHECK_INT(aq_ep_conn_count(cep), 0);
+    }
+    aq_ep_del(cep);
+  }
+}
