@@ -83,6 +83,8 @@ typedef enum aq_error {
   AQ_ERR_LIMIT = -218,            /* a configured limit was reached */
   AQ_ERR_TLS_ALERT = -219,        /* the TLS handshake ended with an alert */
   AQ_ERR_TIMEOUT = -220,          /* a deadline passed */
+  AQ_ERR_FLOW_CONTROL = -240,     /* the peer exceeded flow control (FLOW_CONTROL_ERROR) */
+  AQ_ERR_FINAL_SIZE = -241,       /* the peer broke a final size rule (FINAL_SIZE_ERROR) */
 
   /* Fatal range: anything below AQ_ERR_FATAL. */
   AQ_ERR_FATAL = -500,

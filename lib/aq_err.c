@@ -24,6 +24,8 @@ const char *aq_strerror(int err) {
   case AQ_ERR_LIMIT: return "limit reached";
   case AQ_ERR_TLS_ALERT: return "TLS alert";
   case AQ_ERR_TIMEOUT: return "timed out";
+  case AQ_ERR_FLOW_CONTROL: return "flow control limit exceeded by peer";
+  case AQ_ERR_FINAL_SIZE: return "stream final size violated by peer";
   case AQ_ERR_FATAL: return "fatal error";
   case AQ_ERR_NOMEM: return "out of memory";
   case AQ_ERR_CALLBACK_FAILURE: return "callback failure";

@@ -26,6 +26,7 @@ int aq_acktr_is_dup(const aq_acktr *at, uint64_t pn) {
   return pn < at->floor || aq_ranges_contains(&at->rs, pn);
 }
 
+/* Move the ack deadline earlier (never later). */
 static void set_deadline(aq_acktr *at, aq_tstamp when) {
   if (when < at->deadline) {
     at->deadline = when;
@@ -91,7 +92,9 @@ int aq_acktr_on_pkt(aq_acktr *at, uint64_t pn, int ack_eliciting, unsigned ecn, 
   return 0;
 }
 
-aq_tstamp aq_acktr_get_expiry(const aq_acktr *at) { return at->deadline; }
+aq_tstamp aq_acktr_get_expiry(const aq_acktr *at) {
+  return at->deadline;
+}
 
 int aq_acktr_handle_expiry(const aq_acktr *at, aq_tstamp ts) {
   return at->deadline != AQ_TSTAMP_NEVER && at->deadline <= ts;
@@ -141,4 +144,54 @@ void aq_acktr_on_ack_acked(aq_acktr *at, uint64_t largest) {
 
 void aq_acktr_set_threshold(aq_acktr *at, unsigned ae_threshold) {
   at->ae_threshold = ae_threshold ? ae_threshold : 1;
+}
+
+int aq_ack_ranges_to_wire(const aq_range *ranges, size_t n, uint64_t *largest,
+                          uint64_t *first_range, uint64_t *gaps, uint64_t *lens) {
+  if (n == 0 || ranges[0].start >= ranges[0].end) {
+    return AQ_ERR_INVALID_ARGUMENT;
+  }
+  *largest = ranges[0].end - 1;
+  *first_range = ranges[0].end - 1 - ranges[0].start;
+  for (size_t k = 1; k < n; k++) {
+    const aq_range *hi = &ranges[k - 1], *lo = &ranges[k];
+    /* §19.3.1: Gap = previous smallest - this largest - 2, so ranges must
+     * be separated by at least one unacknowledged number. */
+    if (lo->start >= lo->end || lo->end >= hi->start) {
+      return AQ_ERR_INVALID_ARGUMENT;
+    }
+    gaps[k - 1] = hi->start - lo->end - 1;
+    lens[k - 1] = lo->end - 1 - lo->start;
+  }
+  return 0;
+}
+
+aq_ssize aq_ack_ranges_from_wire(aq_range *out, size_t cap, uint64_t largest, uint64_t first_range,
+                                 const uint64_t *gaps, const uint64_t *lens, size_t n_gaps) {
+  if (n_gaps + 1 > cap) {
+    return AQ_ERR_LIMIT;
+  }
+  /* https://www.rfc-editor.org/rfc/rfc9000#section-19.3.1: "If any computed
+   * packet number is negative, an endpoint MUST generate a connection error
+   * of type FRAME_ENCODING_ERROR." */
+  if (first_range > largest || largest == UINT64_MAX) {
+    return AQ_ERR_MALFORMED;
+  }
+  uint64_t smallest = largest - first_range;
+  out[0].start = smallest;
+  out[0].end = largest + 1;
+  for (size_t k = 0; k < n_gaps; k++) {
+    /* largest_k = smallest_{k-1} - gap - 2; smallest_k = largest_k - len */
+    if (gaps[k] > UINT64_MAX - 2 || smallest < gaps[k] + 2) {
+      return AQ_ERR_MALFORMED;
+    }
+    uint64_t hi = smallest - gaps[k] - 2;
+    if (lens[k] > hi) {
+      return AQ_ERR_MALFORMED;
+    }
+    smallest = hi - lens[k];
+    out[k + 1].start = smallest;
+    out[k + 1].end = hi + 1;
+  }
+  return (aq_ssize)(n_gaps + 1);
 }

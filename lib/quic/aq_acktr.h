@@ -32,9 +32,9 @@
 
 /** The content of an ACK frame to send, as numbers. */
 typedef struct aq_ack_info {
-  uint64_t largest;       /* Largest Acknowledged */
-  aq_duration ack_delay;  /* time since the largest was received, ns */
-  uint64_t ack_delay_enc; /* ACK Delay field: microseconds >> ack_delay_exponent */
+  uint64_t largest;                   /* Largest Acknowledged */
+  aq_duration ack_delay;              /* time since the largest was received, ns */
+  uint64_t ack_delay_enc;             /* ACK Delay field: microseconds >> ack_delay_exponent */
   aq_range ranges[AQ_ACKTR_MAX_RANGES]; /* [start, end), largest first, disjoint */
   size_t nranges;
   uint64_t ect0, ect1, ce; /* ECN counts (RFC 9000 §13.4.1) */
@@ -44,18 +44,18 @@ typedef struct aq_ack_info {
 typedef struct aq_acktr {
   aq_range storage[AQ_ACKTR_MAX_RANGES];
   aq_ranges rs;
-  uint64_t floor;          /* packet numbers below this are treated as duplicates */
-  uint64_t largest;        /* largest received (valid if has_largest) */
-  aq_tstamp largest_ts;    /* when it was received */
-  uint64_t largest_ae;     /* largest ack-eliciting received (valid if has_ae) */
+  uint64_t floor;       /* packet numbers below this are treated as duplicates */
+  uint64_t largest;     /* largest received (valid if has_largest) */
+  aq_tstamp largest_ts; /* when it was received */
+  uint64_t largest_ae;  /* largest ack-eliciting received (valid if has_ae) */
   int has_largest;
   int has_ae;
   uint64_t ect0, ect1, ce;
-  unsigned unacked_ae;     /* ack-eliciting packets received since the last ACK sent */
-  unsigned ae_threshold;   /* ACK immediately once this many are unacked (default 2) */
-  aq_tstamp deadline;      /* ack deadline, AQ_TSTAMP_NEVER if none */
-  int ack_pending;         /* something was received since the last ACK (piggyback) */
-  int immediate_space;     /* Initial/Handshake: every ack-eliciting packet ACKed at once */
+  unsigned unacked_ae;   /* ack-eliciting packets received since the last ACK sent */
+  unsigned ae_threshold; /* ACK immediately once this many are unacked (default 2) */
+  aq_tstamp deadline;    /* ack deadline, AQ_TSTAMP_NEVER if none */
+  int ack_pending;       /* something was received since the last ACK (piggyback) */
+  int immediate_space;   /* Initial/Handshake: every ack-eliciting packet ACKed at once */
   aq_duration max_ack_delay;
 } aq_acktr;
 
@@ -109,5 +109,28 @@ void aq_acktr_on_ack_acked(aq_acktr *at, uint64_t largest);
 
 /** Set how many ack-eliciting packets trigger an immediate ACK (>= 1). */
 void aq_acktr_set_threshold(aq_acktr *at, unsigned ae_threshold);
+
+/* ----------------------------------------------- ACK range wire numbers */
+
+/**
+ * Convert ranges (largest first, disjoint, descending, as in aq_ack_info)
+ * to the numbers of an ACK frame (RFC 9000 §19.3.1): *largest, *first_range
+ * and, for each further range k >= 1, gaps[k-1] and lens[k-1] (arrays of
+ * n - 1 entries).  Returns 0, or AQ_ERR_INVALID_ARGUMENT if the ranges are
+ * empty, not descending or separated by less than one missing number.
+ */
+AQ_MUST_CHECK int aq_ack_ranges_to_wire(const aq_range *ranges, size_t n, uint64_t *largest,
+                                        uint64_t *first_range, uint64_t *gaps, uint64_t *lens);
+
+/**
+ * Convert the numbers of a received ACK frame to ranges [start, end),
+ * largest first (at most cap; n_gaps gap/len pairs follow the first range).
+ * Returns the number of ranges, AQ_ERR_MALFORMED if a computed packet number
+ * would be negative (RFC 9000 §19.3.1: FRAME_ENCODING_ERROR), or
+ * AQ_ERR_LIMIT if more than cap ranges are given.
+ */
+AQ_MUST_CHECK aq_ssize aq_ack_ranges_from_wire(aq_range *out, size_t cap, uint64_t largest,
+                                               uint64_t first_range, const uint64_t *gaps,
+                                               const uint64_t *lens, size_t n_gaps);
 
 #endif /* AQ_ACKTR_H */

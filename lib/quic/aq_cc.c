@@ -23,7 +23,9 @@ uint64_t aq_cc_initial_window(uint64_t max_datagram) {
   return ten < lim ? ten : lim;
 }
 
-uint64_t aq_cc_min_window(uint64_t max_datagram) { return 2 * max_datagram; }
+uint64_t aq_cc_min_window(uint64_t max_datagram) {
+  return 2 * max_datagram;
+}
 
 void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram) {
   cc->ops = ops;
@@ -36,9 +38,9 @@ void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram) {
 }
 
 void aq_cc_on_packet_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts) {
-  (void)cc;
-  (void)bytes;
-  (void)ts;
+  if (cc->ops->on_packet_sent != NULL) {
+    cc->ops->on_packet_sent(cc, bytes, ts);
+  }
 }
 
 int aq_cc_in_recovery(const aq_cc *cc, aq_tstamp sent_ts) {
@@ -59,6 +61,7 @@ void aq_cc_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rt
   cc->ops->on_ack(cc, bytes, sent_ts, rtt, ts);
 }
 
+/* OnCongestionEvent (App. B.6) shared by loss and ECN-CE. */
 static void congestion_event(aq_cc *cc, aq_tstamp sent_ts, aq_tstamp ts) {
   /* App. B.6: "No reaction if already in a recovery period." */
   if (aq_cc_in_recovery(cc, sent_ts)) {
@@ -83,7 +86,9 @@ void aq_cc_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->recovery_start = AQ_TSTAMP_NEVER;
 }
 
-void aq_cc_set_app_limited(aq_cc *cc, int app_limited) { cc->app_limited = app_limited != 0; }
+void aq_cc_set_app_limited(aq_cc *cc, int app_limited) {
+  cc->app_limited = app_limited != 0;
+}
 
 uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight) {
   return bytes_in_flight >= cc->cwnd ? 0 : cc->cwnd - bytes_in_flight;
@@ -91,8 +96,11 @@ uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight) {
 
 /* ---------------------------------------------------------------- NewReno */
 
-static void reno_reset(aq_cc *cc) { cc->bytes_acked = 0; }
+static void reno_reset(aq_cc *cc) {
+  cc->bytes_acked = 0;
+}
 
+/* NewReno OnPacketsAcked for one packet (App. B.5). */
 static void reno_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
                         aq_tstamp ts) {
   (void)sent_ts;
@@ -112,6 +120,7 @@ static void reno_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_r
   }
 }
 
+/* NewReno window reduction (App. B.6). */
 static void reno_on_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   /* kLossReductionFactor = 0.5 */
@@ -121,13 +130,14 @@ static void reno_on_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->bytes_acked = 0;
 }
 
+/* NewReno persistent congestion: drop the CA accumulator. */
 static void reno_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   cc->bytes_acked = 0;
 }
 
-const aq_cc_ops aq_cc_newreno = {"newreno", reno_reset, reno_on_ack, reno_on_congestion,
-                                 reno_on_persistent_congestion};
+const aq_cc_ops aq_cc_newreno = {"newreno",   reno_reset,         NULL,
+                                 reno_on_ack, reno_on_congestion, reno_on_persistent_congestion};
 
 /* ------------------------------------------------------------------ CUBIC */
 
@@ -142,6 +152,7 @@ static void cubic_reset(aq_cc *cc) {
   cc->bytes_acked = 0;
 }
 
+/* Bytes as a (fractional) number of segments. */
 static double seg(const aq_cc *cc, uint64_t bytes) {
   return (double)bytes / (double)cc->max_datagram;
 }
@@ -152,6 +163,7 @@ static double w_cubic(const aq_cc *cc, double t) {
   return CUBIC_C * d * d * d + cc->w_max;
 }
 
+/* Set cwnd from segments, carrying sub-byte growth, never below the minimum. */
 static void cubic_set_cwnd_seg(aq_cc *cc, double w) {
   double bytes = w * (double)cc->max_datagram + cc->frac;
   uint64_t minw = aq_cc_min_window(cc->max_datagram);
@@ -165,6 +177,7 @@ static void cubic_set_cwnd_seg(aq_cc *cc, double w) {
   cc->cwnd = b;
 }
 
+/* CUBIC window growth for one acknowledged packet (RFC 9438 §4.2-4.5). */
 static void cubic_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt,
                          aq_tstamp ts) {
   (void)sent_ts;
@@ -209,6 +222,7 @@ static void cubic_on_ack(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_
   cubic_set_cwnd_seg(cc, cwnd + (target - cwnd) / cwnd * acked);
 }
 
+/* CUBIC multiplicative decrease and new epoch (RFC 9438 §4.6-4.7). */
 static void cubic_on_congestion(aq_cc *cc, aq_tstamp ts) {
   double cwnd = seg(cc, cc->cwnd);
   /* §4.7 fast convergence: release bandwidth when the plateau shrinks. */
@@ -232,13 +246,14 @@ static void cubic_on_congestion(aq_cc *cc, aq_tstamp ts) {
   cc->epoch_started = 1;
 }
 
+/* CUBIC after persistent congestion: forget the curve. */
 static void cubic_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   (void)ts;
   cubic_reset(cc);
 }
 
-const aq_cc_ops aq_cc_cubic = {"cubic", cubic_reset, cubic_on_ack, cubic_on_congestion,
-                               cubic_on_persistent_congestion};
+const aq_cc_ops aq_cc_cubic = {"cubic",      cubic_reset,         NULL,
+                               cubic_on_ack, cubic_on_congestion, cubic_on_persistent_congestion};
 
 /* ------------------------------------------------------------------ pacer */
 
@@ -254,6 +269,7 @@ static double pacer_rate(uint64_t cwnd, aq_duration srtt) {
   return 1.25 * (double)cwnd / (double)srtt;
 }
 
+/* Tokens in the bucket at ts (refilled at rate, capped at the burst). */
 static double pacer_tokens(const aq_pacer *p, double rate, aq_tstamp ts) {
   if (!p->started) {
     return (double)p->burst;
@@ -265,8 +281,8 @@ static double pacer_tokens(const aq_pacer *p, double rate, aq_tstamp ts) {
   return t > (double)p->burst ? (double)p->burst : t;
 }
 
-aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd,
-                              aq_duration srtt, aq_tstamp ts) {
+aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt,
+                              aq_tstamp ts) {
   if (srtt == 0 || cwnd == 0) {
     return ts;
   }
@@ -280,7 +296,8 @@ aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd,
 
 void aq_pacer_on_sent(aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt, aq_tstamp ts) {
   double rate = srtt == 0 || cwnd == 0 ? 0.0 : pacer_rate(cwnd, srtt);
-  p->tokens = (srtt == 0 || cwnd == 0 ? (double)p->burst : pacer_tokens(p, rate, ts)) - (double)bytes;
+  p->tokens =
+      (srtt == 0 || cwnd == 0 ? (double)p->burst : pacer_tokens(p, rate, ts)) - (double)bytes;
   p->last_ts = ts > p->last_ts || !p->started ? ts : p->last_ts;
   p->started = 1;
 }

@@ -32,6 +32,8 @@ typedef struct aq_cc_ops {
   const char *name;
   /** Reset algorithm state (cwnd/ssthresh are set by aq_cc_init). */
   void (*reset)(aq_cc *cc);
+  /** An in-flight packet was sent (may be NULL: NewReno and CUBIC ignore it). */
+  void (*on_packet_sent)(aq_cc *cc, uint64_t bytes, aq_tstamp ts);
   /** One in-flight packet of bytes was acknowledged (not sent in recovery). */
   void (*on_ack)(aq_cc *cc, uint64_t bytes, aq_tstamp sent_ts, const aq_rtt *rtt, aq_tstamp ts);
   /** A congestion event starting a new recovery period (loss or ECN-CE). */
@@ -47,19 +49,19 @@ extern const aq_cc_ops aq_cc_cubic;
 
 struct aq_cc {
   const aq_cc_ops *ops;
-  uint64_t max_datagram;   /* max_datagram_size, bytes */
-  uint64_t cwnd;           /* congestion_window, bytes */
-  uint64_t ssthresh;       /* UINT64_MAX until the first congestion event */
+  uint64_t max_datagram;    /* max_datagram_size, bytes */
+  uint64_t cwnd;            /* congestion_window, bytes */
+  uint64_t ssthresh;        /* UINT64_MAX until the first congestion event */
   aq_tstamp recovery_start; /* congestion_recovery_start_time; AQ_TSTAMP_NEVER = none */
   int app_limited;
-  uint64_t bytes_acked;    /* NewReno congestion avoidance accumulator */
+  uint64_t bytes_acked; /* NewReno congestion avoidance accumulator */
   /* CUBIC state, in segments and seconds (double: no hot-path concerns). */
-  double w_max;            /* window before the last reduction */
-  double k;                /* time to reach w_max from the epoch start */
-  double w_est;            /* Reno-friendly estimate */
-  double cwnd_prior;       /* window at the last reduction (segments) */
-  double frac;             /* fractional bytes carried between ACKs */
-  aq_tstamp t_epoch;       /* start of the current congestion avoidance epoch */
+  double w_max;      /* window before the last reduction */
+  double k;          /* time to reach w_max from the epoch start */
+  double w_est;      /* Reno-friendly estimate */
+  double cwnd_prior; /* window at the last reduction (segments) */
+  double frac;       /* fractional bytes carried between ACKs */
+  aq_tstamp t_epoch; /* start of the current congestion avoidance epoch */
   int epoch_started;
 };
 
@@ -71,7 +73,7 @@ uint64_t aq_cc_min_window(uint64_t max_datagram);
 /** Initialise with an algorithm (e.g. &aq_cc_newreno) and max_datagram (>= 1200). */
 void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram);
 
-/** An in-flight packet of bytes was sent at ts (no state change for these algorithms). */
+/** An in-flight packet of bytes was sent at ts. */
 void aq_cc_on_packet_sent(aq_cc *cc, uint64_t bytes, aq_tstamp ts);
 
 /** Non-zero if a packet sent at sent_ts belongs to the current recovery period. */
@@ -99,7 +101,9 @@ void aq_cc_on_persistent_congestion(aq_cc *cc, aq_tstamp ts);
 void aq_cc_set_app_limited(aq_cc *cc, int app_limited);
 
 /** The congestion window in bytes. */
-static inline uint64_t aq_cc_cwnd(const aq_cc *cc) { return cc->cwnd; }
+static inline uint64_t aq_cc_cwnd(const aq_cc *cc) {
+  return cc->cwnd;
+}
 
 /** Bytes that may still be sent with bytes_in_flight outstanding (0 if none). */
 uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight);
@@ -115,8 +119,8 @@ uint64_t aq_cc_can_send(const aq_cc *cc, uint64_t bytes_in_flight);
  * datagrams.  The bucket starts full.
  */
 typedef struct aq_pacer {
-  double tokens;       /* bytes available at last_ts */
-  uint64_t burst;      /* bucket size, bytes */
+  double tokens;  /* bytes available at last_ts */
+  uint64_t burst; /* bucket size, bytes */
   aq_tstamp last_ts;
   int started;
 } aq_pacer;
@@ -128,8 +132,8 @@ void aq_pacer_init(aq_pacer *p, uint64_t max_datagram);
  * The earliest time >= ts at which a packet of bytes may be sent, given the
  * current cwnd and smoothed_rtt (> 0).
  */
-aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd,
-                              aq_duration srtt, aq_tstamp ts);
+aq_tstamp aq_pacer_get_expiry(const aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt,
+                              aq_tstamp ts);
 
 /** A packet of bytes was sent at ts: spend tokens (the bucket may go negative). */
 void aq_pacer_on_sent(aq_pacer *p, uint64_t bytes, uint64_t cwnd, aq_duration srtt, aq_tstamp ts);

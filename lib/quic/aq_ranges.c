@@ -19,7 +19,9 @@ void aq_ranges_init(aq_ranges *rs, aq_range *storage, size_t cap, aq_ranges_poli
   rs->policy = policy;
 }
 
-void aq_ranges_clear(aq_ranges *rs) { rs->n = 0; }
+void aq_ranges_clear(aq_ranges *rs) {
+  rs->n = 0;
+}
 
 /* Index of the first range whose end >= v (ranges ending at v touch v). */
 static size_t lb_end_ge(const aq_ranges *rs, uint64_t v) {
@@ -77,11 +79,13 @@ static size_t lb_start_ge(const aq_ranges *rs, uint64_t v) {
   return lo;
 }
 
+/* Remove range i, shifting the tail down. */
 static void drop_at(aq_ranges *rs, size_t i) {
   memmove(&rs->r[i], &rs->r[i + 1], (rs->n - i - 1) * sizeof(aq_range));
   rs->n--;
 }
 
+/* Insert [start, end) at index i (a free slot must exist). */
 static void insert_at(aq_ranges *rs, size_t i, uint64_t start, uint64_t end) {
   assert(rs->n < rs->cap);
   memmove(&rs->r[i + 1], &rs->r[i], (rs->n - i) * sizeof(aq_range));
@@ -129,8 +133,7 @@ int aq_ranges_insert(aq_ranges *rs, uint64_t start, uint64_t end) {
       return 0;
     }
     switch (rs->policy) {
-    case AQ_RANGES_REFUSE:
-      return AQ_ERR_LIMIT;
+    case AQ_RANGES_REFUSE: return AQ_ERR_LIMIT;
     case AQ_RANGES_DROP_LOWEST:
       if (i == 0) {
         return 0; /* the new range would be the lowest: it is the one forgotten */
@@ -156,8 +159,7 @@ int aq_ranges_insert(aq_ranges *rs, uint64_t start, uint64_t end) {
       }
       continue;
     }
-    default:
-      return AQ_ERR_INTERNAL;
+    default: return AQ_ERR_INTERNAL;
     }
   }
 }
@@ -179,10 +181,8 @@ int aq_ranges_remove(aq_ranges *rs, uint64_t start, uint64_t end) {
   if (pieces > j - i && rs->n == rs->cap) {
     /* Splitting one range in two needs a free slot. */
     switch (rs->policy) {
-    case AQ_RANGES_REFUSE:
-      return AQ_ERR_LIMIT;
-    case AQ_RANGES_MERGE_CLOSEST:
-      return 0; /* keep the range whole: the set over-approximates */
+    case AQ_RANGES_REFUSE: return AQ_ERR_LIMIT;
+    case AQ_RANGES_MERGE_CLOSEST: return 0; /* keep the range whole: the set over-approximates */
     case AQ_RANGES_DROP_LOWEST:
       if (i == 0) {
         keep_left = 0; /* the left piece is the lowest range: forget it */
@@ -193,8 +193,7 @@ int aq_ranges_remove(aq_ranges *rs, uint64_t start, uint64_t end) {
         j--;
       }
       break;
-    default:
-      return AQ_ERR_INTERNAL;
+    default: return AQ_ERR_INTERNAL;
     }
   }
   /* Replace r[i..j) by the kept pieces. */

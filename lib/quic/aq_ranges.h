@@ -97,13 +97,21 @@ AQ_MUST_CHECK int aq_ranges_first_gap(const aq_ranges *rs, uint64_t start, uint6
                                       aq_range *out);
 
 /** Number of ranges. */
-static inline size_t aq_ranges_count(const aq_ranges *rs) { return rs->n; }
+static inline size_t aq_ranges_count(const aq_ranges *rs) {
+  return rs->n;
+}
 /** Non-zero if the set is empty. */
-static inline int aq_ranges_empty(const aq_ranges *rs) { return rs->n == 0; }
+static inline int aq_ranges_empty(const aq_ranges *rs) {
+  return rs->n == 0;
+}
 /** The lowest value in the set; the set must not be empty. */
-static inline uint64_t aq_ranges_min(const aq_ranges *rs) { return rs->r[0].start; }
+static inline uint64_t aq_ranges_min(const aq_ranges *rs) {
+  return rs->r[0].start;
+}
 /** One past the highest value in the set; the set must not be empty. */
-static inline uint64_t aq_ranges_max_end(const aq_ranges *rs) { return rs->r[rs->n - 1].end; }
+static inline uint64_t aq_ranges_max_end(const aq_ranges *rs) {
+  return rs->r[rs->n - 1].end;
+}
 /** Total number of values in the set (saturating). */
 uint64_t aq_ranges_total(const aq_ranges *rs);
 

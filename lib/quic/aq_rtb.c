@@ -20,7 +20,10 @@
 
 static const unsigned TOMB = AQ_SENT_ACKED | AQ_SENT_LOST;
 
-static aq_sent_pkt *rtb_at(const aq_rtb *b, size_t i) { return &b->ring[(b->head + i) % b->cap]; }
+/* The i-th record from the ring head. */
+static aq_sent_pkt *rtb_at(const aq_rtb *b, size_t i) {
+  return &b->ring[(b->head + i) % b->cap];
+}
 
 /* First index whose packet number is >= pn. */
 static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
@@ -36,6 +39,7 @@ static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
   return lo;
 }
 
+/* Drop tombstones (acked/lost records) at the ring head. */
 static void rtb_reap(aq_rtb *b) {
   while (b->len > 0 && (rtb_at(b, 0)->flags & TOMB) != 0) {
     b->head = (b->head + 1) % b->cap;
@@ -43,6 +47,7 @@ static void rtb_reap(aq_rtb *b) {
   }
 }
 
+/* Remove every tombstone, keeping live records in order (ring full). */
 static void rtb_compact(aq_rtb *b) {
   size_t w = 0;
   for (size_t i = 0; i < b->len; i++) {
@@ -54,6 +59,7 @@ static void rtb_compact(aq_rtb *b) {
   b->len = w;
 }
 
+/* v << n, saturating at UINT64_MAX. */
 static aq_duration shl_sat(aq_duration v, unsigned n) {
   if (n >= 63 || v > (UINT64_MAX >> n)) {
     return UINT64_MAX;
@@ -61,7 +67,10 @@ static aq_duration shl_sat(aq_duration v, unsigned n) {
   return v << n;
 }
 
-static aq_tstamp add_sat(aq_tstamp a, aq_duration d) { return a > UINT64_MAX - d ? UINT64_MAX : a + d; }
+/* a + d, saturating at AQ_TSTAMP_NEVER. */
+static aq_tstamp add_sat(aq_tstamp a, aq_duration d) {
+  return a > UINT64_MAX - d ? UINT64_MAX : a + d;
+}
 
 int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_COUNT],
                   int is_server, aq_cc *cc, aq_rtb_pkt_cb cb, void *user_data) {
@@ -104,7 +113,9 @@ void aq_recov_free(aq_recov *r) {
   }
 }
 
-uint64_t aq_recov_next_pn(const aq_recov *r, unsigned space) { return r->sp[space].next_pn; }
+uint64_t aq_recov_next_pn(const aq_recov *r, unsigned space) {
+  return r->sp[space].next_pn;
+}
 
 uint64_t aq_recov_skip_pn(aq_recov *r, unsigned space) {
   aq_rtb *b = &r->sp[space];
@@ -117,6 +128,7 @@ uint64_t aq_recov_skip_pn(aq_recov *r, unsigned space) {
   return pn;
 }
 
+/* Ack-eliciting packets in flight over all spaces. */
 static size_t ae_in_flight_all(const aq_recov *r) {
   size_t n = 0;
   for (unsigned s = 0; s < AQ_PN_SPACE_COUNT; s++) {
@@ -166,6 +178,7 @@ static aq_tstamp pto_time(const aq_recov *r, aq_tstamp ts, unsigned *space) {
   return best;
 }
 
+/* App. A.8 GetLossTimeAndSpace: the earliest loss_time and its space. */
 static aq_tstamp earliest_loss_time(const aq_recov *r, unsigned *space) {
   aq_tstamp t = AQ_TSTAMP_NEVER;
   for (unsigned s = 0; s < AQ_PN_SPACE_COUNT; s++) {
@@ -217,7 +230,7 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   p->sent_ts = ts;
   p->token = token;
   p->size = size;
-  p->flags = (uint8_t)(flags & (AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT));
+  p->flags = (uint8_t)(flags & (AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT | AQ_SENT_ECT0));
   b->next_pn++;
   if (p->flags & AQ_SENT_IN_FLIGHT) {
     b->bytes_in_flight += size;
@@ -233,6 +246,7 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   return 0;
 }
 
+/* Remove a record from bytes_in_flight and the ack-eliciting count. */
 static void take_out_of_flight(aq_rtb *b, const aq_sent_pkt *p) {
   if (p->flags & AQ_SENT_IN_FLIGHT) {
     b->bytes_in_flight -= p->size;
@@ -329,6 +343,8 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   return 0;
 }
 
+/* Non-zero if every acknowledged number was sent (and not skipped) and largest is the top of the
+ * ranges. */
 static int ack_valid(const aq_rtb *b, const aq_ack_in *ack) {
   if (ack->nranges == 0 || ack->largest >= b->next_pn) {
     return 0; /* acknowledges a packet number never sent */
@@ -347,6 +363,32 @@ static int ack_valid(const aq_rtb *b, const aq_ack_in *ack) {
     }
   }
   return max_end == ack->largest + 1;
+}
+
+/* RFC 9000 §13.4.2.1 ECN validation of one ACK; newly_ect0 = newly
+ * acknowledged packets we sent with ECT(0).  Returns 0 or -1 (failed). */
+static int ecn_validate(const aq_rtb *b, const aq_ack_in *ack, uint64_t newly_ect0) {
+  if (!ack->has_ecn) {
+    /* "If an ACK frame newly acknowledges a packet that the endpoint sent
+     * with either the ECT(0) or ECT(1) codepoint set, ECN validation fails
+     * if the corresponding ECN counts are not present in the ACK frame." */
+    return newly_ect0 > 0 ? -1 : 0;
+  }
+  /* Counts never decrease (a peer reporting less is broken or lying). */
+  if (ack->ect0 < b->peer_ect0 || ack->ect1 < b->peer_ect1 || ack->ce < b->peer_ce) {
+    return -1;
+  }
+  /* We only send ECT(0): "ECN validation also fails if the sum of the
+   * increase in ECT(0) and ECN-CE counts is less than the number of newly
+   * acknowledged packets that were originally sent with an ECT(0) marking",
+   * and an increasing ECT(1) count means the path or peer mangles marks. */
+  if (ack->ect1 > b->peer_ect1) {
+    return -1;
+  }
+  if ((ack->ect0 - b->peer_ect0) + (ack->ce - b->peer_ce) < newly_ect0) {
+    return -1;
+  }
+  return 0;
 }
 
 int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp ts) {
@@ -371,6 +413,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
   /* DetectAndRemoveAckedPackets. */
   size_t first = SIZE_MAX, last = 0;
   int includes_ae = 0;
+  uint64_t newly_ect0 = 0;
   const aq_sent_pkt *largest_rec = NULL;
   const aq_sent_pkt *newest = NULL;
   for (size_t k = 0; k < ack->nranges; k++) {
@@ -383,6 +426,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
       p->flags |= AQ_SENT_ACKED | AQ_SENT_MARK;
       take_out_of_flight(b, p);
       includes_ae |= (p->flags & AQ_SENT_ACK_ELICITING) != 0;
+      newly_ect0 += (p->flags & AQ_SENT_ECT0) != 0;
       if (p->pn == ack->largest) {
         largest_rec = p;
       }
@@ -406,10 +450,18 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
     aq_rtt_update(&r->rtt, ts - largest_rec->sent_ts, delay, r->handshake_confirmed,
                   r->max_ack_delay, ts);
   }
-  /* App. B.7 ProcessECN: a CE increase is a congestion event. */
-  if (ack->has_ecn && ack->ce > b->peer_ce) {
+  if (!r->ecn_failed && ecn_validate(b, ack, newly_ect0) != 0) {
+    r->ecn_failed = 1;
+  }
+  if (!r->ecn_failed && ack->has_ecn) {
+    /* App. B.7 ProcessECN: a CE increase is a congestion event. */
+    int ce_up = ack->ce > b->peer_ce;
+    b->peer_ect0 = ack->ect0;
+    b->peer_ect1 = ack->ect1;
     b->peer_ce = ack->ce;
-    aq_cc_on_ecn_ce(r->cc, newest->sent_ts, ts);
+    if (ce_up) {
+      aq_cc_on_ecn_ce(r->cc, newest->sent_ts, ts);
+    }
   }
   int rv = detect_lost(r, space, ts);
   if (rv != 0) {
@@ -435,7 +487,9 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
   return 0;
 }
 
-aq_tstamp aq_recov_get_expiry(const aq_recov *r) { return r->timer; }
+aq_tstamp aq_recov_get_expiry(const aq_recov *r) {
+  return r->timer;
+}
 
 int aq_recov_handle_expiry(aq_recov *r, aq_tstamp ts, aq_recov_action *act) {
   act->probes = 0;

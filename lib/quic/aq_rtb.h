@@ -45,12 +45,18 @@
 #define AQ_PACKET_THRESHOLD 3
 /** kPersistentCongestionThreshold (RFC 9002 §7.6.1). */
 #define AQ_PERSISTENT_CONGESTION_THRESHOLD 3
+/** Suggested record capacities per space for aq_recov_init (Initial,
+ * Handshake: a handful of flights; App: enough for a large window of small
+ * packets). */
+#define AQ_RTB_CAP_HANDSHAKE 64
+#define AQ_RTB_CAP_APP 4096
 /** Deliberately skipped packet numbers remembered per space (newest kept). */
 #define AQ_MAX_SKIPPED_PNS 8
 
 /* Flags of a sent packet given by the caller. */
 #define AQ_SENT_ACK_ELICITING 0x01u
 #define AQ_SENT_IN_FLIGHT 0x02u
+#define AQ_SENT_ECT0 0x04u /* sent with the ECT(0) codepoint */
 /* Internal record states. */
 #define AQ_SENT_ACKED 0x10u
 #define AQ_SENT_LOST 0x20u
@@ -87,13 +93,13 @@ typedef struct aq_rtb {
   uint64_t next_pn;
   uint64_t largest_acked;
   int has_largest_acked;
-  aq_tstamp loss_time;      /* AQ_TSTAMP_NEVER if none */
+  aq_tstamp loss_time;       /* AQ_TSTAMP_NEVER if none */
   aq_tstamp last_ae_sent_ts; /* time_of_last_ack_eliciting_packet */
   uint64_t bytes_in_flight;
-  size_t ae_in_flight;      /* ack-eliciting packets in flight */
+  size_t ae_in_flight; /* ack-eliciting packets in flight */
   uint64_t skipped[AQ_MAX_SKIPPED_PNS];
   size_t nskipped;
-  uint64_t peer_ce;         /* largest ECN-CE count the peer reported */
+  uint64_t peer_ect0, peer_ect1, peer_ce; /* ECN counts the peer last reported */
   int discarded;
 } aq_rtb;
 
@@ -128,6 +134,7 @@ typedef struct aq_recov {
   int peer_validated_addr; /* PeerCompletedAddressValidation */
   int has_handshake_keys;
   int amplification_limited;
+  int ecn_failed; /* ECN validation failed (RFC 9000 §13.4.2): stop marking */
 } aq_recov;
 
 /**
@@ -135,9 +142,8 @@ typedef struct aq_recov {
  * congestion controller and the packet callback.  Returns 0 or
  * AQ_ERR_NOMEM (nothing allocated then).
  */
-AQ_MUST_CHECK int aq_recov_init(aq_recov *r, const aq_mem *mem,
-                                const size_t cap[AQ_PN_SPACE_COUNT], int is_server, aq_cc *cc,
-                                aq_rtb_pkt_cb cb, void *user_data);
+AQ_MUST_CHECK int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_COUNT],
+                                int is_server, aq_cc *cc, aq_rtb_pkt_cb cb, void *user_data);
 
 /** Free the rings (no callbacks). */
 void aq_recov_free(aq_recov *r);
@@ -169,8 +175,7 @@ AQ_MUST_CHECK int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uin
  * deliberately skipped, or is malformed (nothing changed then; close with
  * PROTOCOL_VIOLATION); AQ_ERR_CALLBACK_FAILURE.
  */
-AQ_MUST_CHECK int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack,
-                                  aq_tstamp ts);
+AQ_MUST_CHECK int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp ts);
 
 /** The loss detection timer (AQ_TSTAMP_NEVER if disarmed). */
 aq_tstamp aq_recov_get_expiry(const aq_recov *r);
@@ -197,6 +202,17 @@ void aq_recov_set_has_handshake_keys(aq_recov *r, aq_tstamp ts);
 void aq_recov_set_amplification_limited(aq_recov *r, int limited, aq_tstamp ts);
 /** The peer's max_ack_delay transport parameter (ns). */
 void aq_recov_set_max_ack_delay(aq_recov *r, aq_duration max_ack_delay);
+
+/**
+ * Non-zero while ECN may be used: the caller marks packets ECT(0) (and
+ * passes AQ_SENT_ECT0) only while this holds.  It becomes 0 for good when an
+ * ACK fails validation (RFC 9000 §13.4.2.1): counts missing or decreasing,
+ * or rising by less than the ECT(0) packets newly acknowledged, or ECT(1)
+ * reported although we only send ECT(0).
+ */
+static inline int aq_recov_ecn_ok(const aq_recov *r) {
+  return !r->ecn_failed;
+}
 
 /** Bytes in flight over all spaces. */
 uint64_t aq_recov_bytes_in_flight(const aq_recov *r);

@@ -58,4 +58,6 @@ aq_duration aq_rtt_loss_delay(const aq_rtt *rtt) {
   return m > AQ_GRANULARITY ? m : AQ_GRANULARITY;
 }
 
-void aq_rtt_on_persistent_congestion(aq_rtt *rtt) { rtt->min = 0; }
+void aq_rtt_on_persistent_congestion(aq_rtt *rtt) {
+  rtt->min = 0;
+}

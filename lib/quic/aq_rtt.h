@@ -15,10 +15,10 @@
 #define AQ_GRANULARITY (1 * AQ_MILLISECONDS)
 
 typedef struct aq_rtt {
-  aq_duration latest;   /* latest_rtt */
-  aq_duration min;      /* min_rtt (0 until the first sample) */
-  aq_duration smoothed; /* smoothed_rtt */
-  aq_duration var;      /* rttvar */
+  aq_duration latest;        /* latest_rtt */
+  aq_duration min;           /* min_rtt (0 until the first sample) */
+  aq_duration smoothed;      /* smoothed_rtt */
+  aq_duration var;           /* rttvar */
   aq_tstamp first_sample_ts; /* time of the first sample (AQ_TSTAMP_NEVER before) */
   int has_sample;
 } aq_rtt;

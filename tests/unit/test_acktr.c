@@ -1,4 +1,6 @@
 /* test_acktr.c - RFC 9000 §13.2 ACK generation decisions and ranges. */
+#include <string.h>
+
 #include "aq_test.h"
 #include "quic/aq_acktr.h"
 
@@ -165,4 +167,66 @@ AQ_TEST(acktr_ack_of_ack) {
   REQUIRE(aq_acktr_build(&at, &ai, 8, 0, 40) == 0);
   CHECK_INT(ai.largest, 11);
   CHECK_INT(ai.ack_delay, 10);
+}
+
+/* RFC 9000 §19.3.1 range arithmetic, both directions. */
+AQ_TEST(acktr_wire_ranges_roundtrip) {
+  /* Acknowledged: 2..4, 8, 10..12 -> largest 12, first range 2, then
+   * gap = 10 - 8 - 2 = 0, len 0; gap = 8 - 4 - 2 = 2, len 2. */
+  static const aq_range r[3] = {{10, 13}, {8, 9}, {2, 5}};
+  uint64_t largest, first, gaps[2], lens[2];
+  REQUIRE(aq_ack_ranges_to_wire(r, 3, &largest, &first, gaps, lens) == 0);
+  CHECK_INT(largest, 12);
+  CHECK_INT(first, 2);
+  CHECK_INT(gaps[0], 0);
+  CHECK_INT(lens[0], 0);
+  CHECK_INT(gaps[1], 2);
+  CHECK_INT(lens[1], 2);
+  aq_range back[3];
+  REQUIRE(aq_ack_ranges_from_wire(back, 3, largest, first, gaps, lens, 2) == 3);
+  for (int i = 0; i < 3; i++) {
+    CHECK_INT(back[i].start, r[i].start);
+    CHECK_INT(back[i].end, r[i].end);
+  }
+  /* Built ACKs convert too. */
+  aq_acktr at;
+  aq_acktr_init(&at, 0, 0);
+  for (uint64_t pn = 0; pn < 40; pn += 3) {
+    REQUIRE(aq_acktr_on_pkt(&at, pn, 1, AQ_ECN_NOT_ECT, pn) == 0);
+    REQUIRE(aq_acktr_on_pkt(&at, pn + 1, 1, AQ_ECN_NOT_ECT, pn) == 0);
+  }
+  aq_ack_info ai;
+  REQUIRE(aq_acktr_build(&at, &ai, AQ_ACKTR_MAX_RANGES, 3, 100) == 0);
+  uint64_t g[AQ_ACKTR_MAX_RANGES], l[AQ_ACKTR_MAX_RANGES];
+  REQUIRE(aq_ack_ranges_to_wire(ai.ranges, ai.nranges, &largest, &first, g, l) == 0);
+  aq_range rb[AQ_ACKTR_MAX_RANGES];
+  REQUIRE(aq_ack_ranges_from_wire(rb, AQ_ACKTR_MAX_RANGES, largest, first, g, l, ai.nranges - 1) ==
+          (aq_ssize)ai.nranges);
+  CHECK(memcmp(rb, ai.ranges, ai.nranges * sizeof(aq_range)) == 0);
+}
+
+AQ_TEST(acktr_wire_ranges_negative) {
+  aq_range out[4];
+  uint64_t g[2] = {0, 0}, l[2] = {0, 0};
+  /* first range larger than largest: packet number -1 */
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 6, g, l, 0), AQ_ERR_MALFORMED);
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 5, g, l, 0), 1);
+  /* smallest 0, then any gap goes negative */
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 5, g, l, 1), AQ_ERR_MALFORMED);
+  /* smallest 2: gap 0 -> largest 0, len 0 ok; len 1 -> -1 */
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 3, g, l, 1), 2);
+  CHECK_INT(out[1].start, 0);
+  CHECK_INT(out[1].end, 1);
+  l[0] = 1;
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 3, g, l, 1), AQ_ERR_MALFORMED);
+  uint64_t huge[1] = {UINT64_MAX};
+  CHECK_INT(aq_ack_ranges_from_wire(out, 4, 5, 0, huge, l, 1), AQ_ERR_MALFORMED);
+  CHECK_INT(aq_ack_ranges_from_wire(out, 1, 100, 0, g, l, 1), AQ_ERR_LIMIT);
+  /* to_wire refuses adjacent or unordered ranges */
+  static const aq_range adj[2] = {{5, 8}, {3, 5}};
+  uint64_t a, b;
+  CHECK_INT(aq_ack_ranges_to_wire(adj, 2, &a, &b, g, l), AQ_ERR_INVALID_ARGUMENT);
+  static const aq_range ok[2] = {{5, 8}, {3, 4}};
+  CHECK_INT(aq_ack_ranges_to_wire(ok, 2, &a, &b, g, l), 0);
+  CHECK_INT(g[0], 0);
 }

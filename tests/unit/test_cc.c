@@ -91,7 +91,9 @@ static aq_tstamp cubic_run(aq_cc *cc, const aq_rtt *rtt, aq_tstamp t, aq_tstamp 
   return t;
 }
 
-static double w_cubic(double t, double k, double wmax) { return 0.4 * pow(t - k, 3) + wmax; }
+static double w_cubic(double t, double k, double wmax) {
+  return 0.4 * pow(t - k, 3) + wmax;
+}
 
 /* The Reno-friendly estimate after a loss at 100 segments (cwnd 70): +alpha
  * per RTT with alpha = 3(1-0.7)/(1+0.7) until 100, then +1 per RTT. */
