@@ -640,6 +640,110 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
   return bad ? 0 : n;
 }
 
+/* ---------------------------------------------------------- equality */
+
+static int bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+  return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static int addr_eq(const aq_addr *a, const aq_addr *b) {
+  size_t iplen = a->family == AQ_AF_INET6 ? 16u : 4u;
+  return a->family == b->family && a->port == b->port && memcmp(a->ip, b->ip, iplen) == 0;
+}
+
+int aq_frame_eq(const aq_frame *a, const aq_frame *b) {
+  uint64_t t = a->type;
+  if (t != b->type) {
+    return 0;
+  }
+  if (is_stream_type(t)) {
+    const aq_frame_stream *x = &a->u.stream, *y = &b->u.stream;
+    return x->stream_id == y->stream_id && x->offset == y->offset && x->fin == y->fin &&
+           bytes_eq(x->data, x->datalen, y->data, y->datalen);
+  }
+  switch (t) {
+  case AQ_FT_PADDING:
+    return a->u.padding.len == b->u.padding.len;
+  case AQ_FT_PING:
+  case AQ_FT_HANDSHAKE_DONE:
+    return 1;
+  case AQ_FT_ACK:
+  case AQ_FT_ACK_ECN: {
+    const aq_frame_ack *x = &a->u.ack, *y = &b->u.ack;
+    if (x->largest != y->largest || x->ack_delay != y->ack_delay ||
+        x->first_range != y->first_range || x->nranges != y->nranges ||
+        x->nranges > AQ_MAX_ACK_RANGES) {
+      return 0;
+    }
+    for (size_t i = 0; i < x->nranges; i++) {
+      if (x->ranges[i].gap != y->ranges[i].gap || x->ranges[i].len != y->ranges[i].len) {
+        return 0;
+      }
+    }
+    return t == AQ_FT_ACK || (x->ect0 == y->ect0 && x->ect1 == y->ect1 && x->ce == y->ce);
+  }
+  case AQ_FT_RESET_STREAM:
+    return a->u.reset_stream.stream_id == b->u.reset_stream.stream_id &&
+           a->u.reset_stream.app_error == b->u.reset_stream.app_error &&
+           a->u.reset_stream.final_size == b->u.reset_stream.final_size;
+  case AQ_FT_STOP_SENDING:
+    return a->u.stop_sending.stream_id == b->u.stop_sending.stream_id &&
+           a->u.stop_sending.app_error == b->u.stop_sending.app_error;
+  case AQ_FT_CRYPTO:
+    return a->u.crypto.offset == b->u.crypto.offset &&
+           bytes_eq(a->u.crypto.data, a->u.crypto.datalen, b->u.crypto.data, b->u.crypto.datalen);
+  case AQ_FT_NEW_TOKEN:
+    return bytes_eq(a->u.new_token.token, a->u.new_token.tokenlen, b->u.new_token.token,
+                    b->u.new_token.tokenlen);
+  case AQ_FT_MAX_DATA:
+  case AQ_FT_DATA_BLOCKED:
+    return a->u.max_data.max == b->u.max_data.max;
+  case AQ_FT_MAX_STREAM_DATA:
+  case AQ_FT_STREAM_DATA_BLOCKED:
+    return a->u.max_stream_data.stream_id == b->u.max_stream_data.stream_id &&
+           a->u.max_stream_data.max == b->u.max_stream_data.max;
+  case AQ_FT_MAX_STREAMS_BIDI:
+  case AQ_FT_MAX_STREAMS_UNI:
+  case AQ_FT_STREAMS_BLOCKED_BIDI:
+  case AQ_FT_STREAMS_BLOCKED_UNI:
+    return a->u.max_streams.max == b->u.max_streams.max;
+  case AQ_FT_NEW_CONNECTION_ID:
+    return a->u.new_cid.seq == b->u.new_cid.seq &&
+           a->u.new_cid.retire_prior_to == b->u.new_cid.retire_prior_to &&
+           a->u.new_cid.cid.len <= AQ_MAX_CIDLEN && aq_cid_eq(&a->u.new_cid.cid, &b->u.new_cid.cid) &&
+           memcmp(a->u.new_cid.reset_token, b->u.new_cid.reset_token,
+                  AQ_STATELESS_RESET_TOKEN_LEN) == 0;
+  case AQ_FT_RETIRE_CONNECTION_ID:
+    return a->u.retire_cid.seq == b->u.retire_cid.seq;
+  case AQ_FT_PATH_CHALLENGE:
+  case AQ_FT_PATH_RESPONSE:
+    return memcmp(a->u.path.data, b->u.path.data, AQ_PATH_DATA_LEN) == 0;
+  case AQ_FT_CONNECTION_CLOSE:
+  case AQ_FT_CONNECTION_CLOSE_APP:
+    return a->u.close.error_code == b->u.close.error_code &&
+           (t == AQ_FT_CONNECTION_CLOSE_APP || a->u.close.frame_type == b->u.close.frame_type) &&
+           bytes_eq(a->u.close.reason, a->u.close.reasonlen, b->u.close.reason,
+                    b->u.close.reasonlen);
+  case AQ_FT_DATAGRAM:
+  case AQ_FT_DATAGRAM_LEN:
+    return bytes_eq(a->u.datagram.data, a->u.datagram.datalen, b->u.datagram.data,
+                    b->u.datagram.datalen);
+  case AQ_FT_OBSERVED_ADDRESS_V4:
+  case AQ_FT_OBSERVED_ADDRESS_V6:
+  case AQ_FT_ADD_ADDRESS_V4:
+  case AQ_FT_ADD_ADDRESS_V6:
+    return a->u.addr.seq == b->u.addr.seq && addr_eq(&a->u.addr.addr, &b->u.addr.addr);
+  case AQ_FT_PUNCH_ME_NOW_V4:
+  case AQ_FT_PUNCH_ME_NOW_V6:
+    return a->u.addr.seq == b->u.addr.seq && a->u.addr.round == b->u.addr.round &&
+           addr_eq(&a->u.addr.addr, &b->u.addr.addr);
+  case AQ_FT_REMOVE_ADDRESS:
+    return a->u.addr.seq == b->u.addr.seq;
+  default:
+    return 0;
+  }
+}
+
 /* ------------------------------------------------- permission and class */
 
 int aq_frame_allowed(uint64_t type, aq_pkt_type pkt_type) {

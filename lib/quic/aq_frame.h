@@ -205,6 +205,14 @@ size_t aq_frame_encoded_len(const aq_frame *f);
 /* --------------------------------------------- permissions and classes */
 
 /**
+ * Non-zero if a and b carry the same frame: same type and the same values
+ * for every field the encoder writes (byte strings compared by content;
+ * the decoder-derived ACK fields smallest/wire_ranges/truncated are
+ * ignored).
+ */
+int aq_frame_eq(const aq_frame *a, const aq_frame *b);
+
+/**
  * Non-zero if a frame of this type may appear in a packet of pkt_type
  * (RFC 9000 §12.4 Table 3 and §12.5; RFC 9221 §4; the extension drafts
  * allow their frames in 0-RTT and 1-RTT only).  Unknown types: 0.

@@ -234,8 +234,20 @@ AQ_TEST(frame_roundtrip_every_type) {
     aq_rbuf_init(&r, buf, n);
     CHECK_INT(aq_frame_decode(&d, &r), 0);
     CHECK_INT(aq_rbuf_left(&r), 0);
-    if (!frame_eq(f, &d)) {
+    if (!frame_eq(f, &d) || !aq_frame_eq(f, &d)) {
       aq_test_fail(__FILE__, __LINE__, "round trip type 0x%llx", (unsigned long long)f->type);
+    }
+    /* A flipped last byte that still decodes is a different frame. */
+    {
+      aq_frame d2;
+      uint8_t flipped[512];
+      memcpy(flipped, buf, n);
+      flipped[n - 1] ^= 0x01;
+      aq_rbuf_init(&r, flipped, n);
+      if (aq_frame_decode(&d2, &r) == 0 && aq_rbuf_left(&r) == 0) {
+        CHECK(!aq_frame_eq(&d, &d2));
+        CHECK(!frame_eq(&d, &d2));
+      }
     }
     /* Decoded data fields point into the input (zero-copy). */
     if (f->type == AQ_FT_CRYPTO) {
