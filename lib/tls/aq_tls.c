@@ -11,6 +11,11 @@
  *          [-> WAIT_CERT] -> WAIT_CV -> WAIT_FIN -> DONE
  * Server:  WAIT_CH (-> HRR -> WAIT_CH2) -> [WAIT_CERT -> WAIT_CV] -> WAIT_FIN -> DONE
  *
+ * This file holds the state table, the byte-stream reassembly, the shared
+ * helpers (transcript, output, Certificate/CertificateVerify/Finished) and
+ * the object; the client and server handlers live in aq_tls_client.c and
+ * aq_tls_server.c.
+ *
  * Timers: none (QUIC retransmits CRYPTO data; the engine has no deadline).
  */
 #include "aq_tls.h"
@@ -22,8 +27,8 @@
 #include "aq_tls_cert.h"
 #include "aq_tls_int.h"
 
-typedef uint8_t (*tls_handler)(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                               const uint8_t *body, size_t bodylen);
+typedef uint8_t (*tls_handler)(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
+                               size_t bodylen);
 
 static const aq_tls_suite suites[] = {
     {AQ_TLS_AES_128_GCM_SHA256, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256},
@@ -49,10 +54,12 @@ const aq_tls_suite *aq_tls_suite_find(uint16_t id) {
 
 /* ------------------------------------------------------------ transcript */
 
-static int hash_index(aq_hash_alg alg) { return alg == AQ_HASH_SHA384 ? 1 : 0; }
+int aq_tls_hash_index(aq_hash_alg alg) {
+  return alg == AQ_HASH_SHA384 ? 1 : 0;
+}
 
 /** Add a message to every live transcript hash. */
-static uint8_t th_add(aq_tls *tls, const uint8_t *data, size_t len) {
+uint8_t aq_tls_th_add(aq_tls *tls, const uint8_t *data, size_t len) {
   for (int i = 0; i < 2; i++) {
     if (tls->th_live[i] && aq_hash_update(&tls->th[i], data, len) != 0) {
       return AQ_TLS_ALERT_INTERNAL_ERROR;
@@ -62,8 +69,8 @@ static uint8_t th_add(aq_tls *tls, const uint8_t *data, size_t len) {
 }
 
 /** The transcript hash under the negotiated suite. */
-static uint8_t th_hash(aq_tls *tls, uint8_t *out) {
-  int i = hash_index(tls->suite->hash);
+uint8_t aq_tls_th_hash(aq_tls *tls, uint8_t *out) {
+  int i = aq_tls_hash_index(tls->suite->hash);
   if (!tls->th_live[i] || aq_hash_peek(&tls->th[i], out) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
@@ -71,8 +78,8 @@ static uint8_t th_hash(aq_tls *tls, uint8_t *out) {
 }
 
 /** Keep only the transcript of hash alg (the suite is now known). */
-static void th_select(aq_tls *tls, aq_hash_alg alg) {
-  int keep = hash_index(alg);
+void aq_tls_th_select(aq_tls *tls, aq_hash_alg alg) {
+  int keep = aq_tls_hash_index(alg);
   for (int i = 0; i < 2; i++) {
     if (i != keep && tls->th_live[i]) {
       aq_hash_free(&tls->th[i]);
@@ -85,11 +92,11 @@ static void th_select(aq_tls *tls, aq_hash_alg alg) {
  * RFC 8446 §4.4.1: after a HelloRetryRequest, ClientHello1 is replaced by
  * message_hash(Hash(ClientHello1)).  The transcript must already hold CH1 only.
  */
-static uint8_t th_replace_with_message_hash(aq_tls *tls) {
+uint8_t aq_tls_th_message_hash(aq_tls *tls) {
   uint8_t h[AQ_HASH_MAX_LEN], hdr[4];
   size_t hlen = aq_hash_len(tls->suite->hash);
-  int i = hash_index(tls->suite->hash);
-  uint8_t a = th_hash(tls, h);
+  int i = aq_tls_hash_index(tls->suite->hash);
+  uint8_t a = aq_tls_th_hash(tls, h);
   if (a != 0) {
     return a;
   }
@@ -103,35 +110,67 @@ static uint8_t th_replace_with_message_hash(aq_tls *tls) {
   hdr[1] = 0;
   hdr[2] = 0;
   hdr[3] = (uint8_t)hlen;
-  if ((a = th_add(tls, hdr, 4)) != 0) {
+  if ((a = aq_tls_th_add(tls, hdr, 4)) != 0) {
     return a;
   }
-  return th_add(tls, h, hlen);
+  return aq_tls_th_add(tls, h, hlen);
 }
 
 /* ---------------------------------------------------------------- output */
 
-static uint8_t emit(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len) {
+uint8_t aq_tls_emit(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len) {
   if (tls->cb.send(tls->ud, epoch, data, len) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   return 0;
 }
 
-static uint8_t install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t *secret) {
-  if (tls->cb.set_secret(tls->ud, epoch, is_write, tls->suite, secret,
-                         aq_hash_len(tls->suite->hash)) != 0) {
+uint8_t aq_tls_install_suite(aq_tls *tls, const aq_tls_suite *suite, aq_epoch epoch, int is_write,
+                             const uint8_t *secret) {
+  if (tls->cb.set_secret(tls->ud, epoch, is_write, suite, secret, aq_hash_len(suite->hash)) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   return 0;
 }
 
+uint8_t aq_tls_install(aq_tls *tls, aq_epoch epoch, int is_write, const uint8_t *secret) {
+  return aq_tls_install_suite(tls, tls->suite, epoch, is_write, secret);
+}
+
+/**
+ * PSK binder (RFC 8446 §4.2.11.2): the Finished computation keyed by
+ * Derive-Secret(Early Secret, "res binder", "") over the transcript so far
+ * plus the partial ClientHello (up to, not including, the binders list).
+ */
+uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite, const uint8_t *psk,
+                          const uint8_t *partial, size_t partial_len) {
+  aq_tls_ks early;
+  aq_hash_ctx h;
+  uint8_t binder_key[AQ_HASH_MAX_LEN], thash[AQ_HASH_MAX_LEN];
+  size_t hlen = aq_hash_len(suite->hash);
+  int i = aq_tls_hash_index(suite->hash);
+  uint8_t a = AQ_TLS_ALERT_INTERNAL_ERROR;
+  if (!tls->th_live[i] || aq_hash_dup(&h, &tls->th[i]) != 0) {
+    return a;
+  }
+  if (aq_hash_update(&h, partial, partial_len) == 0 && aq_hash_peek(&h, thash) == 0 &&
+      aq_tls_ks_init(&early, suite->hash, psk, hlen) == 0 &&
+      aq_tls_ks_derive_empty(&early, binder_key, "res binder") == 0 &&
+      aq_tls_ks_finished(suite->hash, out, binder_key, thash) == 0) {
+    a = 0;
+  }
+  aq_hash_free(&h);
+  aq_tls_ks_free(&early);
+  aq_memzero(binder_key, sizeof(binder_key));
+  return a;
+}
+
 /** Add the bytes written to w since offset `from` to the transcript. */
-static uint8_t th_add_written(aq_tls *tls, const aq_wbuf *w, size_t from) {
+uint8_t aq_tls_th_add_written(aq_tls *tls, const aq_wbuf *w, size_t from) {
   if (aq_wbuf_error(w) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
-  return th_add(tls, w->begin + from, aq_wbuf_len(w) - from);
+  return aq_tls_th_add(tls, w->begin + from, aq_wbuf_len(w) - from);
 }
 
 /** The signed content of a CertificateVerify (RFC 8446 §4.4.3); returns its length. */
@@ -145,24 +184,24 @@ static size_t cv_content(uint8_t *out, const char *ctx, const uint8_t *thash, si
 }
 
 /** Append our Certificate (of our_cert_type, or empty) and its CertificateVerify to w. */
-static uint8_t write_cert_cv(aq_tls *tls, aq_wbuf *w, int empty) {
+uint8_t aq_tls_write_cert_cv(aq_tls *tls, aq_wbuf *w, int empty) {
   const aq_tls_credential *cred = tls->cfg.cred;
   size_t from = aq_wbuf_len(w);
   uint8_t a;
   if (empty) {
     aq_tls_cert_encode(w, NULL, 0, NULL, 0);
-    return th_add_written(tls, w, from);
+    return aq_tls_th_add_written(tls, w, from);
   }
   if (tls->our_cert_type == AQ_TLS_CERTTYPE_RPK) {
     aq_tls_cert_encode(w, NULL, 0, cred->spki, cred->spkilen);
   } else {
     aq_tls_cert_encode(w, NULL, 0, cred->cert, cred->certlen);
   }
-  if ((a = th_add_written(tls, w, from)) != 0) {
+  if ((a = aq_tls_th_add_written(tls, w, from)) != 0) {
     return a;
   }
   uint8_t thash[AQ_HASH_MAX_LEN], content[160], sig[AQ_TLS_MAX_SIG_LEN];
-  if ((a = th_hash(tls, thash)) != 0) {
+  if ((a = aq_tls_th_hash(tls, thash)) != 0) {
     return a;
   }
   size_t clen = cv_content(content, tls->cfg.is_server ? cv_ctx_server : cv_ctx_client, thash,
@@ -173,14 +212,14 @@ static uint8_t write_cert_cv(aq_tls *tls, aq_wbuf *w, int empty) {
   }
   from = aq_wbuf_len(w);
   aq_tls_cv_encode(w, cred->sig_scheme, sig, (size_t)siglen);
-  return th_add_written(tls, w, from);
+  return aq_tls_th_add_written(tls, w, from);
 }
 
 /** Append Finished (keyed by base) to w. */
-static uint8_t write_finished(aq_tls *tls, aq_wbuf *w, const uint8_t *base) {
+uint8_t aq_tls_write_finished(aq_tls *tls, aq_wbuf *w, const uint8_t *base) {
   uint8_t thash[AQ_HASH_MAX_LEN], vd[AQ_HASH_MAX_LEN];
   size_t from = aq_wbuf_len(w);
-  uint8_t a = th_hash(tls, thash);
+  uint8_t a = aq_tls_th_hash(tls, thash);
   if (a != 0) {
     return a;
   }
@@ -188,13 +227,13 @@ static uint8_t write_finished(aq_tls *tls, aq_wbuf *w, const uint8_t *base) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   aq_tls_fin_encode(w, vd, aq_hash_len(tls->suite->hash));
-  return th_add_written(tls, w, from);
+  return aq_tls_th_add_written(tls, w, from);
 }
 
 /* ------------------------------------------------------- list membership */
 
 /** Non-zero if the u16 list (wire bytes) contains v. */
-static int u16_list_has(const uint8_t *list, size_t len, uint16_t v) {
+int aq_tls_u16_list_has(const uint8_t *list, size_t len, uint16_t v) {
   for (size_t i = 0; i + 1 < len; i += 2) {
     if ((((unsigned)list[i] << 8) | list[i + 1]) == v) {
       return 1;
@@ -203,10 +242,12 @@ static int u16_list_has(const uint8_t *list, size_t len, uint16_t v) {
   return 0;
 }
 
-static int x509_ok(const aq_tls *tls) { return tls->cfg.allow_x509 || !tls->cfg.offer_rpk; }
+int aq_tls_x509_ok(const aq_tls *tls) {
+  return tls->cfg.allow_x509 || !tls->cfg.offer_rpk;
+}
 
 /** Copy a peer-supplied blob into *dst (replacing what was there). */
-static uint8_t keep_copy(aq_tls *tls, uint8_t **dst, size_t *dstlen, const uint8_t *src,
+uint8_t aq_tls_keep_copy(aq_tls *tls, uint8_t **dst, size_t *dstlen, const uint8_t *src,
                          size_t len) {
   uint8_t *p = aq_mem_malloc(tls->mem, len > 0 ? len : 1);
   if (p == NULL) {
@@ -218,320 +259,6 @@ static uint8_t keep_copy(aq_tls *tls, uint8_t **dst, size_t *dstlen, const uint8
   aq_mem_free(tls->mem, *dst);
   *dst = p;
   *dstlen = len;
-  return 0;
-}
-
-/* ================================================================ client */
-
-/** Make fresh key shares for the first n groups (or the HRR group). */
-static uint8_t client_make_shares(aq_tls *tls, const aq_tls_group *only) {
-  size_t n = tls->cfg.nkey_shares == 0 ? 1 : tls->cfg.nkey_shares;
-  if (n > AQ_TLS_MAX_KEY_SHARES) {
-    n = AQ_TLS_MAX_KEY_SHARES;
-  }
-  if (n > tls->ngroups) {
-    n = tls->ngroups;
-  }
-  if (only != NULL) {
-    n = 1;
-  }
-  aq_memzero(tls->share, sizeof(tls->share));
-  tls->nshares = 0;
-  for (size_t i = 0; i < n; i++) {
-    const aq_tls_group *g = only != NULL ? only : tls->groups[i];
-    if (g->keygen(tls->share[i].priv, tls->share[i].pub, tls->cb.rand, tls->ud) != 0) {
-      return AQ_TLS_ALERT_INTERNAL_ERROR;
-    }
-    tls->share[i].group = g;
-    tls->nshares++;
-  }
-  return 0;
-}
-
-/** Build and send a ClientHello (RFC 8446 §4.1.2). */
-static uint8_t client_send_ch(aq_tls *tls) {
-  aq_wbuf w;
-  aq_wbuf_mark m;
-  aq_wbuf_init(&w, tls->sbuf, tls->scap);
-  aq_tls_ch_encode_head(&w, &m, tls->random, tls->suites, tls->nsuites);
-  tls->ch_exts = aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_CH);
-  aq_tls_msg_end(&w, &m);
-  uint8_t a = th_add_written(tls, &w, 0);
-  if (a != 0) {
-    return a;
-  }
-  return emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w));
-}
-
-/** Start the client (see header). */
-int aq_tls_start(aq_tls *tls, aq_tstamp ts) {
-  uint8_t a;
-  (void)ts;
-  if (tls->state == AQ_TLS_ST_FAILED) {
-    return AQ_ERR_TLS_ALERT;
-  }
-  if (tls->cfg.is_server || tls->state != AQ_TLS_ST_C_START) {
-    return AQ_ERR_STATE;
-  }
-  if (tls->cb.rand(tls->random, sizeof(tls->random), tls->ud) != 0) {
-    a = AQ_TLS_ALERT_INTERNAL_ERROR;
-  } else if ((a = client_make_shares(tls, NULL)) == 0) {
-    a = client_send_ch(tls);
-  }
-  if (a != 0) {
-    tls->alert = a;
-    tls->state = AQ_TLS_ST_FAILED;
-    return AQ_ERR_TLS_ALERT;
-  }
-  tls->state = AQ_TLS_ST_C_WAIT_SH;
-  return 0;
-}
-
-/**
- * RFC 8446 §4.2: "Implementations MUST NOT send extension responses if the
- * remote endpoint did not send the corresponding extension requests" and a
- * client receiving one "MUST abort the handshake with an unsupported_extension alert".
- */
-static uint8_t client_check_offered(const aq_tls *tls, const aq_tls_ext_list *l, int is_hrr) {
-  for (size_t i = 0; i < l->n; i++) {
-    int idx = aq_tls_ext_index(l->ext[i].type);
-    if (is_hrr && l->ext[i].type == AQ_TLS_EXT_COOKIE) {
-      continue; /* §4.2.2: a server may send a cookie unasked */
-    }
-    if (idx < 0 || (tls->ch_exts & (1u << idx)) == 0) {
-      return AQ_TLS_ALERT_UNSUPPORTED_EXTENSION;
-    }
-  }
-  return 0;
-}
-
-/** HelloRetryRequest (RFC 8446 §4.1.4). */
-static uint8_t client_on_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                             const aq_tls_ext_rx *rx, const aq_tls_suite *suite) {
-  const aq_tls_group *g = NULL;
-  uint8_t a;
-  /* "If a client receives a second HelloRetryRequest in the same connection ... it MUST abort
-   * the handshake with an "unexpected_message" alert." */
-  if (tls->hrr) {
-    return AQ_TLS_ALERT_UNEXPECTED_MESSAGE;
-  }
-  /* "Upon receipt of this extension in a HelloRetryRequest, the client MUST verify that (1) the
-   * selected_group field corresponds to a group which was provided in the "supported_groups"
-   * extension in the original ClientHello and (2) the selected_group field does not correspond
-   * to a group which was provided in the "key_share" extension in the original ClientHello." */
-  if ((rx->seen & (1u << aq_tls_ext_index(AQ_TLS_EXT_KEY_SHARE))) == 0) {
-    /* Only a cookie would change our ClientHello; we accept that too. */
-    if (rx->cookie == NULL) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-  } else {
-    for (size_t i = 0; i < tls->ngroups; i++) {
-      if (tls->groups[i]->id == rx->share_group) {
-        g = tls->groups[i];
-      }
-    }
-    if (g == NULL) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-    for (size_t i = 0; i < tls->nshares; i++) {
-      if (tls->share[i].group == g) {
-        return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-      }
-    }
-  }
-  /* Commit. */
-  if (rx->cookie != NULL &&
-      (a = keep_copy(tls, &tls->cookie, &tls->cookie_len, rx->cookie, rx->cookie_len)) != 0) {
-    return a;
-  }
-  tls->suite = suite;
-  tls->hrr = 1;
-  tls->hrr_suite = suite->id;
-  th_select(tls, suite->hash);
-  if ((a = th_replace_with_message_hash(tls)) != 0 || (a = th_add(tls, msg, msglen)) != 0) {
-    return a;
-  }
-  if ((a = client_make_shares(tls, g != NULL ? g : tls->share[0].group)) != 0) {
-    return a;
-  }
-  return client_send_ch(tls);
-}
-
-/** ServerHello or HelloRetryRequest (RFC 8446 §4.1.3). */
-static uint8_t client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                            size_t bodylen) {
-  aq_tls_sh sh;
-  aq_tls_ext_rx rx;
-  uint8_t a = 0;
-  int rv = aq_tls_sh_decode(&sh, body, bodylen);
-  if (rv != 0) {
-    return aq_tls_msg_alert(rv);
-  }
-  unsigned mbit = sh.is_hrr ? AQ_TLS_MSG_HRR : AQ_TLS_MSG_SH;
-  if (aq_tls_ext_decode(&rx, &a, &sh.exts, mbit) != 0) {
-    return a;
-  }
-  if ((a = client_check_offered(tls, &sh.exts, sh.is_hrr)) != 0 ||
-      (a = aq_tls_ext_check_missing(tls, &rx, mbit)) != 0) {
-    return a;
-  }
-  /* §4.2.1: a selected_version the client did not offer -> illegal_parameter. */
-  if (rx.version != AQ_TLS_VERSION_13 || sh.legacy_version != AQ_TLS_LEGACY_VERSION) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  /* §4.1.3: a legacy_session_id_echo that does not match ours (empty) -> illegal_parameter;
-   * "legacy_compression_method: A single byte which MUST have the value 0". */
-  if (sh.session_id_len != 0 || sh.compression != 0) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  const aq_tls_suite *suite = NULL;
-  for (size_t i = 0; i < tls->nsuites; i++) {
-    if (tls->suites[i] == sh.suite) {
-      suite = aq_tls_suite_find(sh.suite);
-    }
-  }
-  /* "A client which receives a cipher suite that was not offered MUST abort the handshake";
-   * after an HRR the ServerHello must name the same suite. */
-  if (suite == NULL || (tls->hrr && sh.suite != tls->hrr_suite)) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  if (sh.is_hrr) {
-    return client_on_hrr(tls, msg, msglen, &rx, suite);
-  }
-
-  /* §4.2.8: the server's share must be for a group we sent a share for. */
-  const aq_tls_share *share = NULL;
-  for (size_t i = 0; i < tls->nshares; i++) {
-    if (tls->share[i].group->id == rx.share_group) {
-      share = &tls->share[i];
-    }
-  }
-  if (share == NULL || rx.share_len != share->group->server_share_len) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  uint8_t secret[AQ_TLS_GROUP_MAX_SECRET], thash[AQ_HASH_MAX_LEN];
-  size_t secretlen = 0;
-  if (share->group->finish(secret, &secretlen, share->priv, rx.share) != 0) {
-    aq_memzero(secret, sizeof(secret));
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER; /* e.g. an all-zero X25519 result, §7.4.2 */
-  }
-  /* Commit: suite, group, transcript, handshake secrets. */
-  tls->suite = suite;
-  tls->group = share->group;
-  th_select(tls, suite->hash);
-  if ((a = th_add(tls, msg, msglen)) == 0 && (a = th_hash(tls, thash)) == 0) {
-    if (aq_tls_ks_init(&tls->ks, suite->hash, NULL, 0) != 0 ||
-        aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
-        aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
-        aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
-      a = AQ_TLS_ALERT_INTERNAL_ERROR;
-    }
-  }
-  aq_memzero(secret, sizeof(secret));
-  aq_memzero(tls->share, sizeof(tls->share));
-  tls->nshares = 0;
-  if (a != 0 || (a = install(tls, AQ_EPOCH_HANDSHAKE, 0, tls->s_hs)) != 0 ||
-      (a = install(tls, AQ_EPOCH_HANDSHAKE, 1, tls->c_hs)) != 0) {
-    return a;
-  }
-  tls->state = AQ_TLS_ST_C_WAIT_EE;
-  return 0;
-}
-
-/** EncryptedExtensions (RFC 8446 §4.3.1). */
-static uint8_t client_on_ee(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                            size_t bodylen) {
-  aq_tls_ext_list l;
-  aq_tls_ext_rx rx;
-  uint8_t a = 0;
-  int rv = aq_tls_ee_decode(&l, body, bodylen);
-  if (rv != 0) {
-    return aq_tls_msg_alert(rv);
-  }
-  if (aq_tls_ext_decode(&rx, &a, &l, AQ_TLS_MSG_EE) != 0) {
-    return a;
-  }
-  if ((a = client_check_offered(tls, &l, 0)) != 0 ||
-      (a = aq_tls_ext_check_missing(tls, &rx, AQ_TLS_MSG_EE)) != 0) {
-    return a;
-  }
-  const char *alpn = NULL;
-  if (rx.alpn != NULL) {
-    /* RFC 7301 §3.2: the server's choice must be one the client offered. */
-    for (size_t i = 0; i < tls->cfg.nalpn; i++) {
-      if (strlen(tls->cfg.alpn[i]) == rx.alpn_len &&
-          memcmp(tls->cfg.alpn[i], rx.alpn, rx.alpn_len) == 0) {
-        alpn = tls->cfg.alpn[i];
-      }
-    }
-    if (alpn == NULL) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-  }
-  /* RFC 7250 §4.2: the server's pick must come from our lists; no extension means X.509. */
-  uint8_t peer_type = AQ_TLS_CERTTYPE_X509, our_type = AQ_TLS_CERTTYPE_X509;
-  if (rx.sct != NULL) {
-    peer_type = rx.sct[0];
-    if (!(peer_type == AQ_TLS_CERTTYPE_RPK || (peer_type == AQ_TLS_CERTTYPE_X509 && x509_ok(tls)))) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-  } else if (!x509_ok(tls)) {
-    return AQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
-  }
-  if (rx.cct != NULL) {
-    our_type = rx.cct[0];
-    const aq_tls_credential *cred = tls->cfg.cred;
-    if (!((our_type == AQ_TLS_CERTTYPE_RPK && cred->spki != NULL) ||
-          (our_type == AQ_TLS_CERTTYPE_X509 && cred->cert != NULL && x509_ok(tls)))) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-  }
-  if (rx.tp != NULL && (a = keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
-    return a;
-  }
-  /* Commit. */
-  tls->peer_tp_seen = rx.tp != NULL;
-  if (alpn != NULL) {
-    memcpy(tls->alpn, alpn, rx.alpn_len);
-    tls->alpn[rx.alpn_len] = '\0';
-  }
-  tls->peer_cert_type = peer_type;
-  tls->our_cert_type = our_type;
-  if ((a = th_add(tls, msg, msglen)) != 0) {
-    return a;
-  }
-  tls->state = AQ_TLS_ST_C_WAIT_CERT_CR;
-  return 0;
-}
-
-/** CertificateRequest (RFC 8446 §4.3.2). */
-static uint8_t client_on_cr(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                            size_t bodylen) {
-  aq_tls_cr cr;
-  aq_tls_ext_rx rx;
-  uint8_t a = 0;
-  int rv = aq_tls_cr_decode(&cr, body, bodylen);
-  if (rv != 0) {
-    return aq_tls_msg_alert(rv);
-  }
-  /* "certificate_request_context ... SHALL be zero length unless used for the post-handshake
-   * authentication exchanges" */
-  if (cr.context_len != 0) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  if (aq_tls_ext_decode(&rx, &a, &cr.exts, AQ_TLS_MSG_CR) != 0) {
-    return a;
-  }
-  if ((a = aq_tls_ext_check_missing(tls, &rx, AQ_TLS_MSG_CR)) != 0) {
-    return a;
-  }
-  tls->client_auth = 1;
-  tls->can_sign = tls->cfg.cred != NULL &&
-                  u16_list_has(rx.sigalgs, rx.sigalgs_len, tls->cfg.cred->sig_scheme);
-  if ((a = th_add(tls, msg, msglen)) != 0) {
-    return a;
-  }
-  tls->state = AQ_TLS_ST_C_WAIT_CERT;
   return 0;
 }
 
@@ -562,7 +289,7 @@ static uint8_t on_cert(aq_tls *tls, const uint8_t *msg, size_t msglen, const uin
     if (tls->cfg.require_client_auth) {
       return AQ_TLS_ALERT_CERTIFICATE_REQUIRED;
     }
-    if ((a = th_add(tls, msg, msglen)) != 0) {
+    if ((a = aq_tls_th_add(tls, msg, msglen)) != 0) {
       return a;
     }
     tls->state = AQ_TLS_ST_S_WAIT_FIN;
@@ -571,7 +298,7 @@ static uint8_t on_cert(aq_tls *tls, const uint8_t *msg, size_t msglen, const uin
   const uint8_t *spki = c.entry[0].data, *cert = NULL;
   size_t spkilen = c.entry[0].len, certlen = 0;
   if (tls->peer_cert_type == AQ_TLS_CERTTYPE_X509) {
-    if (!x509_ok(tls)) {
+    if (!aq_tls_x509_ok(tls)) {
       return AQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
     }
     cert = c.entry[0].data;
@@ -579,15 +306,24 @@ static uint8_t on_cert(aq_tls *tls, const uint8_t *msg, size_t msglen, const uin
     if (aq_x509_get_spki(&spki, &spkilen, cert, certlen) != 0) {
       return AQ_TLS_ALERT_BAD_CERTIFICATE;
     }
-  } else if (c.n != 1) {
-    /* RFC 7250 §3: a raw public key is a single entry. */
-    return AQ_TLS_ALERT_DECODE_ERROR;
+  } else {
+    aq_key_type kt;
+    const uint8_t *key;
+    size_t keylen;
+    /* RFC 7250 §3: a raw public key is a single entry holding a SubjectPublicKeyInfo. */
+    if (c.n != 1) {
+      return AQ_TLS_ALERT_DECODE_ERROR;
+    }
+    if (aq_spki_parse(&kt, &key, &keylen, spki, spkilen) != 0) {
+      return AQ_TLS_ALERT_BAD_CERTIFICATE;
+    }
   }
-  if (tls->cb.verify_peer != NULL && tls->cb.verify_peer(tls->ud, spki, spkilen, cert, certlen) != 0) {
+  if (tls->cb.verify_peer != NULL &&
+      tls->cb.verify_peer(tls->ud, spki, spkilen, cert, certlen) != 0) {
     return AQ_TLS_ALERT_BAD_CERTIFICATE;
   }
-  if ((a = keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, spki, spkilen)) != 0 ||
-      (a = th_add(tls, msg, msglen)) != 0) {
+  if ((a = aq_tls_keep_copy(tls, &tls->peer_spki, &tls->peer_spki_len, spki, spkilen)) != 0 ||
+      (a = aq_tls_th_add(tls, msg, msglen)) != 0) {
     return a;
   }
   tls->state = tls->cfg.is_server ? AQ_TLS_ST_S_WAIT_CV : AQ_TLS_ST_C_WAIT_CV;
@@ -607,7 +343,7 @@ static uint8_t on_cv(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8
   if (!aq_tls_sigscheme_ok(cv.scheme)) {
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }
-  if ((a = th_hash(tls, thash)) != 0) {
+  if ((a = aq_tls_th_hash(tls, thash)) != 0) {
     return a;
   }
   size_t clen = cv_content(content, tls->cfg.is_server ? cv_ctx_client : cv_ctx_server, thash,
@@ -619,15 +355,16 @@ static uint8_t on_cv(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8
      * "decrypt_error" alert." */
     return rv == AQ_ERR_UNSUPPORTED ? AQ_TLS_ALERT_ILLEGAL_PARAMETER : AQ_TLS_ALERT_DECRYPT_ERROR;
   }
-  if ((a = th_add(tls, msg, msglen)) != 0) {
+  if ((a = aq_tls_th_add(tls, msg, msglen)) != 0) {
     return a;
   }
+  tls->peer_authenticated = 1;
   tls->state = tls->cfg.is_server ? AQ_TLS_ST_S_WAIT_FIN : AQ_TLS_ST_C_WAIT_FIN;
   return 0;
 }
 
 /** Check a peer Finished against the key base (RFC 8446 §4.4.4). */
-static uint8_t check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
+uint8_t aq_tls_check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
                               const uint8_t *base) {
   const uint8_t *vd;
   uint8_t thash[AQ_HASH_MAX_LEN], want[AQ_HASH_MAX_LEN], a;
@@ -635,7 +372,7 @@ static uint8_t check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
   if (aq_tls_fin_decode(&vd, body, bodylen, hlen) != 0) {
     return AQ_TLS_ALERT_DECODE_ERROR;
   }
-  if ((a = th_hash(tls, thash)) != 0) {
+  if ((a = aq_tls_th_hash(tls, thash)) != 0) {
     return a;
   }
   if (aq_tls_ks_finished(tls->suite->hash, want, base, thash) != 0) {
@@ -649,9 +386,9 @@ static uint8_t check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
 }
 
 /** Master secret and application/exporter secrets over the transcript up to server Finished. */
-static uint8_t derive_app_secrets(aq_tls *tls, uint8_t *s_ap) {
+uint8_t aq_tls_derive_app_secrets(aq_tls *tls, uint8_t *s_ap) {
   uint8_t thash[AQ_HASH_MAX_LEN];
-  uint8_t a = th_hash(tls, thash);
+  uint8_t a = aq_tls_th_hash(tls, thash);
   if (a != 0) {
     return a;
   }
@@ -666,9 +403,9 @@ static uint8_t derive_app_secrets(aq_tls *tls, uint8_t *s_ap) {
 }
 
 /** resumption_master_secret over the transcript through client Finished; drop hs secrets. */
-static uint8_t finish_handshake(aq_tls *tls) {
+uint8_t aq_tls_finish_handshake(aq_tls *tls) {
   uint8_t thash[AQ_HASH_MAX_LEN];
-  uint8_t a = th_hash(tls, thash);
+  uint8_t a = aq_tls_th_hash(tls, thash);
   if (a != 0) {
     return a;
   }
@@ -678,425 +415,8 @@ static uint8_t finish_handshake(aq_tls *tls) {
   aq_memzero(tls->c_hs, sizeof(tls->c_hs));
   aq_memzero(tls->s_hs, sizeof(tls->s_hs));
   aq_memzero(tls->c_ap, sizeof(tls->c_ap));
+  aq_memzero(tls->psk, sizeof(tls->psk));
   aq_tls_ks_free(&tls->ks);
-  return 0;
-}
-
-/** Client: the server's Finished, then our flight (RFC 8446 §4.4.4, §4.4). */
-static uint8_t client_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                             size_t bodylen) {
-  uint8_t s_ap[AQ_HASH_MAX_LEN], a;
-  aq_wbuf w;
-  if ((a = check_finished(tls, body, bodylen, tls->s_hs)) != 0 ||
-      (a = th_add(tls, msg, msglen)) != 0 || (a = derive_app_secrets(tls, s_ap)) != 0) {
-    aq_memzero(s_ap, sizeof(s_ap));
-    return a;
-  }
-  aq_wbuf_init(&w, tls->sbuf, tls->scap);
-  if (tls->client_auth) {
-    a = write_cert_cv(tls, &w, !tls->can_sign);
-  }
-  if (a == 0) {
-    a = write_finished(tls, &w, tls->c_hs);
-  }
-  if (a == 0) {
-    a = emit(tls, AQ_EPOCH_HANDSHAKE, w.begin, aq_wbuf_len(&w));
-  }
-  if (a == 0) {
-    a = install(tls, AQ_EPOCH_1RTT, 0, s_ap);
-  }
-  if (a == 0) {
-    a = install(tls, AQ_EPOCH_1RTT, 1, tls->c_ap);
-  }
-  aq_memzero(s_ap, sizeof(s_ap));
-  if (a == 0) {
-    a = finish_handshake(tls);
-  }
-  if (a == 0) {
-    tls->state = AQ_TLS_ST_C_DONE;
-  }
-  return a;
-}
-
-/** NewSessionTicket after the handshake (RFC 8446 §4.6.1): validated, not stored yet. */
-static uint8_t client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                             size_t bodylen) {
-  aq_tls_nst nst;
-  aq_tls_ext_rx rx;
-  uint8_t a = 0;
-  int rv = aq_tls_nst_decode(&nst, body, bodylen);
-  (void)tls;
-  (void)msg;
-  (void)msglen;
-  if (rv != 0) {
-    return aq_tls_msg_alert(rv);
-  }
-  if (aq_tls_ext_decode(&rx, &a, &nst.exts, AQ_TLS_MSG_NST) != 0) {
-    return a;
-  }
-  /* RFC 9001 §4.6.1: a max_early_data_size other than 0xffffffff is a PROTOCOL_VIOLATION. */
-  if (rx.early_data && rx.max_early_data != 0xffffffffu) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  return 0;
-}
-
-/* ================================================================ server */
-
-/** Choose the suite: ours in preference order, if the client offered it. */
-static const aq_tls_suite *server_pick_suite(const aq_tls *tls, const aq_tls_ch *ch) {
-  for (size_t i = 0; i < tls->nsuites; i++) {
-    if (u16_list_has(ch->suites, ch->suites_len, tls->suites[i])) {
-      return aq_tls_suite_find(tls->suites[i]);
-    }
-  }
-  return NULL;
-}
-
-/** Is group g allowed under require_pq? */
-static int group_allowed(const aq_tls *tls, const aq_tls_group *g) {
-  return !tls->cfg.require_pq || g->post_quantum;
-}
-
-/**
- * Walk the client's KeyShareEntry list: check it (§4.2.8: no duplicate groups,
- * each group in supported_groups, exact share sizes for groups we know) and
- * find the share for our most preferred group.  Returns 0 or an alert.
- */
-static uint8_t server_pick_share(const aq_tls *tls, const aq_tls_ext_rx *rx,
-                                 const aq_tls_group **group, const uint8_t **share,
-                                 size_t *nentries) {
-  aq_rbuf r;
-  uint16_t seen[64];
-  size_t nseen = 0;
-  size_t best = SIZE_MAX;
-  *group = NULL;
-  *share = NULL;
-  aq_rbuf_init(&r, rx->shares, rx->shares_len);
-  while (aq_rbuf_left(&r) > 0) {
-    uint16_t gid;
-    aq_rbuf ke;
-    if (aq_rbuf_u16(&r, &gid) != 0 || aq_rbuf_sub(&r, AQ_LEN_U16, &ke) != 0) {
-      return AQ_TLS_ALERT_DECODE_ERROR;
-    }
-    for (size_t i = 0; i < nseen; i++) {
-      if (seen[i] == gid) {
-        /* "Clients MUST NOT offer multiple KeyShareEntry values for the same group." */
-        return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-      }
-    }
-    if (nseen == sizeof(seen) / sizeof(seen[0])) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-    seen[nseen++] = gid;
-    /* "Clients MUST NOT offer any KeyShareEntry values for groups not listed in the client's
-     * "supported_groups" extension." */
-    if (!u16_list_has(rx->groups, rx->groups_len, gid)) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-    for (size_t i = 0; i < tls->ngroups; i++) {
-      const aq_tls_group *g = tls->groups[i];
-      if (g->id != gid) {
-        continue;
-      }
-      if (aq_rbuf_left(&ke) != g->client_share_len) {
-        return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-      }
-      if (i < best && group_allowed(tls, g)) {
-        best = i;
-        *group = g;
-        *share = ke.p;
-      }
-    }
-  }
-  *nentries = nseen;
-  return 0;
-}
-
-/** Send HelloRetryRequest for group g (RFC 8446 §4.1.4). */
-static uint8_t server_send_hrr(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                               const aq_tls_ch *ch, const aq_tls_suite *suite,
-                               const aq_tls_group *g) {
-  aq_wbuf w;
-  aq_wbuf_mark m;
-  uint8_t a;
-  tls->suite = suite;
-  tls->hrr = 1;
-  tls->hrr_suite = suite->id;
-  tls->hrr_group = g->id;
-  th_select(tls, suite->hash);
-  if ((a = th_add(tls, msg, msglen)) != 0 || (a = th_replace_with_message_hash(tls)) != 0) {
-    return a;
-  }
-  aq_wbuf_init(&w, tls->sbuf, tls->scap);
-  aq_tls_sh_encode_head(&w, &m, aq_tls_hrr_random, ch->session_id, ch->session_id_len, suite->id);
-  (void)aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_HRR);
-  aq_tls_msg_end(&w, &m);
-  if ((a = th_add_written(tls, &w, 0)) != 0) {
-    return a;
-  }
-  tls->state = AQ_TLS_ST_S_WAIT_CH2;
-  return emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w));
-}
-
-/** Negotiate certificate types (RFC 7250 §4.2) into *ours / *peers. */
-static uint8_t server_pick_cert_types(aq_tls *tls, const aq_tls_ext_rx *rx, uint8_t *ours,
-                                      uint8_t *peers) {
-  const aq_tls_credential *cred = tls->cfg.cred;
-  *ours = 0xff;
-  if (rx->sct != NULL) {
-    for (size_t i = 0; i < rx->sct_len && *ours == 0xff; i++) {
-      if (rx->sct[i] == AQ_TLS_CERTTYPE_RPK && tls->cfg.offer_rpk && cred->spki != NULL) {
-        *ours = AQ_TLS_CERTTYPE_RPK;
-      } else if (rx->sct[i] == AQ_TLS_CERTTYPE_X509 && cred->cert != NULL && x509_ok(tls)) {
-        *ours = AQ_TLS_CERTTYPE_X509;
-      }
-    }
-  } else if (cred->cert != NULL) {
-    *ours = AQ_TLS_CERTTYPE_X509;
-  }
-  if (*ours == 0xff) {
-    return AQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
-  }
-  *peers = AQ_TLS_CERTTYPE_X509;
-  if (tls->cfg.request_client_auth && rx->cct != NULL) {
-    *peers = 0xff;
-    for (size_t i = 0; i < rx->cct_len && *peers == 0xff; i++) {
-      if (rx->cct[i] == AQ_TLS_CERTTYPE_RPK && tls->cfg.offer_rpk) {
-        *peers = AQ_TLS_CERTTYPE_RPK;
-      } else if (rx->cct[i] == AQ_TLS_CERTTYPE_X509 && x509_ok(tls)) {
-        *peers = AQ_TLS_CERTTYPE_X509;
-      }
-    }
-    if (*peers == 0xff) {
-      return AQ_TLS_ALERT_UNSUPPORTED_CERTIFICATE;
-    }
-  }
-  return 0;
-}
-
-/** RFC 7301 §3.2: pick our most preferred protocol the client offered. */
-static uint8_t server_pick_alpn(const aq_tls *tls, const aq_tls_ext_rx *rx, const char **out) {
-  *out = NULL;
-  for (size_t i = 0; i < tls->cfg.nalpn && rx->alpn != NULL && *out == NULL; i++) {
-    size_t n = strlen(tls->cfg.alpn[i]);
-    aq_rbuf r;
-    aq_rbuf_init(&r, rx->alpn, rx->alpn_len);
-    while (aq_rbuf_left(&r) > 0) {
-      aq_rbuf name;
-      if (aq_rbuf_sub(&r, AQ_LEN_U8, &name) != 0) {
-        return AQ_TLS_ALERT_DECODE_ERROR;
-      }
-      if (aq_rbuf_left(&name) == n && memcmp(name.p, tls->cfg.alpn[i], n) == 0) {
-        *out = tls->cfg.alpn[i];
-        break;
-      }
-    }
-  }
-  /* "In the event that the server supports no protocols that the client advertises, then the
-   * server SHALL respond with a fatal "no_application_protocol" alert." */
-  if (*out == NULL && tls->cfg.alpn_required) {
-    return AQ_TLS_ALERT_NO_APPLICATION_PROTOCOL;
-  }
-  return 0;
-}
-
-/** Server: ServerHello, then EE [CR] Certificate CertificateVerify Finished. */
-static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen,
-                                  const aq_tls_ch *ch, const uint8_t *secret, size_t secretlen) {
-  uint8_t thash[AQ_HASH_MAX_LEN], s_ap[AQ_HASH_MAX_LEN], a;
-  aq_wbuf w;
-  aq_wbuf_mark m;
-  size_t from;
-  if ((a = th_add(tls, msg, msglen)) != 0) {
-    return a;
-  }
-  if (tls->cb.rand(tls->random, sizeof(tls->random), tls->ud) != 0) {
-    return AQ_TLS_ALERT_INTERNAL_ERROR;
-  }
-  aq_wbuf_init(&w, tls->sbuf, tls->scap);
-  aq_tls_sh_encode_head(&w, &m, tls->random, ch->session_id, ch->session_id_len, tls->suite->id);
-  (void)aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_SH);
-  aq_tls_msg_end(&w, &m);
-  if ((a = th_add_written(tls, &w, 0)) != 0 || (a = th_hash(tls, thash)) != 0 ||
-      (a = emit(tls, AQ_EPOCH_INITIAL, w.begin, aq_wbuf_len(&w))) != 0) {
-    return a;
-  }
-  if (aq_tls_ks_init(&tls->ks, tls->suite->hash, NULL, 0) != 0 ||
-      aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
-    return AQ_TLS_ALERT_INTERNAL_ERROR;
-  }
-  if ((a = install(tls, AQ_EPOCH_HANDSHAKE, 1, tls->s_hs)) != 0 ||
-      (a = install(tls, AQ_EPOCH_HANDSHAKE, 0, tls->c_hs)) != 0) {
-    return a;
-  }
-  /* EncryptedExtensions */
-  aq_wbuf_init(&w, tls->sbuf, tls->scap);
-  aq_tls_msg_begin(&w, AQ_TLS_HS_ENCRYPTED_EXTENSIONS, &m);
-  (void)aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_EE);
-  aq_tls_msg_end(&w, &m);
-  if ((a = th_add_written(tls, &w, 0)) != 0) {
-    return a;
-  }
-  if (tls->client_auth) {
-    from = aq_wbuf_len(&w);
-    aq_tls_msg_begin(&w, AQ_TLS_HS_CERTIFICATE_REQUEST, &m);
-    aq_wbuf_u8(&w, 0); /* certificate_request_context: empty in the handshake */
-    (void)aq_tls_ext_send_all(tls, &w, AQ_TLS_MSG_CR);
-    aq_tls_msg_end(&w, &m);
-    if ((a = th_add_written(tls, &w, from)) != 0) {
-      return a;
-    }
-  }
-  if ((a = write_cert_cv(tls, &w, 0)) != 0 || (a = write_finished(tls, &w, tls->s_hs)) != 0 ||
-      (a = emit(tls, AQ_EPOCH_HANDSHAKE, w.begin, aq_wbuf_len(&w))) != 0) {
-    return a;
-  }
-  if ((a = derive_app_secrets(tls, s_ap)) == 0) {
-    a = install(tls, AQ_EPOCH_1RTT, 1, s_ap);
-  }
-  aq_memzero(s_ap, sizeof(s_ap));
-  if (a != 0) {
-    return a;
-  }
-  tls->state = tls->client_auth ? AQ_TLS_ST_S_WAIT_CERT : AQ_TLS_ST_S_WAIT_FIN;
-  return 0;
-}
-
-/** ClientHello (RFC 8446 §4.1.2), first or after our HelloRetryRequest. */
-static uint8_t server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                            size_t bodylen) {
-  aq_tls_ch ch;
-  aq_tls_ext_rx rx;
-  uint8_t a = 0;
-  int rv = aq_tls_ch_decode(&ch, body, bodylen);
-  if (rv != 0) {
-    return aq_tls_msg_alert(rv);
-  }
-  if (aq_tls_ext_decode(&rx, &a, &ch.exts, AQ_TLS_MSG_CH) != 0) {
-    return a;
-  }
-  /* §4.2.1: a ClientHello without 0x0304 in supported_versions is an older TLS. */
-  if (!rx.tls13_offered) {
-    return AQ_TLS_ALERT_PROTOCOL_VERSION;
-  }
-  /* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain exactly one byte, set to
-   * zero ... the server MUST abort the handshake with an "illegal_parameter" alert." */
-  if (ch.compression_len != 1 || ch.compression[0] != 0) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  /* RFC 9001 §8.4: a non-empty legacy_session_id in QUIC is a protocol violation. */
-  if (tls->cfg.quic && ch.session_id_len != 0) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  if ((a = aq_tls_ext_check_missing(tls, &rx, AQ_TLS_MSG_CH)) != 0) {
-    return a;
-  }
-  /* §9.2: key_share requires supported_groups. */
-  if (rx.groups == NULL) {
-    return AQ_TLS_ALERT_MISSING_EXTENSION;
-  }
-  const aq_tls_suite *suite = server_pick_suite(tls, &ch);
-  if (suite == NULL) {
-    return AQ_TLS_ALERT_HANDSHAKE_FAILURE;
-  }
-  /* §4.1.4: the second ClientHello must be consistent with our HelloRetryRequest. */
-  if (tls->hrr && suite->id != tls->hrr_suite) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  const aq_tls_group *g;
-  const uint8_t *share;
-  size_t nentries = 0;
-  if ((a = server_pick_share(tls, &rx, &g, &share, &nentries)) != 0) {
-    return a;
-  }
-  if (tls->hrr && (g == NULL || g->id != tls->hrr_group || nentries != 1)) {
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  const aq_tls_group *retry = NULL;
-  if (g == NULL) {
-    for (size_t i = 0; i < tls->ngroups && retry == NULL; i++) {
-      if (group_allowed(tls, tls->groups[i]) &&
-          u16_list_has(rx.groups, rx.groups_len, tls->groups[i]->id)) {
-        retry = tls->groups[i];
-      }
-    }
-    if (retry == NULL) {
-      /* "If the server is unable to negotiate a supported set of parameters ... it MUST abort
-       * the handshake with either a "handshake_failure" or "insufficient_security"". */
-      return tls->cfg.require_pq ? AQ_TLS_ALERT_INSUFFICIENT_SECURITY
-                                 : AQ_TLS_ALERT_HANDSHAKE_FAILURE;
-    }
-  }
-  if (tls->cfg.cred == NULL || tls->cfg.cred->sign == NULL) {
-    return AQ_TLS_ALERT_INTERNAL_ERROR;
-  }
-  /* §4.4.2.2: the certificate must be signable with a scheme the client offered. */
-  if (!u16_list_has(rx.sigalgs, rx.sigalgs_len, tls->cfg.cred->sig_scheme)) {
-    return AQ_TLS_ALERT_HANDSHAKE_FAILURE;
-  }
-  uint8_t our_type, peer_type;
-  if ((a = server_pick_cert_types(tls, &rx, &our_type, &peer_type)) != 0) {
-    return a;
-  }
-  const char *alpn;
-  if ((a = server_pick_alpn(tls, &rx, &alpn)) != 0) {
-    return a;
-  }
-  if (rx.sni != NULL) {
-    if (rx.sni_len > AQ_TLS_MAX_SNI_LEN || memchr(rx.sni, 0, rx.sni_len) != NULL) {
-      return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-    }
-  }
-  if (retry != NULL) {
-    return server_send_hrr(tls, msg, msglen, &ch, suite, retry);
-  }
-  uint8_t secret[AQ_TLS_GROUP_MAX_SECRET];
-  size_t secretlen = 0;
-  if (g->exchange(tls->srv_share, secret, &secretlen, share, tls->cb.rand, tls->ud) != 0) {
-    aq_memzero(secret, sizeof(secret));
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  }
-  if (rx.tp != NULL &&
-      (a = keep_copy(tls, &tls->peer_tp, &tls->peer_tp_len, rx.tp, rx.tp_len)) != 0) {
-    aq_memzero(secret, sizeof(secret));
-    return a;
-  }
-  /* Commit the negotiated parameters. */
-  tls->peer_tp_seen = rx.tp != NULL;
-  tls->suite = suite;
-  tls->group = g;
-  tls->srv_share_len = g->server_share_len;
-  tls->our_cert_type = our_type;
-  tls->peer_cert_type = peer_type;
-  tls->sct_negotiated = rx.sct != NULL;
-  tls->cct_negotiated = tls->cfg.request_client_auth && rx.cct != NULL;
-  tls->client_auth = tls->cfg.request_client_auth;
-  if (alpn != NULL) {
-    memcpy(tls->alpn, alpn, strlen(alpn) + 1);
-  }
-  if (rx.sni != NULL) {
-    memcpy(tls->sni, rx.sni, rx.sni_len);
-    tls->sni[rx.sni_len] = '\0';
-  }
-  th_select(tls, suite->hash);
-  a = server_send_flight(tls, msg, msglen, &ch, secret, secretlen);
-  aq_memzero(secret, sizeof(secret));
-  return a;
-}
-
-/** Server: the client's Finished (RFC 8446 §4.4.4). */
-static uint8_t server_on_fin(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8_t *body,
-                             size_t bodylen) {
-  uint8_t a;
-  if ((a = check_finished(tls, body, bodylen, tls->c_hs)) != 0 ||
-      (a = th_add(tls, msg, msglen)) != 0 || (a = install(tls, AQ_EPOCH_1RTT, 0, tls->c_ap)) != 0 ||
-      (a = finish_handshake(tls)) != 0) {
-    return a;
-  }
-  tls->state = AQ_TLS_ST_S_DONE;
   return 0;
 }
 
@@ -1108,19 +428,20 @@ static const struct {
   uint8_t type;
   tls_handler fn;
 } state_table[] = {
-    {AQ_TLS_ST_C_WAIT_SH, AQ_EPOCH_INITIAL, AQ_TLS_HS_SERVER_HELLO, client_on_sh},
-    {AQ_TLS_ST_C_WAIT_EE, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_ENCRYPTED_EXTENSIONS, client_on_ee},
-    {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_REQUEST, client_on_cr},
+    {AQ_TLS_ST_C_WAIT_SH, AQ_EPOCH_INITIAL, AQ_TLS_HS_SERVER_HELLO, aq_tls_client_on_sh},
+    {AQ_TLS_ST_C_WAIT_EE, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_ENCRYPTED_EXTENSIONS, aq_tls_client_on_ee},
+    {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_REQUEST,
+     aq_tls_client_on_cr},
     {AQ_TLS_ST_C_WAIT_CERT_CR, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE, on_cert},
     {AQ_TLS_ST_C_WAIT_CERT, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE, on_cert},
     {AQ_TLS_ST_C_WAIT_CV, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_VERIFY, on_cv},
-    {AQ_TLS_ST_C_WAIT_FIN, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_FINISHED, client_on_fin},
-    {AQ_TLS_ST_C_DONE, AQ_EPOCH_1RTT, AQ_TLS_HS_NEW_SESSION_TICKET, client_on_nst},
-    {AQ_TLS_ST_S_WAIT_CH, AQ_EPOCH_INITIAL, AQ_TLS_HS_CLIENT_HELLO, server_on_ch},
-    {AQ_TLS_ST_S_WAIT_CH2, AQ_EPOCH_INITIAL, AQ_TLS_HS_CLIENT_HELLO, server_on_ch},
+    {AQ_TLS_ST_C_WAIT_FIN, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_FINISHED, aq_tls_client_on_fin},
+    {AQ_TLS_ST_C_DONE, AQ_EPOCH_1RTT, AQ_TLS_HS_NEW_SESSION_TICKET, aq_tls_client_on_nst},
+    {AQ_TLS_ST_S_WAIT_CH, AQ_EPOCH_INITIAL, AQ_TLS_HS_CLIENT_HELLO, aq_tls_server_on_ch},
+    {AQ_TLS_ST_S_WAIT_CH2, AQ_EPOCH_INITIAL, AQ_TLS_HS_CLIENT_HELLO, aq_tls_server_on_ch},
     {AQ_TLS_ST_S_WAIT_CERT, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE, on_cert},
     {AQ_TLS_ST_S_WAIT_CV, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_CERTIFICATE_VERIFY, on_cv},
-    {AQ_TLS_ST_S_WAIT_FIN, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_FINISHED, server_on_fin},
+    {AQ_TLS_ST_S_WAIT_FIN, AQ_EPOCH_HANDSHAKE, AQ_TLS_HS_FINISHED, aq_tls_server_on_fin},
 };
 
 /** Dispatch one complete message: a (state, type) pair not in the table is unexpected. */
@@ -1139,6 +460,7 @@ static uint8_t handle_message(aq_tls *tls, aq_epoch epoch, uint8_t type, const u
   return AQ_TLS_ALERT_UNEXPECTED_MESSAGE;
 }
 
+/** End the handshake with alert (sticky). */
 static int fail(aq_tls *tls, uint8_t alert) {
   tls->alert = alert;
   tls->state = AQ_TLS_ST_FAILED;
@@ -1147,7 +469,7 @@ static int fail(aq_tls *tls, uint8_t alert) {
 
 /** Feed handshake bytes (see header). */
 int aq_tls_recv(aq_tls *tls, aq_epoch epoch, const uint8_t *data, size_t len, aq_tstamp ts) {
-  (void)ts;
+  tls->now = ts;
   if (tls->state == AQ_TLS_ST_FAILED) {
     return AQ_ERR_TLS_ALERT;
   }
@@ -1231,7 +553,8 @@ aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *u
     }
   }
   const uint16_t *g = cfg->groups != NULL ? cfg->groups : default_groups;
-  size_t ng = cfg->groups != NULL ? cfg->ngroups : sizeof(default_groups) / sizeof(default_groups[0]);
+  size_t ng =
+      cfg->groups != NULL ? cfg->ngroups : sizeof(default_groups) / sizeof(default_groups[0]);
   for (size_t i = 0; i < ng && tls->ngroups < AQ_TLS_MAX_GROUPS; i++) {
     const aq_tls_group *d = aq_tls_group_find(g[i]);
     if (d != NULL) {
@@ -1285,18 +608,26 @@ void aq_tls_del(aq_tls *tls) {
   aq_mem_free(mem, tls);
 }
 
+/* Getters and the exporter: documented in aq_tls.h. */
 int aq_tls_handshake_done(const aq_tls *tls) {
   return tls->state == AQ_TLS_ST_C_DONE || tls->state == AQ_TLS_ST_S_DONE;
 }
 
-uint8_t aq_tls_alert(const aq_tls *tls) { return tls->alert; }
+uint8_t aq_tls_alert(const aq_tls *tls) {
+  return tls->alert;
+}
 
-/* Getters: see aq_tls.h. */
-const aq_tls_suite *aq_tls_get_suite(const aq_tls *tls) { return tls->suite; }
+const aq_tls_suite *aq_tls_get_suite(const aq_tls *tls) {
+  return tls->suite;
+}
 
-uint16_t aq_tls_get_group(const aq_tls *tls) { return tls->group != NULL ? tls->group->id : 0; }
+uint16_t aq_tls_get_group(const aq_tls *tls) {
+  return tls->group != NULL ? tls->group->id : 0;
+}
 
-const char *aq_tls_get_alpn(const aq_tls *tls) { return tls->alpn[0] != '\0' ? tls->alpn : NULL; }
+const char *aq_tls_get_alpn(const aq_tls *tls) {
+  return tls->alpn[0] != '\0' ? tls->alpn : NULL;
+}
 
 const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len) {
   *len = tls->peer_tp_len;
@@ -1307,7 +638,20 @@ const char *aq_tls_get_server_name(const aq_tls *tls) {
   return tls->sni[0] != '\0' ? tls->sni : NULL;
 }
 
+int aq_tls_early_data_accepted(const aq_tls *tls) {
+  return tls->early_accepted;
+}
+
+int aq_tls_resumed(const aq_tls *tls) {
+  return tls->psk_accepted;
+}
+
 const uint8_t *aq_tls_get_peer_spki(const aq_tls *tls, size_t *len) {
+  /* Only a key that proved possession (CertificateVerify) or came with a resumed session. */
+  if (!tls->peer_authenticated) {
+    *len = 0;
+    return NULL;
+  }
   *len = tls->peer_spki_len;
   return tls->peer_spki;
 }

@@ -87,6 +87,13 @@ typedef struct aq_tls_callbacks {
    */
   int (*verify_peer)(void *user_data, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
                      size_t certlen);
+  /**
+   * Client, optional: a NewSessionTicket arrived.  session/len is an opaque
+   * resumption state (ticket, PSK, 0-RTT limits, ALPN, the server's key) to
+   * store as a secret and give back as aq_tls_config.session later; valid only
+   * during the call.
+   */
+  int (*on_ticket)(void *user_data, const uint8_t *session, size_t len);
 } aq_tls_callbacks;
 
 /** Our own credential: a raw public key (RPK) and/or an X.509 certificate, and a signer. */
@@ -123,10 +130,28 @@ typedef struct aq_tls_config {
   const uint8_t *transport_params; /* quic_transport_parameters (0x39) to send; NULL = omit */
   size_t transport_params_len;
   int quic;               /* 1 = QUIC rules (no middlebox compat, no EndOfEarlyData) */
-  /* Resumption (see aq_tls_set_ticket / NewSessionTicket callback in the engine header). */
+  /* Resumption, server: tickets are sealed (AES-256-GCM) with this 32-byte key; NULL = none. */
+  const uint8_t *ticket_key;
+  uint32_t ticket_lifetime_s; /* 0 = 86400; at most 604800 (RFC 8446 §4.6.1) */
+  int accept_early_data;      /* server: accept 0-RTT on resumption (QUIC mode only) */
+  /*
+   * Resumption, client: a session from cb.on_ticket (NULL = full handshake).
+   * The engine keeps pointers into it: it must stay valid until the
+   * handshake is done.  An unusable session (expired, other suites, corrupt)
+   * is ignored and a full handshake follows.
+   */
+  const uint8_t *session;
+  size_t session_len;
+  int enable_early_data;      /* client: offer 0-RTT when the session allows it (QUIC mode only) */
 } aq_tls_config;
 
-/** Create an engine.  Returns NULL on allocation failure. */
+/**
+ * Create an engine.  Returns NULL on allocation failure, or when the config
+ * leaves no suite or group we implement, or cb lacks send/set_secret/rand.
+ * mem NULL = the default allocator.  cfg is copied; the buffers it points
+ * to (credential, ALPN strings, transport parameters, ticket key, session)
+ * must outlive the engine.
+ */
 aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *user_data,
                    const aq_mem *mem);
 void aq_tls_del(aq_tls *tls);
@@ -154,6 +179,14 @@ const char *aq_tls_get_alpn(const aq_tls *tls);
 const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len);
 /** Server: the SNI the client sent, or NULL. */
 const char *aq_tls_get_server_name(const aq_tls *tls);
+
+/**
+ * 0-RTT outcome: client = the server accepted our early data; server = we
+ * accepted the client's.  Known once EncryptedExtensions is sent/received.
+ */
+int aq_tls_early_data_accepted(const aq_tls *tls);
+/** Non-zero if the handshake resumed a session (PSK accepted). */
+int aq_tls_resumed(const aq_tls *tls);
 
 /**
  * The peer's authenticated SubjectPublicKeyInfo (after its Certificate and

@@ -11,9 +11,6 @@
 
 #include "aq_tls_int.h"
 
-/* x509 allowed: explicitly, or implicitly when raw public keys are not offered. */
-static int x509_ok(const aq_tls *tls) { return tls->cfg.allow_x509 || !tls->cfg.offer_rpk; }
-
 /** Read a u16-prefixed list that must be non-empty and of even length (u16 items). */
 static int recv_u16_list(const uint8_t **out, size_t *outlen, const uint8_t *data, size_t len) {
   aq_rbuf r, sub;
@@ -36,6 +33,7 @@ static int sni_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH && tls->cfg.server_name != NULL;
 }
 
+/** server_name: write the extension_data for msg. */
 static void sni_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_mark list, name;
   size_t n = strlen(tls->cfg.server_name);
@@ -87,6 +85,7 @@ static int groups_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH;
 }
 
+/** supported_groups: write the extension_data for msg. */
 static void groups_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_mark m;
   (void)msg;
@@ -97,6 +96,7 @@ static void groups_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_len_end(w, &m);
 }
 
+/** supported_groups: decode the extension_data into rx (pure). */
 static int groups_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   (void)msg;
   return recv_u16_list(&rx->groups, &rx->groups_len, data, len);
@@ -109,6 +109,7 @@ static int sigalgs_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH || msg == AQ_TLS_MSG_CR;
 }
 
+/** signature_algorithms: write the extension_data for msg. */
 static void sigalgs_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_mark m;
   size_t n;
@@ -122,6 +123,7 @@ static void sigalgs_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_len_end(w, &m);
 }
 
+/** signature_algorithms: decode the extension_data into rx (pure). */
 static int sigalgs_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   (void)msg;
   return recv_u16_list(&rx->sigalgs, &rx->sigalgs_len, data, len);
@@ -142,6 +144,7 @@ static int alpn_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_EE && tls->alpn[0] != '\0';
 }
 
+/** ALPN: write the extension_data for msg. */
 static void alpn_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_mark list, name;
   aq_wbuf_len_begin(w, AQ_LEN_U16, &list);
@@ -198,6 +201,7 @@ static int cct_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_EE && tls->cct_negotiated;
 }
 
+/** client_certificate_type: write the extension_data for msg. */
 static void cct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   if (msg == AQ_TLS_MSG_CH) {
     aq_wbuf_mark m;
@@ -205,7 +209,7 @@ static void cct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
     if (tls->cfg.cred->spki != NULL) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_RPK);
     }
-    if (tls->cfg.cred->cert != NULL && x509_ok(tls)) {
+    if (tls->cfg.cred->cert != NULL && aq_tls_x509_ok(tls)) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_X509);
     }
     aq_wbuf_len_end(w, &m);
@@ -214,6 +218,7 @@ static void cct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   }
 }
 
+/** server_certificate_type: whether we send it in msg. */
 static int sct_should_send(const aq_tls *tls, unsigned msg) {
   if (msg == AQ_TLS_MSG_CH) {
     return tls->cfg.offer_rpk;
@@ -221,12 +226,13 @@ static int sct_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_EE && tls->sct_negotiated;
 }
 
+/** server_certificate_type: write the extension_data for msg. */
 static void sct_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   if (msg == AQ_TLS_MSG_CH) {
     aq_wbuf_mark m;
     aq_wbuf_len_begin(w, AQ_LEN_U8, &m);
     aq_wbuf_u8(w, AQ_TLS_CERTTYPE_RPK);
-    if (x509_ok(tls)) {
+    if (aq_tls_x509_ok(tls)) {
       aq_wbuf_u8(w, AQ_TLS_CERTTYPE_X509);
     }
     aq_wbuf_len_end(w, &m);
@@ -260,10 +266,12 @@ static int certtype_recv(const uint8_t **out, size_t *outlen, unsigned msg, cons
   return 0;
 }
 
+/** client_certificate_type: decode the extension_data into rx (pure). */
 static int cct_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   return certtype_recv(&rx->cct, &rx->cct_len, msg, data, len);
 }
 
+/** server_certificate_type: decode the extension_data into rx (pure). */
 static int sct_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   return certtype_recv(&rx->sct, &rx->sct_len, msg, data, len);
 }
@@ -271,11 +279,11 @@ static int sct_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t
 /* ------------------------------------------------------------- early_data */
 
 static int early_should_send(const aq_tls *tls, unsigned msg) {
-  (void)tls;
-  (void)msg;
-  return 0; /* 0-RTT is not implemented yet: never offered or accepted */
+  return (msg == AQ_TLS_MSG_CH && tls->early_offered && !tls->hrr) ||
+         (msg == AQ_TLS_MSG_EE && tls->early_accepted);
 }
 
+/** early_data: write the extension_data for msg. */
 static void early_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   (void)tls;
   (void)w;
@@ -304,6 +312,7 @@ static int versions_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH || msg == AQ_TLS_MSG_SH || msg == AQ_TLS_MSG_HRR;
 }
 
+/** supported_versions: write the extension_data for msg. */
 static void versions_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   (void)tls;
   if (msg == AQ_TLS_MSG_CH) {
@@ -350,22 +359,18 @@ static uint8_t versions_if_missing(const aq_tls *tls, unsigned msg) {
 
 /* ----------------------------------------------------------------- cookie */
 
-static int never_send(const aq_tls *tls, unsigned msg) {
-  (void)tls;
-  (void)msg;
-  return 0;
-}
-
 static int cookie_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH && tls->cookie_len > 0;
 }
 
+/** cookie: write the extension_data for msg. */
 static void cookie_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   (void)msg;
   aq_wbuf_u16(w, (uint16_t)tls->cookie_len);
   aq_wbuf_bytes(w, tls->cookie, tls->cookie_len);
 }
 
+/** cookie: decode the extension_data into rx (pure). */
 static int cookie_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   aq_rbuf r, sub;
   int rv;
@@ -384,6 +389,19 @@ static int cookie_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, siz
 
 /* ------------------------------------------------- psk_key_exchange_modes */
 
+static int pskmodes_should_send(const aq_tls *tls, unsigned msg) {
+  return msg == AQ_TLS_MSG_CH && tls->psk_offered;
+}
+
+/** psk_key_exchange_modes: write the extension_data for msg. */
+static void pskmodes_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
+  (void)tls;
+  (void)msg;
+  aq_wbuf_u8(w, 1);
+  aq_wbuf_u8(w, 1); /* psk_dhe_ke only: every handshake has a fresh (EC)DHE/KEM secret */
+}
+
+/** psk_key_exchange_modes: decode the extension_data into rx (pure). */
 static int pskmodes_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   aq_rbuf r, sub;
   int rv;
@@ -414,6 +432,7 @@ static int ks_should_send(const aq_tls *tls, unsigned msg) {
   return msg == AQ_TLS_MSG_CH || msg == AQ_TLS_MSG_SH || msg == AQ_TLS_MSG_HRR;
 }
 
+/** key_share: write the extension_data for msg. */
 static void ks_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   aq_wbuf_mark m, e;
   switch (msg) {
@@ -432,9 +451,7 @@ static void ks_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
     aq_wbuf_u16(w, (uint16_t)tls->srv_share_len);
     aq_wbuf_bytes(w, tls->srv_share, tls->srv_share_len);
     break;
-  default: /* HRR */
-    aq_wbuf_u16(w, tls->hrr_group);
-    break;
+  default: /* HRR */ aq_wbuf_u16(w, tls->hrr_group); break;
   }
 }
 
@@ -491,11 +508,13 @@ static int tp_should_send(const aq_tls *tls, unsigned msg) {
   return (msg == AQ_TLS_MSG_CH || msg == AQ_TLS_MSG_EE) && tls->cfg.transport_params != NULL;
 }
 
+/** quic_transport_parameters: write the extension_data for msg. */
 static void tp_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
   (void)msg;
   aq_wbuf_bytes(w, tls->cfg.transport_params, tls->cfg.transport_params_len);
 }
 
+/** quic_transport_parameters: decode the extension_data into rx (pure). */
 static int tp_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
   (void)msg;
   rx->tp = data;
@@ -513,6 +532,33 @@ static uint8_t tp_if_missing(const aq_tls *tls, unsigned msg) {
 }
 
 /* --------------------------------------------------------- pre_shared_key */
+
+static int psk_should_send(const aq_tls *tls, unsigned msg) {
+  return (msg == AQ_TLS_MSG_CH && tls->psk_offered) || (msg == AQ_TLS_MSG_SH && tls->psk_accepted);
+}
+
+/**
+ * CH: one identity (ticket, obfuscated age) and a zero binder that the engine
+ * patches once the rest of the ClientHello is known (§4.2.11.2); SH: index 0.
+ */
+static void psk_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
+  aq_wbuf_mark m, e;
+  size_t hlen;
+  if (msg == AQ_TLS_MSG_SH) {
+    aq_wbuf_u16(w, 0);
+    return;
+  }
+  hlen = aq_hash_len(tls->psk_suite->hash);
+  aq_wbuf_len_begin(w, AQ_LEN_U16, &m);
+  aq_wbuf_len_begin(w, AQ_LEN_U16, &e);
+  aq_wbuf_bytes(w, tls->sess.ticket, tls->sess.ticket_len);
+  aq_wbuf_len_end(w, &e);
+  aq_wbuf_u32(w, tls->obf_age);
+  aq_wbuf_len_end(w, &m);
+  aq_wbuf_u16(w, (uint16_t)(1 + hlen));
+  aq_wbuf_u8(w, (uint8_t)hlen);
+  aq_wbuf_zeros(w, hlen);
+}
 
 /** RFC 8446 §4.2.11: identities + binders in CH, selected_identity in SH. */
 static int psk_recv(aq_tls_ext_rx *rx, unsigned msg, const uint8_t *data, size_t len) {
@@ -545,12 +591,6 @@ static uint8_t none_missing(const aq_tls *tls, unsigned msg) {
   return 0;
 }
 
-static void none_send(const aq_tls *tls, aq_wbuf *w, unsigned msg) {
-  (void)tls;
-  (void)w;
-  (void)msg;
-}
-
 /* ------------------------------------------------------------------ table */
 
 #define CH AQ_TLS_MSG_CH
@@ -572,14 +612,14 @@ static const aq_tls_ext_desc ext_table[] = {
     {AQ_TLS_EXT_CLIENT_CERT_TYPE, CH | EE, cct_should_send, cct_send, cct_recv, none_missing},
     {AQ_TLS_EXT_SERVER_CERT_TYPE, CH | EE, sct_should_send, sct_send, sct_recv, none_missing},
     {AQ_TLS_EXT_COOKIE, CH | HRR, cookie_should_send, cookie_send, cookie_recv, none_missing},
-    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, never_send, none_send, pskmodes_recv, none_missing},
+    {AQ_TLS_EXT_PSK_KEY_EXCHANGE_MODES, CH, pskmodes_should_send, pskmodes_send, pskmodes_recv,
+     none_missing},
     {AQ_TLS_EXT_KEY_SHARE, CH | SH | HRR, ks_should_send, ks_send, ks_recv, ks_if_missing},
     {AQ_TLS_EXT_QUIC_TRANSPORT_PARAMETERS, CH | EE, tp_should_send, tp_send, tp_recv,
      tp_if_missing},
-    {AQ_TLS_EXT_EARLY_DATA, CH | EE | NST, early_should_send, early_send, early_recv,
-     none_missing},
+    {AQ_TLS_EXT_EARLY_DATA, CH | EE | NST, early_should_send, early_send, early_recv, none_missing},
     /* MUST stay last (RFC 8446 §4.2.11). */
-    {AQ_TLS_EXT_PRE_SHARED_KEY, CH | SH, never_send, none_send, psk_recv, none_missing},
+    {AQ_TLS_EXT_PRE_SHARED_KEY, CH | SH, psk_should_send, psk_send, psk_recv, none_missing},
 };
 
 #define NROWS (sizeof(ext_table) / sizeof(ext_table[0]))

@@ -48,35 +48,35 @@
 
 /** Decoded extension contents of one message; pointers point into the message. */
 typedef struct aq_tls_ext_rx {
-  uint32_t seen;          /* bit i: table row i was present */
-  int tls13_offered;      /* CH supported_versions lists 0x0304 */
-  uint16_t version;       /* SH/HRR selected_version */
-  const uint8_t *groups;  /* CH supported_groups: u16 list content */
+  uint32_t seen;         /* bit i: table row i was present */
+  int tls13_offered;     /* CH supported_versions lists 0x0304 */
+  uint16_t version;      /* SH/HRR selected_version */
+  const uint8_t *groups; /* CH supported_groups: u16 list content */
   size_t groups_len;
-  const uint8_t *shares;  /* CH key_share: KeyShareEntry list content */
+  const uint8_t *shares; /* CH key_share: KeyShareEntry list content */
   size_t shares_len;
-  uint16_t share_group;   /* SH: entry group; HRR: selected_group */
-  const uint8_t *share;   /* SH: key_exchange */
+  uint16_t share_group; /* SH: entry group; HRR: selected_group */
+  const uint8_t *share; /* SH: key_exchange */
   size_t share_len;
   const uint8_t *sigalgs; /* CH/CR signature_algorithms: u16 list content */
   size_t sigalgs_len;
-  const uint8_t *sni;     /* CH: host_name (not NUL terminated) */
+  const uint8_t *sni; /* CH: host_name (not NUL terminated) */
   size_t sni_len;
-  const uint8_t *alpn;    /* CH: ProtocolName list content; EE: the one protocol name */
+  const uint8_t *alpn; /* CH: ProtocolName list content; EE: the one protocol name */
   size_t alpn_len;
-  const uint8_t *cct;     /* client_certificate_type: CH list / EE one byte */
+  const uint8_t *cct; /* client_certificate_type: CH list / EE one byte */
   size_t cct_len;
-  const uint8_t *sct;     /* server_certificate_type: CH list / EE one byte */
+  const uint8_t *sct; /* server_certificate_type: CH list / EE one byte */
   size_t sct_len;
-  const uint8_t *tp;      /* quic_transport_parameters (opaque) */
+  const uint8_t *tp; /* quic_transport_parameters (opaque) */
   size_t tp_len;
   const uint8_t *psk_ids; /* CH: PskIdentity list content */
   size_t psk_ids_len;
   const uint8_t *psk_binders; /* CH: binder list content */
   size_t psk_binders_len;
-  uint16_t psk_selected;  /* SH: selected_identity */
-  int psk_dhe_ke;         /* CH psk_key_exchange_modes includes psk_dhe_ke */
-  int early_data;         /* early_data present */
+  uint16_t psk_selected;   /* SH: selected_identity */
+  int psk_dhe_ke;          /* CH psk_key_exchange_modes includes psk_dhe_ke */
+  int early_data;          /* early_data present */
   uint32_t max_early_data; /* NST: max_early_data_size */
   const uint8_t *cookie;
   size_t cookie_len;
@@ -110,7 +110,8 @@ int aq_tls_ext_index(uint16_t type);
 AQ_MUST_CHECK int aq_tls_ext_decode(aq_tls_ext_rx *rx, uint8_t *alert, const aq_tls_ext_list *l,
                                     unsigned msg);
 
-/** Write the extension block for msg (every row whose should_send is true); returns the row mask. */
+/** Write the extension block for msg (every row whose should_send is true); returns the row mask.
+ */
 uint32_t aq_tls_ext_send_all(const struct aq_tls *tls, aq_wbuf *w, unsigned msg);
 
 /** First if_missing alert over rows absent from rx for msg, or 0. */

@@ -41,8 +41,8 @@ static int x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv
 }
 
 static const aq_tls_group groups[] = {
-    {AQ_TLS_GROUP_X25519, "x25519", 0, AQ_X25519_LEN, AQ_X25519_LEN, x25519_keygen,
-     x25519_exchange, x25519_finish},
+    {AQ_TLS_GROUP_X25519, "x25519", 0, AQ_X25519_LEN, AQ_X25519_LEN, x25519_keygen, x25519_exchange,
+     x25519_finish},
     {AQ_TLS_GROUP_SECP256R1, "secp256r1", 0, 65, 65, aq_tls_p256_keygen, aq_tls_p256_exchange,
      aq_tls_p256_finish},
 };

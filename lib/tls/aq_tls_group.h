@@ -34,12 +34,11 @@
 typedef struct aq_tls_group {
   uint16_t id;
   const char *name;
-  int post_quantum;          /* contributes a post-quantum secret (for require_pq) */
-  size_t client_share_len;   /* exact key_share length the client sends */
-  size_t server_share_len;   /* exact key_share length the server sends */
+  int post_quantum;        /* contributes a post-quantum secret (for require_pq) */
+  size_t client_share_len; /* exact key_share length the client sends */
+  size_t server_share_len; /* exact key_share length the server sends */
   /** Client: private state and the public share, from len(rand) bytes of randomness. */
-  AQ_MUST_CHECK int (*keygen)(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
-                              void *rand_ud);
+  AQ_MUST_CHECK int (*keygen)(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand, void *rand_ud);
   /** Server: from the client's share, its own share and the shared secret; *secretlen set. */
   AQ_MUST_CHECK int (*exchange)(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
                                 const uint8_t *client_share, aq_rand_fn rand, void *rand_ud);
@@ -52,8 +51,7 @@ typedef struct aq_tls_group {
 AQ_MUST_CHECK int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
                                      void *rand_ud);
 AQ_MUST_CHECK int aq_tls_p256_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
-                                       const uint8_t *client_share, aq_rand_fn rand,
-                                       void *rand_ud);
+                                       const uint8_t *client_share, aq_rand_fn rand, void *rand_ud);
 AQ_MUST_CHECK int aq_tls_p256_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
                                      const uint8_t *server_share);
 

@@ -15,8 +15,11 @@
 #define P256_LEN 32
 #define P256_POINT_LEN 65
 
-/** Scalar mult: out = point(in or generator) * priv, written as 65 bytes (pub) or x (secret). */
-static int p256_mul(uint8_t *out, const uint8_t *priv, const uint8_t *peer, int want_x) {
+/**
+ * Scalar multiplication by priv: of the generator (peer NULL; out = the
+ * 65-byte public point) or of the peer's point (out = the 32-byte x).
+ */
+static int p256_mul(uint8_t *out, const uint8_t *priv, const uint8_t *peer) {
   int rv = AQ_ERR_CRYPTO;
   EC_GROUP *grp = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
   BN_CTX *ctx = BN_CTX_new();
@@ -45,7 +48,6 @@ static int p256_mul(uint8_t *out, const uint8_t *priv, const uint8_t *peer, int 
       goto out;
     }
   }
-  (void)want_x;
   rv = 0;
 out:
   EC_POINT_clear_free(r);
@@ -63,7 +65,7 @@ int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand, vo
     if (rand(priv, P256_LEN, rand_ud) != 0) {
       return AQ_ERR_CALLBACK_FAILURE;
     }
-    if (p256_mul(client_share, priv, NULL, 0) == 0) {
+    if (p256_mul(client_share, priv, NULL) == 0) {
       return 0;
     }
   }
@@ -77,7 +79,7 @@ int aq_tls_p256_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretl
   uint8_t priv[P256_LEN];
   int rv = aq_tls_p256_keygen(priv, server_share, rand, rand_ud);
   if (rv == 0) {
-    rv = p256_mul(secret, priv, client_share, 1);
+    rv = p256_mul(secret, priv, client_share);
   }
   aq_memzero(priv, sizeof(priv));
   *secretlen = P256_LEN;
@@ -88,5 +90,5 @@ int aq_tls_p256_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretl
 int aq_tls_p256_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
                        const uint8_t *server_share) {
   *secretlen = P256_LEN;
-  return p256_mul(secret, priv, server_share, 1);
+  return p256_mul(secret, priv, server_share);
 }

@@ -98,4 +98,6 @@ int aq_tls_ks_export(aq_hash_alg hash, uint8_t *out, size_t outlen, const uint8_
 }
 
 /** Zero the running secret (see header). */
-void aq_tls_ks_free(aq_tls_ks *ks) { aq_memzero(ks->secret, sizeof(ks->secret)); }
+void aq_tls_ks_free(aq_tls_ks *ks) {
+  aq_memzero(ks->secret, sizeof(ks->secret));
+}

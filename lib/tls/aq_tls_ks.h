@@ -28,7 +28,8 @@ typedef struct aq_tls_ks {
 /** Early Secret = HKDF-Extract(0, psk); psk NULL = hlen zero bytes. */
 AQ_MUST_CHECK int aq_tls_ks_init(aq_tls_ks *ks, aq_hash_alg hash, const uint8_t *psk,
                                  size_t psklen);
-/** Move to the next stage: secret = HKDF-Extract(Derive-Secret(secret, "derived", ""), ikm); ikm NULL = zeros. */
+/** Move to the next stage: secret = HKDF-Extract(Derive-Secret(secret, "derived", ""), ikm); ikm
+ * NULL = zeros. */
 AQ_MUST_CHECK int aq_tls_ks_advance(aq_tls_ks *ks, const uint8_t *ikm, size_t ikmlen);
 /** Derive-Secret(secret, label, Messages) given thash = Transcript-Hash(Messages). */
 AQ_MUST_CHECK int aq_tls_ks_derive(const aq_tls_ks *ks, uint8_t *out, const char *label,

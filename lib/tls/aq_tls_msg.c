@@ -114,9 +114,10 @@ int aq_tls_ch_decode(aq_tls_ch *ch, const uint8_t *body, size_t len) {
   for (size_t i = 0; i < ch->exts.n; i++) {
     if (ch->exts.ext[i].type == 41 /* pre_shared_key */) {
       aq_rbuf psk, ids, binders;
-      /* RFC 8446 §4.2.11: "MUST be the last extension in the ClientHello". */
+      /* RFC 8446 §4.2.11: it "MUST be the last extension in the ClientHello" -- servers "fail
+       * the handshake with an "illegal_parameter" alert" (AQ_ERR_VALUE_RANGE maps to it). */
       if (i + 1 != ch->exts.n) {
-        return AQ_ERR_MALFORMED;
+        return AQ_ERR_VALUE_RANGE;
       }
       aq_rbuf_init(&psk, ch->exts.ext[i].data, ch->exts.ext[i].len);
       if ((rv = aq_rbuf_sub(&psk, AQ_LEN_U16, &ids)) != 0) {
@@ -281,7 +282,9 @@ void aq_tls_msg_begin(aq_wbuf *w, uint8_t type, aq_wbuf_mark *mark) {
 }
 
 /** Close a handshake message (see header). */
-void aq_tls_msg_end(aq_wbuf *w, const aq_wbuf_mark *mark) { aq_wbuf_len_end(w, mark); }
+void aq_tls_msg_end(aq_wbuf *w, const aq_wbuf_mark *mark) {
+  aq_wbuf_len_end(w, mark);
+}
 
 /** ClientHello head (see header). */
 void aq_tls_ch_encode_head(aq_wbuf *w, aq_wbuf_mark *mark, const uint8_t random[32],
@@ -313,8 +316,8 @@ void aq_tls_sh_encode_head(aq_wbuf *w, aq_wbuf_mark *mark, const uint8_t random[
 }
 
 /** Certificate with zero or one entry (see header). */
-void aq_tls_cert_encode(aq_wbuf *w, const uint8_t *context, size_t context_len,
-                        const uint8_t *data, size_t len) {
+void aq_tls_cert_encode(aq_wbuf *w, const uint8_t *context, size_t context_len, const uint8_t *data,
+                        size_t len) {
   aq_wbuf_mark msg, m;
   aq_tls_msg_begin(w, AQ_TLS_HS_CERTIFICATE, &msg);
   aq_wbuf_u8(w, (uint8_t)context_len);
@@ -374,13 +377,9 @@ uint8_t aq_tls_msg_alert(int err) {
   switch (err) {
   case AQ_ERR_TRUNCATED:
   case AQ_ERR_TRAILING_DATA:
-  case AQ_ERR_LIMIT:
-    return AQ_TLS_ALERT_DECODE_ERROR;
-  case AQ_ERR_MALFORMED:
-    return AQ_TLS_ALERT_DECODE_ERROR;
-  case AQ_ERR_VALUE_RANGE:
-    return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
-  default:
-    return AQ_TLS_ALERT_INTERNAL_ERROR;
+  case AQ_ERR_LIMIT: return AQ_TLS_ALERT_DECODE_ERROR;
+  case AQ_ERR_MALFORMED: return AQ_TLS_ALERT_DECODE_ERROR;
+  case AQ_ERR_VALUE_RANGE: return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
+  default: return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
 }

@@ -171,8 +171,8 @@ void aq_tls_sh_encode_head(aq_wbuf *w, aq_wbuf_mark *mark, const uint8_t random[
                            const uint8_t *session_id, size_t session_id_len, uint16_t suite);
 
 /** Certificate message: one entry (data may be NULL for an empty list), no entry extensions. */
-void aq_tls_cert_encode(aq_wbuf *w, const uint8_t *context, size_t context_len,
-                        const uint8_t *data, size_t len);
+void aq_tls_cert_encode(aq_wbuf *w, const uint8_t *context, size_t context_len, const uint8_t *data,
+                        size_t len);
 void aq_tls_cv_encode(aq_wbuf *w, uint16_t scheme, const uint8_t *sig, size_t siglen);
 void aq_tls_fin_encode(aq_wbuf *w, const uint8_t *verify_data, size_t len);
 /** NewSessionTicket with an optional early_data extension (max_early_data != 0). */

@@ -16,6 +16,9 @@
 
 #define MAXQ 64
 
+/* The time both engines are told (nanoseconds). */
+static aq_tstamp g_now;
+
 typedef struct peer {
   aq_tls *tls;
   int is_server;
@@ -42,6 +45,10 @@ typedef struct peer {
   size_t pinlen;
   int got_cert;
   int verify_calls;
+  /* The last session from on_ticket. */
+  uint8_t session[4096];
+  size_t session_len;
+  int tickets;
 } peer;
 
 static int peer_send(void *ud, aq_epoch epoch, const uint8_t *data, size_t len) {
@@ -93,6 +100,17 @@ static int peer_verify(void *ud, const uint8_t *spki, size_t spkilen, const uint
   return (spkilen == p->pinlen && memcmp(spki, p->pin, spkilen) == 0) ? 0 : -1;
 }
 
+static int peer_on_ticket(void *ud, const uint8_t *session, size_t len) {
+  peer *p = ud;
+  if (len > sizeof(p->session)) {
+    return -1;
+  }
+  memcpy(p->session, session, len);
+  p->session_len = len;
+  p->tickets++;
+  return 0;
+}
+
 static aq_ssize ed25519_signer(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
                                const uint8_t *msg, size_t msglen) {
   peer *p = ctx;
@@ -113,8 +131,8 @@ static void peer_identity(peer *p, uint8_t seedbyte) {
   aq_ssize n = aq_spki_encode(p->spki, sizeof(p->spki), AQ_KEY_ED25519, pub, 32);
   REQUIRE(n > 0);
   p->spkilen = (size_t)n;
-  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000,
-                                  365, serial);
+  n = aq_x509_self_signed_ed25519(p->cert, sizeof(p->cert), p->seed, "node.test", 1700000000, 365,
+                                  serial);
   REQUIRE(n > 0);
   p->certlen = (size_t)n;
   p->cred.sig_scheme = AQ_SIG_ED25519;
@@ -149,12 +167,16 @@ static void default_cfg(aq_tls_config *c, int is_server, peer *p) {
   }
 }
 
-static const aq_tls_callbacks callbacks = {peer_send, peer_set_secret, peer_rand, peer_verify};
+static const aq_tls_callbacks callbacks = {peer_send, peer_set_secret, peer_rand, peer_verify,
+                                           peer_on_ticket};
+
+/* Allocators for the next engines (NULL = default): [0] client, [1] server. */
+static const aq_mem *g_mem[2];
 
 static int peer_init(peer *p, const aq_tls_config *cfg, uint64_t seed) {
   p->rng = seed;
   p->is_server = cfg->is_server;
-  p->tls = aq_tls_new(cfg, &callbacks, p, NULL);
+  p->tls = aq_tls_new(cfg, &callbacks, p, g_mem[cfg->is_server ? 1 : 0]);
   return p->tls != NULL;
 }
 
@@ -204,7 +226,7 @@ static int shuttle(peer *a, peer *b, mutate_fn mutate, void *ctx, size_t *count)
           (void)mutate(ctx, k, buf, &len);
         }
         k++;
-        int rv = aq_tls_recv(to->tls, ep, buf, len, 0);
+        int rv = aq_tls_recv(to->tls, ep, buf, len, g_now);
         if (count != NULL) {
           *count = k;
         }
@@ -249,7 +271,7 @@ static int pair_run(pair *p, mutate_fn mutate, void *ctx, size_t *count) {
   if (!peer_init(&p->c, &p->cc, 1) || !peer_init(&p->s, &p->sc, 2)) {
     return AQ_ERR_NOMEM;
   }
-  int rv = aq_tls_start(p->c.tls, 0);
+  int rv = aq_tls_start(p->c.tls, g_now);
   if (rv != 0) {
     return rv;
   }
@@ -310,9 +332,15 @@ static void run_suite(uint16_t suite) {
   pair_free(&p);
 }
 
-AQ_TEST(tls_hs_rpk_mutual_aes128) { run_suite(AQ_TLS_AES_128_GCM_SHA256); }
-AQ_TEST(tls_hs_rpk_mutual_aes256) { run_suite(AQ_TLS_AES_256_GCM_SHA384); }
-AQ_TEST(tls_hs_rpk_mutual_chacha) { run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256); }
+AQ_TEST(tls_hs_rpk_mutual_aes128) {
+  run_suite(AQ_TLS_AES_128_GCM_SHA256);
+}
+AQ_TEST(tls_hs_rpk_mutual_aes256) {
+  run_suite(AQ_TLS_AES_256_GCM_SHA384);
+}
+AQ_TEST(tls_hs_rpk_mutual_chacha) {
+  run_suite(AQ_TLS_CHACHA20_POLY1305_SHA256);
+}
 
 AQ_TEST(tls_hs_x509_server_only) {
   pair p;
@@ -508,6 +536,10 @@ static int mutate(void *ctx, size_t k, uint8_t *msg, size_t *len) {
   if (msg == NULL) {
     return m->swap; /* swap request (before delivery) */
   }
+  /* A ticket is opaque to the client: changing it is not detectable, so sweeps skip it. */
+  if (msg[0] == AQ_TLS_HS_NEW_SESSION_TICKET) {
+    return 0;
+  }
   /* Flips stay inside the body (a larger length would only make the receiver wait). */
   if (m->flip >= 0 && (size_t)m->flip + 4 >= *len) {
     return 0;
@@ -528,9 +560,60 @@ static int mutate(void *ctx, size_t k, uint8_t *msg, size_t *len) {
 /* Message order in the full P2P handshake (client auth, no HRR). */
 enum { M_CH, M_SH, M_EE, M_CR, M_SCERT, M_SCV, M_SFIN, M_CCERT, M_CCV, M_CFIN, M_COUNT };
 
-static void run_mut(mut *m, int *rv, uint8_t *calert, uint8_t *salert) {
+/*
+ * Sweep scenarios: 0 = the P2P handshake (RPK, mutual auth), 1 = with a
+ * HelloRetryRequest, 2 = resumption with 0-RTT, 3 = X.509 both ways.
+ */
+static int g_scenario;
+static const uint8_t sweep_ticket_key[32] = {0x77};
+static uint8_t sweep_sess[4096];
+static size_t sweep_sesslen;
+
+static void scenario_setup(pair *p) {
+  static const uint16_t cgroups[] = {AQ_TLS_GROUP_SECP256R1, AQ_TLS_GROUP_X25519};
+  static const uint16_t sgroups[] = {AQ_TLS_GROUP_X25519};
+  pair_setup(p);
+  g_now = 0;
+  switch (g_scenario) {
+  case 1:
+    p->cc.groups = cgroups;
+    p->cc.ngroups = 2;
+    p->sc.groups = sgroups;
+    p->sc.ngroups = 1;
+    break;
+  case 2:
+    p->sc.ticket_key = sweep_ticket_key;
+    p->sc.accept_early_data = 1;
+    p->cc.enable_early_data = 1;
+    p->cc.session = sweep_sess;
+    p->cc.session_len = sweep_sesslen;
+    g_now = 2 * AQ_SECONDS;
+    break;
+  case 3:
+    p->cc.offer_rpk = 0;
+    p->sc.offer_rpk = 0;
+    break;
+  default: break;
+  }
+}
+
+/** The session scenario 2 resumes (from one full handshake). */
+static void sweep_prepare(void) {
   pair p;
   pair_setup(&p);
+  p.sc.ticket_key = sweep_ticket_key;
+  p.sc.accept_early_data = 1;
+  g_now = AQ_SECONDS;
+  if (pair_run(&p, NULL, NULL, NULL) == 0 && p.c.tickets == 1) {
+    memcpy(sweep_sess, p.c.session, p.c.session_len);
+    sweep_sesslen = p.c.session_len;
+  }
+  pair_free(&p);
+}
+
+static void run_mut(mut *m, int *rv, uint8_t *calert, uint8_t *salert) {
+  pair p;
+  scenario_setup(&p);
   m->done = 0;
   *rv = pair_run(&p, mutate, m, NULL);
   *calert = aq_tls_alert(p.c.tls);
@@ -562,15 +645,26 @@ AQ_TEST(tls_hs_tampered_cert_verify) {
   run_mut(&m, &rv, &ca, &sa);
   CHECK_INT(rv, AQ_ERR_TLS_ALERT);
   CHECK_INT(sa, AQ_TLS_ALERT_DECRYPT_ERROR);
+  /* The key whose signature failed is never reported as the peer's. */
+  pair p;
+  pair_setup(&p);
+  mut m2 = {M_SCV, 0, 0, SIZE_MAX, 3, 0, 0};
+  CHECK_INT(pair_run(&p, mutate, &m2, NULL), AQ_ERR_TLS_ALERT);
+  size_t n = 1;
+  CHECK(aq_tls_get_peer_spki(p.c.tls, &n) == NULL);
+  CHECK_INT(n, 0);
+  pair_free(&p);
 }
 
 /* A flipped byte anywhere in any message ends the handshake with an alert (or, where the byte
  * carries no meaning we check — e.g. random or an ignored field — the handshake still fails at
  * Finished because the transcripts differ), never a crash. */
-AQ_TEST(tls_hs_flip_every_byte) {
-  for (size_t t = 0; t < M_COUNT; t++) {
-    /* message lengths from an unmodified run */
-    for (long off = 0; off < 400; off++) {
+static void flip_sweep(int scenario, long maxoff) {
+  g_scenario = scenario;
+  sweep_prepare();
+  REQUIRE(sweep_sesslen > 0);
+  for (size_t t = 0; t < 14; t++) {
+    for (long off = 0; off < maxoff; off++) {
       int rv;
       uint8_t ca, sa;
       mut m = {t, 0, 0, SIZE_MAX, off, 0, 0};
@@ -582,16 +676,35 @@ AQ_TEST(tls_hs_flip_every_byte) {
       CHECK(ca != 0 || sa != 0);
     }
   }
+  g_scenario = 0;
 }
 
-AQ_TEST(tls_hs_truncated_every_offset) {
-  for (size_t t = 0; t < M_COUNT; t++) {
+AQ_TEST(tls_hs_flip_every_byte) {
+  flip_sweep(0, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_hrr) {
+  flip_sweep(1, 400);
+}
+AQ_TEST(tls_hs_flip_every_byte_resumption) {
+  flip_sweep(2, 400);
+}
+/* X.509 certificates are long: the last 200 bytes of each message (the signature and the
+ * SPKI of a certificate sit there). */
+AQ_TEST(tls_hs_flip_every_byte_x509) {
+  flip_sweep(3, 200);
+}
+
+static void trunc_sweep(int scenario) {
+  g_scenario = scenario;
+  sweep_prepare();
+  REQUIRE(sweep_sesslen > 0);
+  for (size_t t = 0; t < 14; t++) {
     for (size_t n = 0;; n++) {
       int rv;
       uint8_t ca, sa;
       pair p;
       mut m = {t, 0, 0, n, -1, 0, 0};
-      pair_setup(&p);
+      scenario_setup(&p);
       /* stop once n reaches the real body length */
       rv = pair_run(&p, mutate, &m, NULL);
       ca = aq_tls_alert(p.c.tls);
@@ -610,6 +723,20 @@ AQ_TEST(tls_hs_truncated_every_offset) {
       }
     }
   }
+  g_scenario = 0;
+}
+
+AQ_TEST(tls_hs_truncated_every_offset) {
+  trunc_sweep(0);
+}
+AQ_TEST(tls_hs_truncated_every_offset_hrr) {
+  trunc_sweep(1);
+}
+AQ_TEST(tls_hs_truncated_every_offset_resumption) {
+  trunc_sweep(2);
+}
+AQ_TEST(tls_hs_truncated_every_offset_x509) {
+  trunc_sweep(3);
 }
 
 AQ_TEST(tls_hs_reordered) {
@@ -666,5 +793,367 @@ AQ_TEST(tls_hs_byte_by_byte) {
   p.c.nq = 0;
   REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
   CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  pair_free(&p);
+}
+
+/* ------------------------------------------------------------ resumption */
+
+static const uint8_t ticket_key[32] = {0x5e, 0xc7, 0x01};
+
+/** A first full handshake that leaves a session in *sess (the client's on_ticket output). */
+static void first_connection(uint8_t *sess, size_t *sesslen, int accept_early) {
+  pair p;
+  pair_setup(&p);
+  p.sc.ticket_key = ticket_key;
+  p.sc.accept_early_data = accept_early;
+  g_now = 1000 * AQ_SECONDS;
+  *sesslen = 0;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  CHECK(!aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  REQUIRE(p.c.tickets == 1);
+  memcpy(sess, p.c.session, p.c.session_len);
+  *sesslen = p.c.session_len;
+  pair_free(&p);
+}
+
+static void resume_setup(pair *p, const uint8_t *sess, size_t sesslen) {
+  pair_setup(p);
+  p->sc.ticket_key = ticket_key;
+  p->cc.session = sess;
+  p->cc.session_len = sesslen;
+  g_now = 1005 * AQ_SECONDS;
+}
+
+AQ_TEST(tls_hs_resumption) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 0);
+  REQUIRE(sesslen > 0);
+  pair p;
+  resume_setup(&p, sess, sesslen);
+  size_t count = 0;
+  REQUIRE(pair_run(&p, NULL, NULL, &count) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  /* CH, SH, EE, Finished, Finished, NewSessionTicket: no certificates. */
+  CHECK_INT(count, 6);
+  CHECK_INT(p.c.verify_calls, 0);
+  CHECK_INT(p.s.verify_calls, 0);
+  /* Both still know who the peer is (carried in the session / ticket). */
+  size_t n;
+  const uint8_t *spki = aq_tls_get_peer_spki(p.c.tls, &n);
+  CHECK(spki != NULL && n == p.s.spkilen && memcmp(spki, p.s.spki, n) == 0);
+  spki = aq_tls_get_peer_spki(p.s.tls, &n);
+  CHECK(spki != NULL && n == p.c.spkilen && memcmp(spki, p.c.spki, n) == 0);
+  CHECK(!aq_tls_early_data_accepted(p.c.tls) && !aq_tls_early_data_accepted(p.s.tls));
+  CHECK_INT(p.c.secretlen[AQ_EPOCH_0RTT][1], 0);
+  check_secrets_match(&p.c, &p.s);
+  CHECK_INT(p.c.tickets, 1);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_0rtt) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  resume_setup(&p, sess, sesslen);
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  CHECK(aq_tls_early_data_accepted(p.c.tls));
+  CHECK(aq_tls_early_data_accepted(p.s.tls));
+  /* client_early_traffic_secret: client write == server read, set on both sides. */
+  REQUIRE(p.c.secretlen[AQ_EPOCH_0RTT][1] == 32);
+  REQUIRE(p.s.secretlen[AQ_EPOCH_0RTT][0] == 32);
+  CHECK_MEM(p.c.secret[AQ_EPOCH_0RTT][1], p.s.secret[AQ_EPOCH_0RTT][0], 32);
+  check_secrets_match(&p.c, &p.s);
+  pair_free(&p);
+
+  /* The same session, a server that refuses 0-RTT: resumed, early data rejected. */
+  resume_setup(&p, sess, sesslen);
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  CHECK(!aq_tls_early_data_accepted(p.c.tls) && !aq_tls_early_data_accepted(p.s.tls));
+  CHECK_INT(p.c.secretlen[AQ_EPOCH_0RTT][1], 32); /* the client did send with it */
+  CHECK_INT(p.s.secretlen[AQ_EPOCH_0RTT][0], 0);
+  pair_free(&p);
+
+  /* A ticket age far from the real one (client clock 30 s off): resumed, no 0-RTT. */
+  resume_setup(&p, sess, sesslen);
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, g_now) == 0);
+  g_now += 30 * AQ_SECONDS;
+  REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.s.tls));
+  CHECK(!aq_tls_early_data_accepted(p.s.tls) && !aq_tls_early_data_accepted(p.c.tls));
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_resumption_refused_cases) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  /* Another server key: the ticket does not open -> full handshake. */
+  static const uint8_t other_key[32] = {9};
+  resume_setup(&p, sess, sesslen);
+  p.sc.ticket_key = other_key;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && !aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  CHECK_INT(p.c.verify_calls, 1);
+  pair_free(&p);
+  /* Expired (lifetime 86400 s): the client does not offer it. */
+  resume_setup(&p, sess, sesslen);
+  g_now = (1000 + 86400) * AQ_SECONDS;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(!aq_tls_resumed(p.c.tls) && !aq_tls_resumed(p.s.tls));
+  pair_free(&p);
+  /* A corrupt session blob is ignored. */
+  uint8_t bad[4096];
+  memcpy(bad, sess, sesslen);
+  bad[0] ^= 0xff;
+  resume_setup(&p, bad, sesslen);
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(!aq_tls_resumed(p.c.tls));
+  pair_free(&p);
+  /* A flipped binder byte (the last byte of the ClientHello): decrypt_error. */
+  resume_setup(&p, sess, sesslen);
+  mut m = {0, 0, 0, SIZE_MAX, 0, 0, 0};
+  CHECK_INT(pair_run(&p, mutate, &m, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_DECRYPT_ERROR);
+  pair_free(&p);
+  /* A flipped ticket byte: the ticket does not open, but the binder no longer matches the
+   * transcript either; the server ignores the PSK and the handshake completes in full. */
+  resume_setup(&p, sess, sesslen);
+  mut m2 = {0, 0, 0, SIZE_MAX, 60, 0, 0};
+  int rv = pair_run(&p, mutate, &m2, NULL);
+  CHECK(rv == AQ_ERR_TLS_ALERT || !aq_tls_resumed(p.s.tls));
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_resumption_after_hrr) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  pair p;
+  static const uint16_t cgroups[] = {AQ_TLS_GROUP_SECP256R1, AQ_TLS_GROUP_X25519};
+  static const uint16_t sgroups[] = {AQ_TLS_GROUP_X25519};
+  resume_setup(&p, sess, sesslen);
+  p.cc.groups = cgroups;
+  p.cc.ngroups = 2;
+  p.sc.groups = sgroups;
+  p.sc.ngroups = 1;
+  p.sc.accept_early_data = 1;
+  p.cc.enable_early_data = 1;
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_resumed(p.c.tls) && aq_tls_resumed(p.s.tls));
+  /* 0-RTT cannot survive a HelloRetryRequest. */
+  CHECK(!aq_tls_early_data_accepted(p.s.tls) && !aq_tls_early_data_accepted(p.c.tls));
+  check_secrets_match(&p.c, &p.s);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_large_client_hello) {
+  /* Transport parameters large enough to push the ClientHello past one 1200-byte packet (as
+   * post-quantum key shares will): the engine hands out one byte stream, never assumes a packet. */
+  static uint8_t big_tp[3000];
+  for (size_t i = 0; i < sizeof(big_tp); i++) {
+    big_tp[i] = (uint8_t)i;
+  }
+  pair p;
+  pair_setup(&p);
+  p.cc.transport_params = big_tp;
+  p.cc.transport_params_len = sizeof(big_tp);
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, 0) == 0);
+  REQUIRE(p.c.nq == 1);
+  CHECK(p.c.q[0].len > 3000);
+  /* Deliver it in 1200-byte chunks. */
+  for (size_t off = 0; off < p.c.q[0].len; off += 1200) {
+    size_t n = p.c.q[0].len - off < 1200 ? p.c.q[0].len - off : 1200;
+    REQUIRE(aq_tls_recv(p.s.tls, AQ_EPOCH_INITIAL, p.c.q[0].data + off, n, 0) == 0);
+  }
+  free(p.c.q[0].data);
+  p.c.nq = 0;
+  REQUIRE(shuttle(&p.c, &p.s, NULL, NULL, NULL) == 0);
+  CHECK(aq_tls_handshake_done(p.c.tls) && aq_tls_handshake_done(p.s.tls));
+  size_t n;
+  const uint8_t *tp = aq_tls_get_peer_transport_params(p.s.tls, &n);
+  CHECK(tp != NULL && n == sizeof(big_tp) && memcmp(tp, big_tp, n) == 0);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_require_pq) {
+  /* No post-quantum group exists yet: a server that requires one refuses (insufficient_security),
+   * and so does a client. */
+  pair p;
+  pair_setup(&p);
+  p.sc.require_pq = 1;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
+  pair_free(&p);
+  pair_setup(&p);
+  p.cc.require_pq = 1;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_rpk_not_an_spki) {
+  /* A server whose "raw public key" is not a SubjectPublicKeyInfo: bad_certificate. */
+  pair p;
+  pair_setup(&p);
+  p.s.spki[0] ^= 0x20; /* SEQUENCE tag broken */
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_BAD_CERTIFICATE);
+  pair_free(&p);
+}
+
+AQ_TEST(tls_hs_server_without_alpn) {
+  /* A QUIC client that offered ALPN and got none back: no_application_protocol (RFC 9001 §8.1). */
+  pair p;
+  pair_setup(&p);
+  p.sc.alpn = NULL;
+  p.sc.nalpn = 0;
+  p.sc.alpn_required = 0;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_NO_APPLICATION_PROTOCOL);
+  pair_free(&p);
+}
+
+/* Rewrite the HelloRetryRequest (message 1 of the HRR scenario) to carry a cookie. */
+static const uint8_t test_cookie[] = {0xc0, 0x0c, 0x1e, 0x55};
+static int add_cookie(void *ctx, size_t k, uint8_t *msg, size_t *len) {
+  int *echoed = ctx;
+  if (msg != NULL && k == 2 && msg[0] == AQ_TLS_HS_CLIENT_HELLO) {
+    static const uint8_t ext[] = {0x00, 0x2c, 0x00, 0x06, 0x00, 0x04, 0xc0, 0x0c, 0x1e, 0x55};
+    for (size_t i = 0; i + sizeof(ext) <= *len; i++) {
+      if (memcmp(msg + i, ext, sizeof(ext)) == 0) {
+        *echoed = 1;
+      }
+    }
+    return 0;
+  }
+  if (msg == NULL || k != 1 || msg[0] != AQ_TLS_HS_SERVER_HELLO) {
+    return 0;
+  }
+  /* HRR body: version(2) random(32) sid(1+0) suite(2) comp(1) exts(2+...) */
+  size_t extlen_off = 4 + 2 + 32 + 1 + msg[4 + 34] + 2 + 1;
+  size_t add = 4 + 2 + sizeof(test_cookie);
+  uint8_t *e = msg + *len;
+  e[0] = 0;
+  e[1] = 44; /* cookie */
+  e[2] = 0;
+  e[3] = (uint8_t)(2 + sizeof(test_cookie));
+  e[4] = 0;
+  e[5] = sizeof(test_cookie);
+  memcpy(e + 6, test_cookie, sizeof(test_cookie));
+  size_t extlen = ((size_t)msg[extlen_off] << 8 | msg[extlen_off + 1]) + add;
+  msg[extlen_off] = (uint8_t)(extlen >> 8);
+  msg[extlen_off + 1] = (uint8_t)extlen;
+  *len += add;
+  size_t body = *len - 4;
+  msg[1] = (uint8_t)(body >> 16);
+  msg[2] = (uint8_t)(body >> 8);
+  msg[3] = (uint8_t)body;
+  return 0;
+}
+
+AQ_TEST(tls_hs_hrr_cookie_echoed) {
+  pair p;
+  g_scenario = 1;
+  scenario_setup(&p);
+  g_scenario = 0;
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  REQUIRE(aq_tls_start(p.c.tls, 0) == 0);
+  size_t count = 0;
+  /* The server never sent that cookie, so the transcripts differ and the handshake fails at the
+   * client's check of the server Finished -- after the client echoed the cookie in CH2. */
+  int echoed = 0;
+  int rv = shuttle(&p.c, &p.s, add_cookie, &echoed, &count);
+  CHECK(echoed);
+  CHECK_INT(rv, AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_DECRYPT_ERROR);
+  pair_free(&p);
+}
+
+/* Every allocation the engine makes may fail: the handshake then ends with internal_error (or
+ * aq_tls_new returns NULL), nothing leaks, nothing crashes.  Covers tickets and resumption. */
+AQ_TEST(tls_hs_failing_allocator) {
+  uint8_t sess[4096];
+  size_t sesslen;
+  first_connection(sess, &sesslen, 1);
+  REQUIRE(sesslen > 0);
+  for (int side = 0; side < 2; side++) {
+    for (int resume = 0; resume < 2; resume++) {
+      int completed = 0;
+      for (long fail_at = 0; fail_at < 64 && !completed; fail_at++) {
+        aq_test_failmem fm;
+        aq_test_failmem_init(&fm, fail_at);
+        pair p;
+        pair_setup(&p);
+        p.sc.ticket_key = ticket_key;
+        p.sc.accept_early_data = 1;
+        if (resume) {
+          p.cc.session = sess;
+          p.cc.session_len = sesslen;
+          p.cc.enable_early_data = 1;
+        }
+        g_now = 1005 * AQ_SECONDS;
+        g_mem[side] = &fm.mem;
+        int rv = pair_run(&p, NULL, NULL, NULL);
+        peer *me = side ? &p.s : &p.c;
+        if (rv == 0 && me->tls != NULL && aq_tls_handshake_done(p.c.tls) &&
+            aq_tls_handshake_done(p.s.tls) && p.c.tickets == 1) {
+          completed = 1;
+        } else if (me->tls != NULL && rv == AQ_ERR_TLS_ALERT && aq_tls_alert(me->tls) != 0) {
+          CHECK_INT(aq_tls_alert(me->tls), AQ_TLS_ALERT_INTERNAL_ERROR);
+        } else {
+          CHECK(me->tls == NULL || rv != 0);
+        }
+        pair_free(&p);
+        g_mem[side] = NULL;
+        CHECK_INT(fm.live, 0);
+      }
+      CHECK(completed);
+    }
+  }
+}
+
+AQ_TEST(tls_hs_post_handshake_messages_refused) {
+  /* RFC 9001 §6: a TLS KeyUpdate is a connection error (unexpected_message); so are
+   * EndOfEarlyData (§8.3), a second ClientHello, and handshake bytes at the 0-RTT epoch. */
+  static const uint8_t key_update[] = {AQ_TLS_HS_KEY_UPDATE, 0, 0, 1, 0};
+  static const uint8_t eoed[] = {AQ_TLS_HS_END_OF_EARLY_DATA, 0, 0, 0};
+  pair p;
+  pair_setup(&p);
+  REQUIRE(pair_run(&p, NULL, NULL, NULL) == 0);
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_1RTT, key_update, sizeof(key_update), 0),
+            AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_HANDSHAKE, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  pair_free(&p);
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.c, &p.cc, 1) && peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_0RTT, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_UNEXPECTED_MESSAGE);
+  /* The client refuses a second start and input before it started. */
+  CHECK_INT(aq_tls_recv(p.c.tls, AQ_EPOCH_INITIAL, eoed, sizeof(eoed), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.c.tls, 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_start(p.s.tls, 0), AQ_ERR_TLS_ALERT);
+  pair_free(&p);
+  /* A message longer than any we accept is refused from its header. */
+  static const uint8_t huge[] = {AQ_TLS_HS_CLIENT_HELLO, 0xff, 0xff, 0xff};
+  pair_setup(&p);
+  REQUIRE(peer_init(&p.s, &p.sc, 2));
+  CHECK_INT(aq_tls_recv(p.s.tls, AQ_EPOCH_INITIAL, huge, sizeof(huge), 0), AQ_ERR_TLS_ALERT);
+  CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_DECODE_ERROR);
   pair_free(&p);
 }

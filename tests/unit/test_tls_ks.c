@@ -14,19 +14,17 @@
 #include "aq_tls_msg.h"
 
 /* RFC 8448 §3, {client} construct a ClientHello handshake message (196 octets). */
-static const char rfc8448_ch[] =
-    "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef"
-    "6283024dece7000006130113031302010000910000000b000900000673657276"
-    "6572ff01000100000a00140012001d0017001800190100010101020103010400"
-    "230000003300260024001d002099381de560e4bd43d23d8e435a7dbafeb3c06e"
-    "51c13cae4d5413691e529aaf2c002b0003020304000d0020001e040305030603"
-    "020308040805080604010501060102010402050206020202002d00020101001c"
-    "00024001";
+static const char rfc8448_ch[] = "010000c00303cb34ecb1e78163ba1c38c6dacb196a6dffa21a8d9912ec18a2ef"
+                                 "6283024dece7000006130113031302010000910000000b000900000673657276"
+                                 "6572ff01000100000a00140012001d0017001800190100010101020103010400"
+                                 "230000003300260024001d002099381de560e4bd43d23d8e435a7dbafeb3c06e"
+                                 "51c13cae4d5413691e529aaf2c002b0003020304000d0020001e040305030603"
+                                 "020308040805080604010501060102010402050206020202002d00020101001c"
+                                 "00024001";
 /* {server} construct a ServerHello handshake message (90 octets). */
-static const char rfc8448_sh[] =
-    "020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155"
-    "772ed3e2692800130100002e00330024001d0020c9828876112095fe66762bdb"
-    "f7c672e156d6cc253b833df1dd69b1b04e751f0f002b00020304";
+static const char rfc8448_sh[] = "020000560303a6af06a4121860dc5e6e60249cd34c95930c8ac5cb1434dac155"
+                                 "772ed3e2692800130100002e00330024001d0020c9828876112095fe66762bdb"
+                                 "f7c672e156d6cc253b833df1dd69b1b04e751f0f002b00020304";
 /* {server} send handshake record: payload = EE, Certificate, CertificateVerify, Finished. */
 static const char rfc8448_sflight[] =
     "080000240022000a00140012001d00170018001901000101010201030104001c"
@@ -54,14 +52,13 @@ static const char rfc8448_sflight[] =
 static const char rfc8448_cfin[] =
     "14000020a8ec436d677634ae525ac1fcebe11a039ec17694fac6e98527b642f2edd5ce61";
 /* {server} construct a NewSessionTicket handshake message (205 octets). */
-static const char rfc8448_nst[] =
-    "040000c90000001efad6aac502000000b22c035d829359ee5ff7af4ec9000000"
-    "00262a6494dc486d2c8a34cb33fa90bf1b0070ad3c498883c9367c09a2be785a"
-    "bc55cd226097a3a982117283f82a03a143efd3ff5dd36d64e861be7fd61d2827"
-    "db279cce145077d454a3664d4e6da4d29ee03725a6a4dafcd0fc67d2aea70529"
-    "513e3da2677fa5906c5b3f7d8f92f228bda40dda721470f9fbf297b5aea61764"
-    "6fac5c03272e970727c621a79141ef5f7de6505e5bfbc388e93343694093934a"
-    "e4d3570008002a000400000400";
+static const char rfc8448_nst[] = "040000c90000001efad6aac502000000b22c035d829359ee5ff7af4ec9000000"
+                                  "00262a6494dc486d2c8a34cb33fa90bf1b0070ad3c498883c9367c09a2be785a"
+                                  "bc55cd226097a3a982117283f82a03a143efd3ff5dd36d64e861be7fd61d2827"
+                                  "db279cce145077d454a3664d4e6da4d29ee03725a6a4dafcd0fc67d2aea70529"
+                                  "513e3da2677fa5906c5b3f7d8f92f228bda40dda721470f9fbf297b5aea61764"
+                                  "6fac5c03272e970727c621a79141ef5f7de6505e5bfbc388e93343694093934a"
+                                  "e4d3570008002a000400000400";
 
 /* Keys and secrets from the same trace. */
 static const char c_priv[] = "49af42ba7f7994852d713ef2784bcbcaa7911de26adc5642cb634540e7ea5005";
@@ -77,14 +74,12 @@ static const char c_hs[] = "b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e960074
 static const char s_hs[] = "b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38";
 static const char s_fin[] = "9b9b141d906337fbd2cbdce71df4deda4ab42c309572cb7fffee5454b78f0718";
 static const char master[] = "18df06843d13a08bf2a449844c5f8a478001bc4d4c627984d5a41da8d0402919";
-static const char thash_sfin[] =
-    "9608102a0f1ccc6db6250b7b7e417b1a000eaada3daae4777a7686c9ff83df13";
+static const char thash_sfin[] = "9608102a0f1ccc6db6250b7b7e417b1a000eaada3daae4777a7686c9ff83df13";
 static const char c_ap[] = "9e40646ce79a7f9dc05af8889bce6552875afa0b06df0087f792ebb7c17504a5";
 static const char s_ap[] = "a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643";
 static const char exp_master[] = "fe22f881176eda18eb8f44529e6792c50c9a3f89452f68d8ae311b4309d3cf50";
 static const char c_fin[] = "a8ec436d677634ae525ac1fcebe11a039ec17694fac6e98527b642f2edd5ce61";
-static const char thash_cfin[] =
-    "209145a96ee8e2a122ff810047cc952684658d6049e86429426db87c54ad143d";
+static const char thash_cfin[] = "209145a96ee8e2a122ff810047cc952684658d6049e86429426db87c54ad143d";
 static const char res_master[] = "7df235f2031d2a051287d02b0241b0bfdaf86cc856231f2d5aba46c434ec196c";
 static const char ticket_psk[] = "4ecd0eb6ec3b4d87f5d6028f922ca4c5851a277fd41311c9e62d2c9492e1c4f3";
 
@@ -201,7 +196,8 @@ AQ_TEST(tls_group_x25519_rfc8448) {
   const aq_tls_group *g = aq_tls_group_find(AQ_TLS_GROUP_X25519);
   REQUIRE(g != NULL);
   CHECK(aq_tls_group_find(0x9999) == NULL);
-  uint8_t priv[AQ_TLS_GROUP_MAX_PRIV], cshare[AQ_TLS_GROUP_MAX_SHARE], sshare[AQ_TLS_GROUP_MAX_SHARE];
+  uint8_t priv[AQ_TLS_GROUP_MAX_PRIV], cshare[AQ_TLS_GROUP_MAX_SHARE],
+      sshare[AQ_TLS_GROUP_MAX_SHARE];
   uint8_t ssec[64], csec[64];
   size_t slen = 0, clen = 0;
   REQUIRE(g->keygen(priv, cshare, fixed_rand, (void *)c_priv) == 0);
