@@ -107,7 +107,8 @@ AQ_MUST_CHECK aq_ssize aq_aead_seal(aq_aead *a, uint8_t *out, size_t outcap,
 /**
  * Decrypt and authenticate ctlen bytes (ciphertext || tag): writes ctlen - 16
  * bytes to out (out == ct is allowed).  Returns the plaintext length, or
- * AQ_ERR_DECRYPT (out contents then unspecified; the caller discards them).
+ * AQ_ERR_DECRYPT (the ctlen - 16 bytes at out are then zeroed: with out ==
+ * ct the ciphertext is gone; the caller discards the packet).
  */
 AQ_MUST_CHECK aq_ssize aq_aead_open(aq_aead *a, uint8_t *out, size_t outcap,
                                     const uint8_t nonce[AQ_AEAD_NONCE_LEN], const uint8_t *aad,

@@ -72,18 +72,10 @@ static void keccak_init(aq_keccak *k, size_t rate, uint8_t dsep) {
   k->squeezing = 0;
 }
 
-void aq_shake128_init(aq_keccak *k) {
-  keccak_init(k, AQ_SHAKE128_RATE, 0x1f);
-}
-void aq_shake256_init(aq_keccak *k) {
-  keccak_init(k, AQ_SHAKE256_RATE, 0x1f);
-}
-void aq_sha3_256_init(aq_keccak *k) {
-  keccak_init(k, AQ_SHA3_256_RATE, 0x06);
-}
-void aq_sha3_512_init(aq_keccak *k) {
-  keccak_init(k, AQ_SHA3_512_RATE, 0x06);
-}
+void aq_shake128_init(aq_keccak *k) { keccak_init(k, AQ_SHAKE128_RATE, 0x1f); }
+void aq_shake256_init(aq_keccak *k) { keccak_init(k, AQ_SHAKE256_RATE, 0x1f); }
+void aq_sha3_256_init(aq_keccak *k) { keccak_init(k, AQ_SHA3_256_RATE, 0x06); }
+void aq_sha3_512_init(aq_keccak *k) { keccak_init(k, AQ_SHA3_512_RATE, 0x06); }
 
 /* Lanes are little-endian (FIPS 202 §B.1). */
 static inline void state_xor_byte(uint64_t *s, size_t i, uint8_t b) {
@@ -166,9 +158,7 @@ void aq_keccak_squeeze(aq_keccak *k, uint8_t *out, size_t len) {
   }
 }
 
-void aq_keccak_wipe(aq_keccak *k) {
-  aq_memzero(k, sizeof(*k));
-}
+void aq_keccak_wipe(aq_keccak *k) { aq_memzero(k, sizeof(*k)); }
 
 static void keccak_oneshot(aq_keccak *k, uint8_t *out, size_t outlen, const uint8_t *in,
                            size_t len) {

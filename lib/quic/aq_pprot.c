@@ -64,6 +64,29 @@ int aq_pprot_rekey(aq_pprot *pp, aq_hash_alg hash, const uint8_t *next_secret, s
   return rv;
 }
 
+int aq_pprot_init_initial(aq_pprot *tx, aq_pprot *rx, const uint8_t *dcid, size_t dcidlen,
+                          uint32_t version, int is_server) {
+  uint8_t cs[AQ_SHA256_LEN], ss[AQ_SHA256_LEN];
+  int rv;
+  memset(tx, 0, sizeof(*tx));
+  memset(rx, 0, sizeof(*rx));
+  rv = aq_quic_initial_secrets(cs, ss, dcid, dcidlen, version);
+  if (rv == 0) {
+    rv = aq_pprot_init(tx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, is_server ? ss : cs, AQ_SHA256_LEN,
+                       version);
+  }
+  if (rv == 0) {
+    rv = aq_pprot_init(rx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, is_server ? cs : ss, AQ_SHA256_LEN,
+                       version);
+    if (rv != 0) {
+      aq_pprot_free(tx);
+    }
+  }
+  aq_memzero(cs, sizeof(cs));
+  aq_memzero(ss, sizeof(ss));
+  return rv;
+}
+
 void aq_pprot_free(aq_pprot *pp) {
   aq_aead_free(&pp->aead);
   aq_hp_free(&pp->hp);

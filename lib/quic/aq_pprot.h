@@ -66,6 +66,15 @@ AQ_MUST_CHECK int aq_pprot_init_keys(aq_pprot *pp, aq_aead_alg alg, const uint8_
 AQ_MUST_CHECK int aq_pprot_rekey(aq_pprot *pp, aq_hash_alg hash, const uint8_t *next_secret,
                                  size_t secretlen, uint32_t version);
 
+/**
+ * Both directions of the Initial keys (RFC 9001 §5.2; RFC 9369 for v2) for
+ * the client's first Destination Connection ID: tx protects what this
+ * endpoint sends, rx opens what it receives (AES-128-GCM, SHA-256).  On
+ * error neither needs aq_pprot_free.  Errors as aq_pprot_init.
+ */
+AQ_MUST_CHECK int aq_pprot_init_initial(aq_pprot *tx, aq_pprot *rx, const uint8_t *dcid,
+                                        size_t dcidlen, uint32_t version, int is_server);
+
 /** Free the contexts and zero the IV.  Safe on a zeroed or already freed pp. */
 void aq_pprot_free(aq_pprot *pp);
 

@@ -252,3 +252,36 @@ AQ_TEST(pprot_init_errors) {
   CHECK_INT(aq_pprot_init_keys(&pp, AQ_AEAD_AES_256_GCM, key, iv, key), 0);
   aq_pprot_free(&pp);
 }
+
+/* Client tx opens at server rx and the other way round, for v1 and v2; v1 and v2 keys differ. */
+AQ_TEST(pprot_init_initial_both_directions) {
+  static const uint8_t dcid[8] = {0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08};
+  static const uint32_t versions[2] = {AQ_QUIC_V1, AQ_QUIC_V2};
+  uint64_t seed = 6;
+  for (int v = 0; v < 2; v++) {
+    aq_pprot ctx, crx, stx, srx, other_tx, other_rx;
+    REQUIRE(aq_pprot_init_initial(&ctx, &crx, dcid, 8, versions[v], 0) == 0);
+    REQUIRE(aq_pprot_init_initial(&stx, &srx, dcid, 8, versions[v], 1) == 0);
+    REQUIRE(aq_pprot_init_initial(&other_tx, &other_rx, dcid, 8, versions[1 - v], 1) == 0);
+    aq_pprot *pairs[2][2] = {{&ctx, &srx}, {&stx, &crx}};
+    for (int d = 0; d < 2; d++) {
+      uint8_t pkt[128], orig[128], copy[128];
+      size_t hdrlen, pn_len;
+      uint64_t tpn;
+      size_t len = build_packet(orig, 1, 4, 3, 50, &seed, &hdrlen);
+      memcpy(pkt, orig, len);
+      REQUIRE(aq_pprot_seal(pairs[d][0], pkt, len, hdrlen, hdrlen - 4, 4, 3) == 0);
+      memcpy(copy, pkt, len);
+      CHECK_INT(aq_pprot_unprotect_header(pairs[d][1], pkt, len, hdrlen - 4, &pn_len, &tpn), 0);
+      CHECK_INT(aq_pprot_open(pairs[d][1], pkt, len, hdrlen, 3), 50);
+      CHECK_MEM(pkt + hdrlen, orig + hdrlen, 50);
+      /* The other version's server keys cannot open it. */
+      CHECK_INT(aq_pprot_unprotect_header(&other_rx, copy, len, hdrlen - 4, &pn_len, &tpn), 0);
+      CHECK_INT(aq_pprot_open(&other_rx, copy, len, hdrlen - 4 + pn_len, tpn), AQ_ERR_DECRYPT);
+    }
+    aq_pprot_free(&ctx), aq_pprot_free(&crx), aq_pprot_free(&stx), aq_pprot_free(&srx);
+    aq_pprot_free(&other_tx), aq_pprot_free(&other_rx);
+  }
+  aq_pprot a, b;
+  CHECK_INT(aq_pprot_init_initial(&a, &b, dcid, 8, 0x1a2a3a4a, 0), AQ_ERR_UNSUPPORTED);
+}
