@@ -168,7 +168,7 @@ static int tls_rand(uint8_t *buf, size_t len, void *ud) {
   return conn->cb.rand(buf, len, conn->user_data);
 }
 
-static const aq_tls_callbacks tls_cbs = {tls_send, tls_set_secret, tls_rand, NULL};
+static const aq_tls_callbacks tls_cbs = {.send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand};
 
 /** Our transport parameters (RFC 9000 §18.2). */
 static int encode_tp(aq_conn *conn) {
@@ -452,12 +452,12 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
     const aq_cc_ops *ops = conn->set.cc_algo == AQ_CC_ALGO_NEWRENO ? &aq_cc_newreno : &aq_cc_cubic;
     aq_cc_init(&conn->cc, ops, conn->set.max_udp_payload);
     aq_pacer_init(&conn->pacer, conn->set.max_udp_payload);
-    const size_t caps[AQ_PN_SPACE_COUNT] = {AQ_RTB_CAP_INITIAL, AQ_RTB_CAP_HANDSHAKE,
-                                            AQ_RTB_CAP_APP};
+    const size_t caps[AQ_PN_SPACE_COUNT] = {AQ_CONN_RTB_CAP_INITIAL, AQ_CONN_RTB_CAP_HANDSHAKE,
+                                            AQ_CONN_RTB_CAP_APP};
     rc = aq_recov_init(&conn->recov, mem, caps, is_server, &conn->cc, recov_cb, conn);
     if (rc == 0) {
       aq_rtt_init(&conn->recov.rtt, conn->set.initial_rtt);
-      conn->nmeta = AQ_RTB_CAP_INITIAL + AQ_RTB_CAP_HANDSHAKE + AQ_RTB_CAP_APP;
+      conn->nmeta = AQ_CONN_RTB_CAP_INITIAL + AQ_CONN_RTB_CAP_HANDSHAKE + AQ_CONN_RTB_CAP_APP;
       conn->meta = aq_mem_calloc(mem, conn->nmeta, sizeof(aq_sent_meta));
       if (conn->meta == NULL) {
         rc = AQ_ERR_NOMEM;

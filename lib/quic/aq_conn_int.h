@@ -37,9 +37,9 @@
 /** Retransmittable records kept per sent packet. */
 #define AQ_SENT_MAX_FRAMES 8
 /** Sent-packet ring capacities per space. */
-#define AQ_RTB_CAP_INITIAL 64u
-#define AQ_RTB_CAP_HANDSHAKE 64u
-#define AQ_RTB_CAP_APP 2048u
+#define AQ_CONN_RTB_CAP_INITIAL 64u
+#define AQ_CONN_RTB_CAP_HANDSHAKE 64u
+#define AQ_CONN_RTB_CAP_APP 2048u
 /** Longest reason phrase kept for CONNECTION_CLOSE. */
 #define AQ_CLOSE_REASON_MAX 256u
 /** Peer connection IDs kept (NEW_CONNECTION_ID); our active_connection_id_limit. */
