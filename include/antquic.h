@@ -283,6 +283,7 @@ typedef struct aq_conn_stats {
   uint64_t pkts_sent, pkts_recv, pkts_lost, pkts_dropped;
   uint64_t bytes_sent, bytes_recv;  /* UDP payload bytes */
   uint64_t stream_bytes_sent, stream_bytes_recv;
+  uint64_t migrations;              /* times the peer's address changed (active path switched) */
   aq_duration srtt, min_rtt;
   uint64_t cwnd;
 } aq_conn_stats;

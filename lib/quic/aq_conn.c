@@ -332,6 +332,12 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
     if (m->flags & AQ_SM_RETIRE_CID) {
       conn->retire_pending = 1;
     }
+    if (m->flags & AQ_SM_PATH_CHALLENGE) {
+      aq_conn_path *cp = &conn->paths[conn->active_path];
+      if (!cp->validated && cp->challenge_outstanding) {
+        cp->challenge_pending = 1;
+      }
+    }
   }
   for (unsigned i = 0; i < m->nframes; i++) {
     const aq_sent_frame *sf = &m->f[i];
@@ -413,6 +419,7 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
   conn->version = AQ_PROTO_VER_V1;
   conn->paths[0].addr = *path;
   conn->paths[0].in_use = 1;
+  conn->paths[0].validated = 1; /* a server's first path is governed by addr_validated */
   conn->created_ts = ts;
   conn->last_recv_ts = ts;
   conn->idle_start_ts = ts;
@@ -799,7 +806,8 @@ static int ext_frame(aq_conn *conn, const aq_frame *f, unsigned path_idx, aq_tst
  * *ack_eliciting is set if any frame elicits an ACK.
  */
 static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned path_idx,
-                          const uint8_t *payload, size_t len, int *ack_eliciting, aq_tstamp ts) {
+                          const uint8_t *payload, size_t len, int *ack_eliciting,
+                          int *non_probing, aq_tstamp ts) {
   aq_rbuf r;
   aq_rbuf_init(&r, payload, len);
   if (len == 0) {
@@ -827,6 +835,9 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
     }
     if (aq_frame_flags(f.type) & AQ_FRAME_F_ACK_ELICITING) {
       *ack_eliciting = 1;
+    }
+    if (!(aq_frame_flags(f.type) & AQ_FRAME_F_PROBING)) {
+      *non_probing = 1;
     }
     switch (f.type) {
     case AQ_FT_PADDING:
@@ -860,6 +871,15 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       conn->paths[path_idx].response_pending = 1;
       break;
     case AQ_FT_PATH_RESPONSE:
+      for (unsigned i = 0; i < AQ_MAX_PATHS; i++) {
+        aq_conn_path *cp = &conn->paths[i];
+        if (cp->in_use && cp->challenge_outstanding &&
+            aq_ct_memeq(cp->challenge, f.u.path.data, AQ_PATH_DATA_LEN)) {
+          cp->validated = 1;
+          cp->challenge_outstanding = 0;
+          cp->challenge_pending = 0;
+        }
+      }
       break;
     case AQ_FT_CONNECTION_CLOSE:
     case AQ_FT_CONNECTION_CLOSE_APP:
@@ -933,17 +953,49 @@ static unsigned find_path(aq_conn *conn, const aq_path *path) {
       return i;
     }
   }
-  /* Unknown path: remembered for PATH_RESPONSE, but never made active here
-   * (migration with validation is future work). */
-  for (unsigned i = 1; i < AQ_MAX_PATHS; i++) {
+  /* A new path: take a free slot, else recycle an inactive one. */
+  unsigned slot = AQ_MAX_PATHS;
+  for (unsigned i = 0; i < AQ_MAX_PATHS; i++) {
     if (!conn->paths[i].in_use) {
-      memset(&conn->paths[i], 0, sizeof(conn->paths[i]));
-      conn->paths[i].in_use = 1;
-      conn->paths[i].addr = *path;
-      return i;
+      slot = i;
+      break;
     }
   }
-  return conn->active_path;
+  if (slot == AQ_MAX_PATHS) {
+    slot = conn->active_path == AQ_MAX_PATHS - 1 ? 0 : AQ_MAX_PATHS - 1;
+  }
+  memset(&conn->paths[slot], 0, sizeof(conn->paths[slot]));
+  conn->paths[slot].in_use = 1;
+  conn->paths[slot].addr = *path;
+  return slot;
+}
+
+/**
+ * Make path_idx the active path after the peer moved there (RFC 9000 §9.3):
+ * validate it with PATH_CHALLENGE (sending at most 3x what it brought in
+ * meanwhile), and restart congestion control and RTT unless only the port
+ * changed (§9.4).
+ */
+static int migrate_to(aq_conn *conn, unsigned path_idx, aq_tstamp ts) {
+  aq_conn_path *old = &conn->paths[conn->active_path];
+  aq_conn_path *np = &conn->paths[path_idx];
+  int same_ip = aq_addr_eq_ip(&old->addr.remote, &np->addr.remote);
+  conn->active_path = path_idx;
+  conn->stats.migrations++;
+  if (!np->validated && !np->challenge_outstanding) {
+    if (conn->cb.rand(np->challenge, AQ_PATH_DATA_LEN, conn->user_data) != 0) {
+      aq_conn_set_fatal(conn, AQ_ERR_CALLBACK_FAILURE);
+      return AQ_ERR_CALLBACK_FAILURE;
+    }
+    np->challenge_pending = 1;
+  }
+  if (!same_ip) {
+    aq_cc_init(&conn->cc, conn->cc.ops, conn->set.max_udp_payload);
+    aq_rtt_init(&conn->recov.rtt, conn->set.initial_rtt);
+    aq_pacer_init(&conn->pacer, conn->set.max_udp_payload);
+  }
+  (void)ts;
+  return 0;
 }
 
 /**
@@ -1081,9 +1133,9 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
       return rc;
     }
   }
-  int ae = 0;
+  int ae = 0, non_probing = 0;
   int rc = process_frames(conn, (unsigned)sp, hd->type, path_idx, p + hdrlen, (size_t)plen, &ae,
-                          ts);
+                          &non_probing, ts);
   if (aq_err_is_fatal(rc) || conn->err != 0) {
     return conn->err != 0 ? conn->err : rc;
   }
@@ -1096,6 +1148,16 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
   conn->last_recv_ts = ts;
   conn->idle_start_ts = ts;
   conn->ae_sent_since_recv = 0;
+  /* §9.3: a non-probing packet with the highest packet number from a new
+   * address moves us there (NAT rebinding or migration), pending validation. */
+  if (sp == AQ_PN_SPACE_APP && path_idx != conn->active_path && non_probing &&
+      conn->handshake_confirmed && conn->state == AQ_CS_ESTABLISHED &&
+      conn->sp[sp].acktr.has_largest && conn->sp[sp].acktr.largest == pn) {
+    rc = migrate_to(conn, path_idx, ts);
+    if (rc != 0) {
+      return rc;
+    }
+  }
   /* RFC 9001 §4.9.1: a server discards Initial keys on its first Handshake packet. */
   if (conn->is_server && sp == AQ_PN_SPACE_HANDSHAKE) {
     rc = discard_space(conn, AQ_PN_SPACE_INITIAL, ts);
@@ -1141,6 +1203,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     aq_recov_set_amplification_limited(&conn->recov, 0, ts);
   }
   unsigned pi = find_path(conn, path);
+  conn->paths[pi].amp_recv += len;
   if (len > 5 && (data[0] & AQ_PKT_HEADER_FORM_BIT) && data[1] == 0 && data[2] == 0 &&
       data[3] == 0 && data[4] == 0) {
     on_version_negotiation(conn, data, len, ts);
@@ -1279,6 +1342,19 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
       return rc;
     }
   }
+  /* PATH_RESPONSE goes out on the path the challenge came from (§8.2.2). */
+  for (unsigned i = 0; i < AQ_MAX_PATHS; i++) {
+    if (i != conn->active_path && conn->paths[i].in_use && conn->paths[i].response_pending) {
+      aq_ssize r = aq_conn_tx_path_response(conn, i, buf, cap, ts);
+      if (r != 0) {
+        if (r > 0) {
+          *path = conn->paths[i].addr;
+          conn->stats.bytes_sent += (uint64_t)r;
+        }
+        return r;
+      }
+    }
+  }
   *path = conn->paths[conn->active_path].addr;
   aq_ssize n = aq_conn_tx_build(conn, buf, cap, ts);
   if (n < 0) {
@@ -1289,6 +1365,7 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
   }
   if (n > 0) {
     conn->stats.bytes_sent += (uint64_t)n;
+    conn->paths[conn->active_path].amp_sent += (uint64_t)n;
     if (conn->is_server && !conn->addr_validated) {
       conn->amp_sent += (uint64_t)n;
     }

@@ -101,6 +101,7 @@ enum {
 #define AQ_SM_STREAMS_BLOCKED_BIDI 0x040u
 #define AQ_SM_STREAMS_BLOCKED_UNI 0x080u
 #define AQ_SM_RETIRE_CID 0x100u
+#define AQ_SM_PATH_CHALLENGE 0x200u
 
 /** One retransmittable item of a sent packet. */
 typedef struct aq_sent_frame {
@@ -188,7 +189,9 @@ typedef struct aq_conn_path {
   int in_use;
   int validated;
   int challenge_pending;               /* PATH_CHALLENGE to send */
+  int challenge_outstanding;           /* sent, PATH_RESPONSE not yet seen */
   uint8_t challenge[AQ_PATH_DATA_LEN];
+  uint64_t amp_recv, amp_sent;         /* §8.1/§9.3: 3x limit until validated */
   int response_pending;                /* PATH_RESPONSE to send */
   uint8_t response[AQ_PATH_DATA_LEN];
 } aq_conn_path;
@@ -334,6 +337,9 @@ void aq_conn_set_fatal(aq_conn *conn, int err);
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);
+/** A datagram with only PATH_RESPONSE for a non-active path (§8.2.2); 0 if none. */
+aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf, size_t cap,
+                                  aq_tstamp ts);
 aq_tstamp aq_conn_tx_pacer_expiry(const aq_conn *conn, aq_tstamp ts);
 int aq_conn_has_app_data(const aq_conn *conn);
 

@@ -53,10 +53,9 @@ int aq_conn_has_app_data(const aq_conn *conn) {
   if (conn->hs_done_pending || conn->retire_pending || conn->sp[AQ_PN_SPACE_APP].ping_pending) {
     return 1;
   }
-  for (unsigned i = 0; i < AQ_MAX_PATHS; i++) {
-    if (conn->paths[i].response_pending) {
-      return 1;
-    }
+  const aq_conn_path *ap = &conn->paths[conn->active_path];
+  if (ap->response_pending || ap->challenge_pending) {
+    return 1;
   }
   return aq_strm_has_pending(conn);
 }
@@ -179,6 +178,15 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
     }
   }
   aq_conn_path *p = &conn->paths[conn->active_path];
+  if (p->challenge_pending) {
+    f.type = AQ_FT_PATH_CHALLENGE;
+    memcpy(f.u.path.data, p->challenge, AQ_PATH_DATA_LEN);
+    if (put_frame(w, &f)) {
+      p->challenge_pending = 0;
+      p->challenge_outstanding = 1;
+      m->flags |= AQ_SM_PATH_CHALLENGE;
+    }
+  }
   if (p->response_pending) {
     f.type = AQ_FT_PATH_RESPONSE;
     memcpy(f.u.path.data, p->response, AQ_PATH_DATA_LEN);
@@ -264,6 +272,17 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
   }
   if (cap < 1200) {
     return AQ_ERR_BUFFER_TOO_SMALL;
+  }
+  /* §9.3.1 / §8.2: on a path not yet validated, 3x what arrived on it. */
+  const aq_conn_path *ap = &conn->paths[conn->active_path];
+  if (!ap->validated) {
+    uint64_t budget = 3 * ap->amp_recv > ap->amp_sent ? 3 * ap->amp_recv - ap->amp_sent : 0;
+    if (budget < cap) {
+      cap = (size_t)budget;
+    }
+    if (cap < 1200) {
+      return 0;
+    }
   }
   int probing = 0;
   for (unsigned i = 0; i < AQ_PN_SPACE_COUNT; i++) {
@@ -442,4 +461,68 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
   }
   conn->last_send_ts = ts;
   return (aq_ssize)pos;
+}
+
+aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf, size_t cap,
+                                  aq_tstamp ts) {
+  aq_conn_path *cp = &conn->paths[path_idx];
+  aq_pnspace *s = &conn->sp[AQ_PN_SPACE_APP];
+  if (!s->has_tx || !conn->handshake_complete || conn->state != AQ_CS_ESTABLISHED) {
+    cp->response_pending = 0;
+    return 0;
+  }
+  /* Padded to 1200 bytes unless that would exceed 3x what the path brought in. */
+  uint64_t budget = 3 * cp->amp_recv > cp->amp_sent ? 3 * cp->amp_recv - cp->amp_sent : 0;
+  size_t target = 1200;
+  if (budget < target) {
+    target = (size_t)budget;
+  }
+  if (cap > conn->set.max_udp_payload) {
+    cap = conn->set.max_udp_payload;
+  }
+  const aq_rtb *rtb = &conn->recov.sp[AQ_PN_SPACE_APP];
+  if (target < 64 || cap < target || rtb->len >= rtb->cap) {
+    cp->response_pending = 0; /* dropped: the peer challenges again */
+    return 0;
+  }
+  uint32_t mi = meta_alloc(conn);
+  if (mi == UINT32_MAX) {
+    return 0;
+  }
+  aq_pkt_hd hd;
+  memset(&hd, 0, sizeof(hd));
+  hd.type = AQ_PKT_1RTT;
+  hd.dcid = conn->dcid.data;
+  hd.dcidlen = conn->dcid.len;
+  hd.key_phase = conn->key_phase;
+  hd.pkt_num = aq_recov_next_pn(&conn->recov, AQ_PN_SPACE_APP);
+  hd.pn_len = aq_pkt_pn_len(hd.pkt_num, rtb->has_largest_acked ? rtb->largest_acked : UINT64_MAX);
+  aq_wbuf w;
+  aq_wbuf_init(&w, buf, target);
+  if (aq_pkt_encode_hd(&w, &hd) != 0) {
+    meta_free(conn, mi);
+    return 0;
+  }
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_PATH_RESPONSE;
+  memcpy(f.u.path.data, cp->response, AQ_PATH_DATA_LEN);
+  if (aq_frame_encode(&w, &f) != 0 || aq_wbuf_left(&w) < AQ_AEAD_TAG_LEN) {
+    meta_free(conn, mi);
+    return 0;
+  }
+  aq_wbuf_zeros(&w, aq_wbuf_left(&w)); /* PADDING, then the tag's room */
+  size_t len = aq_wbuf_len(&w);
+  int rc = aq_pprot_seal(&s->tx, buf, len, hd.pktlen, hd.pn_offset, hd.pn_len, hd.pkt_num);
+  if (rc == 0) {
+    rc = aq_recov_on_sent(&conn->recov, AQ_PN_SPACE_APP, hd.pkt_num, (uint32_t)len, 0, mi, ts);
+  }
+  if (rc != 0) {
+    meta_free(conn, mi);
+    return rc == AQ_ERR_LIMIT ? 0 : rc;
+  }
+  cp->response_pending = 0;
+  cp->amp_sent += len;
+  conn->stats.pkts_sent++;
+  return (aq_ssize)len;
 }
