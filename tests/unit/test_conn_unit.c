@@ -472,3 +472,76 @@ AQ_TEST(conn_version_negotiation) {
     aq_ep_del(cep);
   }
 }
+
+/** Append a plaintext-mode record (u16 length + payload) to f. */
+static void put_rec(FILE *f, const uint8_t *p, size_t len) {
+  uint8_t h[2] = {(uint8_t)(len >> 8), (uint8_t)len};
+  fwrite(h, 1, 2, f);
+  fwrite(p, 1, len, f);
+}
+
+/** CRYPTO frame of ch[off .. off + len) into out; returns its length. */
+static size_t crypto_frame(uint8_t *out, size_t cap, const uint8_t *ch, uint64_t off, size_t len) {
+  aq_wbuf w;
+  aq_wbuf_init(&w, out, cap);
+  aq_wbuf_varint(&w, AQ_FT_CRYPTO);
+  aq_wbuf_varint(&w, off);
+  aq_wbuf_varint(&w, len);
+  aq_wbuf_bytes(&w, ch + off, len);
+  return aq_wbuf_error(&w) == 0 ? aq_wbuf_len(&w) : 0;
+}
+
+AQ_TEST(conn_fuzz_plaintext_corpus) {
+  /* The ClientHello our client sends, with SCID 01020304 as the fuzz target's packets carry. */
+  uint64_t rng = 11;
+  aq_settings set;
+  aq_settings_default(&set);
+  static const uint16_t groups[] = {0x001d};
+  set.tls_groups = groups;
+  set.ntls_groups = 1;
+  set.scid_len = 4;
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  aq_path p = test_path();
+  aq_conn *c;
+  REQUIRE(aq_conn_new(&c, 0, &set, &cb, &rng, NULL, &p, NULL, 1) == 0);
+  static const uint8_t scid[4] = {1, 2, 3, 4};
+  REQUIRE(aq_cid_init(&c->scid, scid, 4) == 0);
+  uint8_t dg[1500];
+  aq_path op;
+  REQUIRE(aq_conn_write_pkt(c, &op, dg, sizeof(dg), 1) == 1200);
+  const aq_txbuf *tb = &c->sp[AQ_PN_SPACE_INITIAL].ctx;
+  size_t chlen = (size_t)tb->end;
+  REQUIRE(chlen > 100 && chlen < 1100);
+  uint8_t ch[1100];
+  aq_txbuf_copy(tb, 0, ch, chlen);
+  CHECK_INT(ch[0], 1); /* a ClientHello */
+  const char *dir = getenv("AQ_WRITE_CORPUS");
+  if (dir != NULL) {
+    char path[512];
+    uint8_t fr[1200];
+    size_t n;
+    snprintf(path, sizeof(path), "%s/plain_client_hello", dir);
+    FILE *f = fopen(path, "wb");
+    REQUIRE(f != NULL);
+    fputc('P', f);
+    n = crypto_frame(fr, sizeof(fr), ch, 0, chlen);
+    put_rec(f, fr, n);
+    fclose(f);
+    /* Split in two, second half first, then a PING and an ACK of nothing sent. */
+    snprintf(path, sizeof(path), "%s/plain_client_hello_split", dir);
+    f = fopen(path, "wb");
+    REQUIRE(f != NULL);
+    fputc('P', f);
+    n = crypto_frame(fr, sizeof(fr), ch, 100, chlen - 100);
+    put_rec(f, fr, n);
+    n = crypto_frame(fr, sizeof(fr), ch, 0, 100);
+    fr[n++] = AQ_FT_PING;
+    put_rec(f, fr, n);
+    static const uint8_t ack[] = {0x02, 0x00, 0x00, 0x00, 0x00};
+    put_rec(f, ack, sizeof(ack));
+    fclose(f);
+  }
+  aq_conn_del(c);
+}
