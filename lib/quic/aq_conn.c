@@ -1198,6 +1198,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     return 0;
   }
   conn->stats.bytes_recv += len;
+  conn->tx_stalled = 0;
   if (conn->is_server && !conn->addr_validated) {
     conn->amp_recv += len;
     aq_recov_set_amplification_limited(&conn->recov, 0, ts);
@@ -1270,7 +1271,8 @@ aq_tstamp aq_conn_get_expiry(const aq_conn *conn) {
       conn->created_ts + conn->set.handshake_timeout < t) {
     t = conn->created_ts + conn->set.handshake_timeout;
   }
-  if (conn->handshake_complete && conn->set.keep_alive != 0) {
+  if (conn->handshake_complete && conn->set.keep_alive != 0 &&
+      !conn->sp[AQ_PN_SPACE_APP].ping_pending) {
     aq_tstamp ka = conn->last_send_ts + conn->set.keep_alive;
     if (ka < t) {
       t = ka;
@@ -1296,6 +1298,7 @@ int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts) {
     }
     return 0;
   }
+  conn->tx_stalled = 0;
   if (ts >= idle_deadline(conn)) {
     conn->state = AQ_CS_CLOSED;
     notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);

@@ -286,6 +286,7 @@ struct aq_conn {
   aq_tstamp last_send_ts;
   aq_tstamp idle_start_ts;  /* restarted by receipt, and by the first ack-eliciting send after it */
   int ae_sent_since_recv;
+  int tx_stalled;           /* data claimed pending but nothing could be sent: no pacer timer */
   aq_tstamp close_deadline;
   aq_duration idle_timeout; /* effective */
 

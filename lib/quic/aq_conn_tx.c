@@ -61,7 +61,7 @@ int aq_conn_has_app_data(const aq_conn *conn) {
 }
 
 aq_tstamp aq_conn_tx_pacer_expiry(const aq_conn *conn, aq_tstamp ts) {
-  if (!aq_conn_has_app_data(conn)) {
+  if (conn->tx_stalled || !aq_conn_has_app_data(conn)) {
     return AQ_TSTAMP_NEVER;
   }
   uint64_t inflight = aq_recov_bytes_in_flight(&conn->recov);
@@ -298,6 +298,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
 
   tx_pkt pk[TX_MAX_PKTS];
   size_t npk = 0;
+  int wanted_ae = 0;
   size_t pos = 0;
   int has_initial = 0, initial_ae = 0, any_ae = 0;
   for (unsigned sp = 0; sp < AQ_PN_SPACE_COUNT; sp++) {
@@ -315,7 +316,16 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       continue;
     }
     int ack_due = !closing && aq_acktr_get_expiry(&s->acktr) <= ts;
+    if (ack_due) {
+      aq_ack_info probe_ai;
+      if (aq_acktr_build(&s->acktr, &probe_ai, 1, AQ_TP_DEFAULT_ACK_DELAY_EXPONENT, ts) != 0) {
+        /* A deadline with nothing left to acknowledge: clear it rather than spin. */
+        aq_acktr_on_ack_sent(&s->acktr);
+        ack_due = 0;
+      }
+    }
     int data = can_ae && space_has_data(conn, sp);
+    wanted_ae |= data;
     if (!closing && !ack_due && !data) {
       continue;
     }
@@ -409,6 +419,9 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       break;
     }
   }
+  /* Something claimed to be pending but nothing ack-eliciting went out: no
+   * pacer wake-ups until new input (a packet, a timer or an API call). */
+  conn->tx_stalled = wanted_ae && !any_ae;
   if (npk == 0) {
     return 0;
   }

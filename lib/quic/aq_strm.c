@@ -293,6 +293,7 @@ void aq_strm_apply_peer_tp(aq_conn *conn) {
 }
 
 static void sendq_add(aq_conn *conn, aq_strm *s) {
+  conn->tx_stalled = 0;
   if (s->queued) {
     return;
   }
