@@ -30,6 +30,8 @@ static int space_of_epoch(aq_epoch e) {
   }
 }
 
+static int issue_cids(aq_conn *conn);
+
 static const aq_epoch epoch_of_space[AQ_PN_SPACE_COUNT] = {AQ_EPOCH_INITIAL, AQ_EPOCH_HANDSHAKE,
                                                            AQ_EPOCH_1RTT};
 
@@ -341,6 +343,14 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
   }
   for (unsigned i = 0; i < m->nframes; i++) {
     const aq_sent_frame *sf = &m->f[i];
+    if (sf->kind == AQ_SF_NEW_CID) {
+      for (size_t k = 0; !acked && k < AQ_MAX_LOCAL_CIDS; k++) {
+        if (conn->local_cids[k].state == 2 && conn->local_cids[k].seq == sf->id) {
+          conn->local_cids[k].state = 1; /* lost: advertise again */
+        }
+      }
+      continue;
+    }
     if (sf->kind == AQ_SF_CRYPTO) {
       aq_pnspace *cs = &conn->sp[sf->id];
       if (cs->discarded) {
@@ -433,6 +443,10 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
   }
   aq_strm_init_conn(conn);
   int rc = rand_cid(conn, &conn->scid, conn->set.scid_len);
+  conn->local_cids[0].seq = 0;
+  conn->local_cids[0].cid = conn->scid;
+  conn->local_cids[0].state = 2;
+  conn->next_local_seq = 1;
   if (rc == 0) {
     if (is_server) {
       conn->addr_validated = 0;
@@ -581,6 +595,10 @@ static int process_peer_tp(aq_conn *conn, aq_tstamp ts) {
   conn->peer_cids[0].in_use = 1;
   conn->peer_cids[0].seq = 0;
   conn->peer_cids[0].cid = conn->dcid;
+  if (tp.has & AQ_TP_HAS_STATELESS_RESET_TOKEN) {
+    memcpy(conn->peer_cids[0].token, tp.stateless_reset_token, AQ_STATELESS_RESET_TOKEN_LEN);
+    conn->peer_reset_token0 = 1;
+  }
   for (size_t i = 0; i < conn->next; i++) {
     const aq_conn_ext *e = &conn->ext[i];
     if (e->ops->on_peer_tp == NULL) {
@@ -610,6 +628,9 @@ static void check_handshake(aq_conn *conn, aq_tstamp ts) {
   }
   conn->handshake_complete = 1;
   conn->state = AQ_CS_ESTABLISHED;
+  if (issue_cids(conn) != 0) {
+    return;
+  }
   if (conn->is_server) {
     /* RFC 9001 §4.1.2: the server's handshake is confirmed when complete. */
     conn->handshake_confirmed = 1;
@@ -770,6 +791,32 @@ static int on_new_cid(aq_conn *conn, const aq_frame_new_cid *nc, aq_tstamp ts) {
   return 0;
 }
 
+/** RETIRE_CONNECTION_ID (§19.16): forget that CID and issue a replacement. */
+static int on_retire_cid(aq_conn *conn, uint64_t seq, aq_tstamp ts) {
+  if (seq >= conn->next_local_seq) {
+    aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, AQ_FT_RETIRE_CONNECTION_ID,
+                 "retiring an unissued CID", ts);
+    return AQ_ERR_PROTO;
+  }
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    if (conn->local_cids[i].state != 0 && conn->local_cids[i].seq == seq) {
+      conn->local_cids[i].state = 3;
+      if (aq_cid_eq(&conn->local_cids[i].cid, &conn->scid)) {
+        /* Sequence 0 retired: keep accepting it for demultiplexing only via others. */
+        conn->scid.len = 0;
+        memset(conn->scid.data, 0, sizeof(conn->scid.data));
+        for (size_t k = 0; k < AQ_MAX_LOCAL_CIDS; k++) {
+          if (conn->local_cids[k].state == 2) {
+            conn->scid = conn->local_cids[k].cid;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return issue_cids(conn);
+}
+
 static int on_close_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   int is_app = f->type == AQ_FT_CONNECTION_CLOSE_APP;
   if (conn->state < AQ_CS_DRAINING) {
@@ -860,11 +907,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       rc = on_new_cid(conn, &f.u.new_cid, ts);
       break;
     case AQ_FT_RETIRE_CONNECTION_ID:
-      /* We never issued sequence numbers above 0 (§19.16). */
-      if (f.u.retire_cid.seq >= 1) {
-        aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "retiring an unissued CID", ts);
-        rc = AQ_ERR_PROTO;
-      }
+      rc = on_retire_cid(conn, f.u.retire_cid.seq, ts);
       break;
     case AQ_FT_PATH_CHALLENGE:
       memcpy(conn->paths[path_idx].response, f.u.path.data, AQ_PATH_DATA_LEN);
@@ -1059,7 +1102,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
   /* DCID must be ours (or, early on a server, the client's original DCID). */
   aq_cid d;
   if (aq_cid_init(&d, hd->dcid, hd->dcidlen) != 0 ||
-      !(aq_cid_eq(&d, &conn->scid) || (conn->is_server && aq_cid_eq(&d, &conn->odcid)))) {
+      !(aq_conn_owns_cid(conn, &d) || (conn->is_server && aq_cid_eq(&d, &conn->odcid)))) {
     conn->stats.pkts_dropped++;
     return 0;
   }
@@ -1189,6 +1232,32 @@ static void on_version_negotiation(aq_conn *conn, const uint8_t *data, size_t le
   notify_closed(conn, 0, 0, 0, AQ_QERR_VERSION_NEGOTIATION_ERROR, NULL, 0, AQ_ERR_UNSUPPORTED);
 }
 
+/**
+ * RFC 9000 §10.3.1: a datagram that could not be processed and ends with a
+ * stateless reset token the peer gave us means the peer lost our state:
+ * enter draining and stay silent.
+ */
+static void check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
+  if (len < 21 || (data[0] & AQ_PKT_HEADER_FORM_BIT) != 0 || conn->state >= AQ_CS_CLOSING) {
+    return;
+  }
+  const uint8_t *tok = data + len - AQ_STATELESS_RESET_TOKEN_LEN;
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    const uint8_t *t = conn->peer_cids[i].token;
+    if (!conn->peer_cids[i].in_use || (i == 0 && conn->peer_cids[i].seq == 0 &&
+                                        !conn->peer_reset_token0)) {
+      continue;
+    }
+    if (aq_ct_memeq(t, tok, AQ_STATELESS_RESET_TOKEN_LEN)) {
+      conn->state = AQ_CS_DRAINING;
+      conn->close_pending = 0;
+      conn->close_deadline = ts + three_pto(conn);
+      notify_closed(conn, 1, 0, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_CLOSED);
+      return;
+    }
+  }
+}
+
 int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, size_t len,
                      aq_tstamp ts) {
   if (conn->err != 0) {
@@ -1210,6 +1279,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     on_version_negotiation(conn, data, len, ts);
     return conn->err;
   }
+  uint64_t recv_before = conn->stats.pkts_recv;
   aq_pkt_iter it;
   aq_pkt_iter_init(&it, data, len, conn->scid.len);
   for (;;) {
@@ -1227,6 +1297,9 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     if (conn->state >= AQ_CS_DRAINING) {
       break;
     }
+  }
+  if (conn->stats.pkts_recv == recv_before && conn->err == 0) {
+    check_stateless_reset(conn, data, len, ts);
   }
   aq_strm_collect(conn);
   aq_strm_notify_writable(conn);
@@ -1390,6 +1463,50 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
 void aq_conn_set_ep(aq_conn *conn, aq_ep *ep) { conn->ep = ep; }
 const aq_cid *aq_conn_scid(const aq_conn *conn) { return &conn->scid; }
 const aq_cid *aq_conn_odcid(const aq_conn *conn) { return &conn->odcid; }
+int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid) {
+  if (aq_cid_eq(&conn->scid, cid)) {
+    return 1;
+  }
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    if ((conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2) &&
+        aq_cid_eq(&conn->local_cids[i].cid, cid)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Keep the peer supplied with spare connection IDs (RFC 9000 §5.1.1), up
+ * to its active_connection_id_limit, for migration and new paths.
+ */
+static int issue_cids(aq_conn *conn) {
+  uint64_t limit = conn->peer_tp.active_connection_id_limit;
+  if (limit > AQ_MAX_LOCAL_CIDS) {
+    limit = AQ_MAX_LOCAL_CIDS;
+  }
+  uint64_t active = 0;
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    active += conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2;
+  }
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS && active < limit; i++) {
+    if (conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2) {
+      continue;
+    }
+    conn->local_cids[i].seq = conn->next_local_seq++;
+    conn->local_cids[i].cid.len = (uint8_t)conn->set.scid_len;
+    if (conn->cb.rand(conn->local_cids[i].cid.data, conn->set.scid_len, conn->user_data) != 0 ||
+        conn->cb.rand(conn->local_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN, conn->user_data) !=
+            0) {
+      aq_conn_set_fatal(conn, AQ_ERR_CALLBACK_FAILURE);
+      return AQ_ERR_CALLBACK_FAILURE;
+    }
+    conn->local_cids[i].state = 1;
+    active++;
+  }
+  return 0;
+}
+
 int aq_conn_is_done(const aq_conn *conn) { return conn->state == AQ_CS_CLOSED; }
 int aq_conn_get_error(const aq_conn *conn) { return conn->err; }
 void aq_conn_set_app_data(aq_conn *conn, void *app_data) { conn->app_data = app_data; }

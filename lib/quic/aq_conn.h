@@ -42,6 +42,8 @@ void aq_conn_del(aq_conn *conn);
 void aq_conn_set_ep(aq_conn *conn, aq_ep *ep);
 /** Our connection ID (sequence 0). */
 const aq_cid *aq_conn_scid(const aq_conn *conn);
+/** Non-zero if cid is one of the connection IDs this connection issued and has not retired. */
+int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
 /** The client's original DCID (servers accept it until the handshake completes). */
 const aq_cid *aq_conn_odcid(const aq_conn *conn);
 /** Non-zero once the connection can be deleted (closed, draining/closing timers over). */

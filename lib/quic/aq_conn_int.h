@@ -44,6 +44,8 @@
 #define AQ_CLOSE_REASON_MAX 256u
 /** Peer connection IDs kept (NEW_CONNECTION_ID); our active_connection_id_limit. */
 #define AQ_MAX_PEER_CIDS 4
+/** Connection IDs we issue (sequence 0 included). */
+#define AQ_MAX_LOCAL_CIDS 4
 /** Hash buckets of the stream table. */
 #define AQ_STRM_BUCKETS 256u
 /** Extensions registrable per connection. */
@@ -88,7 +90,8 @@ enum {
   AQ_SF_MAX_STREAM_DATA = 3,
   AQ_SF_RESET_STREAM = 4,
   AQ_SF_STOP_SENDING = 5,
-  AQ_SF_STREAM_DATA_BLOCKED = 6
+  AQ_SF_STREAM_DATA_BLOCKED = 6,
+  AQ_SF_NEW_CID = 7
 };
 
 /* Per-packet flags for frames that carry "the current value" (resent as such when lost). */
@@ -234,6 +237,14 @@ struct aq_conn {
   aq_cid scid;             /* ours (sequence 0) */
   aq_cid dcid;             /* the peer's, in use */
   aq_cid odcid;            /* client's first DCID (Initial keys, TP check) */
+  /* CIDs we issued (RFC 9000 §5.1.1); [0] is scid, sequence 0. */
+  struct {
+    uint64_t seq;
+    aq_cid cid;
+    uint8_t token[AQ_STATELESS_RESET_TOKEN_LEN];
+    uint8_t state; /* 0 unused, 1 to advertise, 2 advertised, 3 retired */
+  } local_cids[AQ_MAX_LOCAL_CIDS];
+  uint64_t next_local_seq;
   aq_cid peer_initial_scid; /* SCID the peer used in its first Initial */
   int got_peer_scid;
   struct {
@@ -243,6 +254,7 @@ struct aq_conn {
     int in_use;
   } peer_cids[AQ_MAX_PEER_CIDS];
   uint64_t dcid_seq;
+  int peer_reset_token0;    /* peer_cids[0].token is real (server transport parameter) */
   uint64_t retire_prior_to;
   int retire_pending;
   uint64_t retire_seq_lo, retire_seq_hi; /* RETIRE_CONNECTION_ID for [lo, hi) owed */

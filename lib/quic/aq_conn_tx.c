@@ -53,6 +53,11 @@ int aq_conn_has_app_data(const aq_conn *conn) {
   if (conn->hs_done_pending || conn->retire_pending || conn->sp[AQ_PN_SPACE_APP].ping_pending) {
     return 1;
   }
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    if (conn->local_cids[i].state == 1) {
+      return 1;
+    }
+  }
   const aq_conn_path *ap = &conn->paths[conn->active_path];
   if (ap->response_pending || ap->challenge_pending) {
     return 1;
@@ -193,6 +198,24 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
     if (put_frame(w, &f)) {
       p->response_pending = 0;
     }
+  }
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS && m->nframes < AQ_SENT_MAX_FRAMES; i++) {
+    if (conn->local_cids[i].state != 1) {
+      continue;
+    }
+    f.type = AQ_FT_NEW_CONNECTION_ID;
+    f.u.new_cid.seq = conn->local_cids[i].seq;
+    f.u.new_cid.retire_prior_to = 0;
+    f.u.new_cid.cid = conn->local_cids[i].cid;
+    memcpy(f.u.new_cid.reset_token, conn->local_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN);
+    if (!put_frame(w, &f)) {
+      break;
+    }
+    conn->local_cids[i].state = 2;
+    aq_sent_frame *sf = &m->f[m->nframes++];
+    memset(sf, 0, sizeof(*sf));
+    sf->kind = AQ_SF_NEW_CID;
+    sf->id = conn->local_cids[i].seq;
   }
   while (conn->retire_pending && conn->retire_seq_lo < conn->retire_seq_hi) {
     f.type = AQ_FT_RETIRE_CONNECTION_ID;

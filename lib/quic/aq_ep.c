@@ -113,7 +113,7 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
 static aq_conn *find_conn(const aq_ep *ep, const aq_cid *dcid, int initial) {
   for (size_t i = 0; i < ep->nconns; i++) {
     aq_conn *c = ep->conns[i];
-    if (aq_cid_eq(aq_conn_scid(c), dcid)) {
+    if (aq_conn_owns_cid(c, dcid)) {
       return c;
     }
     if (initial && aq_conn_is_server(c) && aq_cid_eq(aq_conn_odcid(c), dcid)) {

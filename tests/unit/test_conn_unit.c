@@ -545,3 +545,86 @@ AQ_TEST(conn_fuzz_plaintext_corpus) {
   }
   aq_conn_del(c);
 }
+
+AQ_TEST(conn_cid_issue_switch_retire) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 110);
+  REQUIRE(s != NULL);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  aq_conn *c = p.c.conn;
+  /* Each side gave the other spare CIDs up to the limit (4 in total each). */
+  size_t n = 0;
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    n += c->peer_cids[i].in_use;
+  }
+  CHECK_INT(n, AQ_MAX_PEER_CIDS);
+  CHECK_INT(s->next_local_seq, AQ_MAX_LOCAL_CIDS);
+  /* The client moves to the peer's CID with sequence 2: the server's endpoint still finds it. */
+  size_t k = 0;
+  while (k < AQ_MAX_PEER_CIDS && c->peer_cids[k].seq != 2) {
+    k++;
+  }
+  REQUIRE(k < AQ_MAX_PEER_CIDS);
+  c->dcid = c->peer_cids[k].cid;
+  c->dcid_seq = 2;
+  CHECK(aq_conn_owns_cid(s, &c->dcid));
+  aq_simq_stream *cs = aq_simq_open(&p.c, 1, 30000, 1);
+  REQUIRE(cs != NULL);
+  CHECK_INT(aq_sim_run(p.sim, 5 * AQ_SECONDS, 1000000, stream_done, cs), AQ_SIM_DONE);
+  CHECK_INT(cs->recvd, 30000);
+  /* Retiring sequence 1 makes the server forget it and issue sequence 4. */
+  aq_cid one;
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    if (s->local_cids[i].seq == 1) {
+      one = s->local_cids[i].cid;
+    }
+  }
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    if (c->peer_cids[i].seq == 1) {
+      c->peer_cids[i].in_use = 0;
+    }
+  }
+  c->retire_seq_lo = 1;
+  c->retire_seq_hi = 2;
+  c->retire_pending = 1;
+  (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000);
+  CHECK(!aq_conn_is_closed(s) && !aq_conn_is_closed(c));
+  CHECK(!aq_conn_owns_cid(s, &one));
+  CHECK_INT(s->next_local_seq, AQ_MAX_LOCAL_CIDS + 1);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  int got4 = 0;
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    got4 |= c->peer_cids[i].in_use && c->peer_cids[i].seq == 4;
+  }
+  CHECK(got4);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_stateless_reset_detected) {
+  aq_simq_pair p;
+  aq_conn *s = established(&p, 120);
+  REQUIRE(s != NULL);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  aq_conn *c = p.c.conn;
+  size_t k = 0;
+  while (k < AQ_MAX_PEER_CIDS && !(c->peer_cids[k].in_use && c->peer_cids[k].seq == 1)) {
+    k++;
+  }
+  REQUIRE(k < AQ_MAX_PEER_CIDS);
+  uint8_t d[40];
+  memset(d, 0x77, sizeof(d));
+  d[0] = 0x41;
+  aq_path path = {p.caddr, p.saddr};
+  /* A wrong token is just an undecryptable packet. */
+  CHECK_INT(aq_conn_read_pkt(c, &path, d, sizeof(d), aq_sim_now(p.sim)), 0);
+  CHECK(!p.c.closed);
+  memcpy(d + sizeof(d) - 16, c->peer_cids[k].token, 16);
+  CHECK_INT(aq_conn_read_pkt(c, &path, d, sizeof(d), aq_sim_now(p.sim)), 0);
+  CHECK(p.c.closed && p.c.close.by_peer);
+  CHECK_INT(p.c.close.err, AQ_ERR_CLOSED);
+  /* Draining: silent. */
+  uint8_t buf[1500];
+  aq_path op;
+  CHECK_INT(aq_conn_write_pkt(c, &op, buf, sizeof(buf), aq_sim_now(p.sim)), 0);
+  aq_simq_pair_free(&p);
+}
