@@ -45,8 +45,8 @@ static int fz_rand(uint8_t *buf, size_t len, void *ud) {
   return 0;
 }
 
-static aq_ssize fz_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
-                        const uint8_t *msg, size_t msglen) {
+static aq_ssize fz_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap, const uint8_t *msg,
+                        size_t msglen) {
   fz *f = ctx;
   if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
     return AQ_ERR_INVALID_ARGUMENT;

@@ -18,19 +18,13 @@
 
 static int space_of_epoch(aq_epoch e) {
   switch (e) {
-  case AQ_EPOCH_INITIAL:
-    return AQ_PN_SPACE_INITIAL;
-  case AQ_EPOCH_HANDSHAKE:
-    return AQ_PN_SPACE_HANDSHAKE;
-  case AQ_EPOCH_1RTT:
-    return AQ_PN_SPACE_APP;
+  case AQ_EPOCH_INITIAL: return AQ_PN_SPACE_INITIAL;
+  case AQ_EPOCH_HANDSHAKE: return AQ_PN_SPACE_HANDSHAKE;
+  case AQ_EPOCH_1RTT: return AQ_PN_SPACE_APP;
   case AQ_EPOCH_0RTT:
-  default:
-    return -1;
+  default: return -1;
   }
 }
-
-static int issue_cids(aq_conn *conn);
 
 static const aq_epoch epoch_of_space[AQ_PN_SPACE_COUNT] = {AQ_EPOCH_INITIAL, AQ_EPOCH_HANDSHAKE,
                                                            AQ_EPOCH_1RTT};
@@ -62,8 +56,8 @@ void aq_conn_set_fatal(aq_conn *conn, int err) {
   conn->state = AQ_CS_CLOSED;
 }
 
-static void notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uint64_t code,
-                          const uint8_t *reason, size_t reasonlen, int err) {
+void aq_conn_notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uint64_t code,
+                           const uint8_t *reason, size_t reasonlen, int err) {
   if (conn->closed_notified) {
     return;
   }
@@ -82,7 +76,7 @@ static void notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uint
   }
 }
 
-static aq_duration three_pto(const aq_conn *conn) {
+aq_duration aq_conn_three_pto(const aq_conn *conn) {
   return 3 * aq_recov_pto_duration(&conn->recov, AQ_PN_SPACE_INITIAL);
 }
 
@@ -104,9 +98,9 @@ static void start_closing(aq_conn *conn, int is_app, uint64_t code, uint64_t fty
     memcpy(conn->close_reason, reason, reasonlen);
   }
   conn->close_reasonlen = reasonlen;
-  conn->close_deadline = ts + three_pto(conn);
+  conn->close_deadline = ts + aq_conn_three_pto(conn);
   conn->close_next_resend = 1;
-  notify_closed(conn, 0, 0, is_app, code, conn->close_reason, reasonlen, err);
+  aq_conn_notify_closed(conn, 0, 0, is_app, code, conn->close_reason, reasonlen, err);
 }
 
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
@@ -170,7 +164,8 @@ static int tls_rand(uint8_t *buf, size_t len, void *ud) {
   return conn->cb.rand(buf, len, conn->user_data);
 }
 
-static const aq_tls_callbacks tls_cbs = {.send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand};
+static const aq_tls_callbacks tls_cbs = {
+    .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand};
 
 /** Our transport parameters (RFC 9000 §18.2). */
 static int encode_tp(aq_conn *conn) {
@@ -378,16 +373,13 @@ static int recov_cb(void *ud, unsigned space, const aq_sent_pkt *pkt, aq_rtb_eve
     return -1;
   }
   switch (ev) {
-  case AQ_RTB_ACKED:
-    on_meta_fate(conn, space, m, 1);
-    break;
+  case AQ_RTB_ACKED: on_meta_fate(conn, space, m, 1); break;
   case AQ_RTB_LOST:
     conn->stats.pkts_lost++;
     on_meta_fate(conn, space, m, 0);
     break;
   case AQ_RTB_DISCARDED:
-  default:
-    break;
+  default: break;
   }
   meta_release(conn, idx);
   return 0;
@@ -628,7 +620,7 @@ static void check_handshake(aq_conn *conn, aq_tstamp ts) {
   }
   conn->handshake_complete = 1;
   conn->state = AQ_CS_ESTABLISHED;
-  if (issue_cids(conn) != 0) {
+  if (aq_cid_issue(conn) != 0) {
     return;
   }
   if (conn->is_server) {
@@ -696,7 +688,8 @@ static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, aq_ts
   if (sp == AQ_PN_SPACE_APP) {
     uint64_t exp = conn->peer_tp.ack_delay_exponent;
     uint64_t us = a->ack_delay;
-    in.ack_delay = (us < (UINT64_MAX >> 30) >> exp) ? (us << exp) * AQ_MICROSECONDS : UINT64_MAX / 2;
+    in.ack_delay =
+        (us < (UINT64_MAX >> 30) >> exp) ? (us << exp) * AQ_MICROSECONDS : UINT64_MAX / 2;
   }
   in.ranges = ranges;
   in.nranges = n;
@@ -730,102 +723,15 @@ static int on_crypto(aq_conn *conn, unsigned sp, const aq_frame *f, aq_tstamp ts
   return feed_tls(conn, sp, ts);
 }
 
-static int on_new_cid(aq_conn *conn, const aq_frame_new_cid *nc, aq_tstamp ts) {
-  if (conn->dcid.len == 0) {
-    aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, AQ_FT_NEW_CONNECTION_ID,
-                 "NEW_CONNECTION_ID with zero-length CIDs", ts);
-    return AQ_ERR_PROTO;
-  }
-  if (nc->retire_prior_to > conn->retire_prior_to) {
-    conn->retire_prior_to = nc->retire_prior_to;
-  }
-  int found = 0;
-  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
-    if (conn->peer_cids[i].in_use && conn->peer_cids[i].seq == nc->seq) {
-      found = 1;
-      if (!aq_cid_eq(&conn->peer_cids[i].cid, &nc->cid)) {
-        aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, AQ_FT_NEW_CONNECTION_ID,
-                     "sequence reused for another CID", ts);
-        return AQ_ERR_PROTO;
-      }
-    }
-  }
-  if (!found && nc->seq >= conn->retire_prior_to) {
-    size_t i = 0;
-    while (i < AQ_MAX_PEER_CIDS && conn->peer_cids[i].in_use) {
-      i++;
-    }
-    if (i == AQ_MAX_PEER_CIDS) {
-      aq_conn_fail(conn, AQ_QERR_CONNECTION_ID_LIMIT_ERROR, AQ_FT_NEW_CONNECTION_ID,
-                   "too many connection IDs", ts);
-      return AQ_ERR_PROTO;
-    }
-    conn->peer_cids[i].in_use = 1;
-    conn->peer_cids[i].seq = nc->seq;
-    conn->peer_cids[i].cid = nc->cid;
-    memcpy(conn->peer_cids[i].token, nc->reset_token, AQ_STATELESS_RESET_TOKEN_LEN);
-  }
-  /* Retire what the peer asked us to, switching the active DCID if needed. */
-  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
-    if (conn->peer_cids[i].in_use && conn->peer_cids[i].seq < conn->retire_prior_to) {
-      conn->peer_cids[i].in_use = 0;
-    }
-  }
-  if (conn->dcid_seq < conn->retire_prior_to) {
-    for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
-      if (conn->peer_cids[i].in_use) {
-        conn->dcid = conn->peer_cids[i].cid;
-        conn->dcid_seq = conn->peer_cids[i].seq;
-        break;
-      }
-    }
-  }
-  if (conn->retire_seq_hi < conn->retire_prior_to) {
-    conn->retire_seq_hi = conn->retire_prior_to;
-    conn->retire_pending = 1;
-  }
-  if (!found && nc->seq < conn->retire_prior_to) {
-    /* A CID that arrives already retired is retired at once (§5.1.2). */
-    conn->retire_pending = 1;
-  }
-  return 0;
-}
-
-/** RETIRE_CONNECTION_ID (§19.16): forget that CID and issue a replacement. */
-static int on_retire_cid(aq_conn *conn, uint64_t seq, aq_tstamp ts) {
-  if (seq >= conn->next_local_seq) {
-    aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, AQ_FT_RETIRE_CONNECTION_ID,
-                 "retiring an unissued CID", ts);
-    return AQ_ERR_PROTO;
-  }
-  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
-    if (conn->local_cids[i].state != 0 && conn->local_cids[i].seq == seq) {
-      conn->local_cids[i].state = 3;
-      if (aq_cid_eq(&conn->local_cids[i].cid, &conn->scid)) {
-        /* Sequence 0 retired: keep accepting it for demultiplexing only via others. */
-        conn->scid.len = 0;
-        memset(conn->scid.data, 0, sizeof(conn->scid.data));
-        for (size_t k = 0; k < AQ_MAX_LOCAL_CIDS; k++) {
-          if (conn->local_cids[k].state == 2) {
-            conn->scid = conn->local_cids[k].cid;
-            break;
-          }
-        }
-      }
-    }
-  }
-  return issue_cids(conn);
-}
-
 static int on_close_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   int is_app = f->type == AQ_FT_CONNECTION_CLOSE_APP;
   if (conn->state < AQ_CS_DRAINING) {
-    conn->close_deadline = ts + three_pto(conn);
+    conn->close_deadline = ts + aq_conn_three_pto(conn);
     conn->state = AQ_CS_DRAINING;
     conn->close_pending = 0;
   }
-  notify_closed(conn, 1, 0, is_app, f->u.close.error_code, f->u.close.reason,
-                f->u.close.reasonlen, 0);
+  aq_conn_notify_closed(conn, 1, 0, is_app, f->u.close.error_code, f->u.close.reason,
+                        f->u.close.reasonlen, 0);
   return 1;
 }
 
@@ -853,8 +759,8 @@ static int ext_frame(aq_conn *conn, const aq_frame *f, unsigned path_idx, aq_tst
  * *ack_eliciting is set if any frame elicits an ACK.
  */
 static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned path_idx,
-                          const uint8_t *payload, size_t len, int *ack_eliciting,
-                          int *non_probing, aq_tstamp ts) {
+                          const uint8_t *payload, size_t len, int *ack_eliciting, int *non_probing,
+                          aq_tstamp ts) {
   aq_rbuf r;
   aq_rbuf_init(&r, payload, len);
   if (len == 0) {
@@ -876,7 +782,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
     }
     if (!aq_frame_allowed(f.type, pt)) {
       uint64_t code = (aq_frame_flags(f.type) & AQ_FRAME_F_KNOWN) ? AQ_QERR_PROTOCOL_VIOLATION
-                                                                 : AQ_QERR_FRAME_ENCODING_ERROR;
+                                                                  : AQ_QERR_FRAME_ENCODING_ERROR;
       aq_conn_fail(conn, code, f.type, "frame not allowed in this packet type", ts);
       return AQ_ERR_PROTO;
     }
@@ -888,27 +794,18 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
     }
     switch (f.type) {
     case AQ_FT_PADDING:
-    case AQ_FT_PING:
-      break;
+    case AQ_FT_PING: break;
     case AQ_FT_ACK:
-    case AQ_FT_ACK_ECN:
-      rc = on_ack_frame(conn, sp, &f.u.ack, ts);
-      break;
-    case AQ_FT_CRYPTO:
-      rc = on_crypto(conn, sp, &f, ts);
-      break;
+    case AQ_FT_ACK_ECN: rc = on_ack_frame(conn, sp, &f.u.ack, ts); break;
+    case AQ_FT_CRYPTO: rc = on_crypto(conn, sp, &f, ts); break;
     case AQ_FT_NEW_TOKEN:
       if (conn->is_server) {
         aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "NEW_TOKEN from a client", ts);
         rc = AQ_ERR_PROTO;
       }
       break;
-    case AQ_FT_NEW_CONNECTION_ID:
-      rc = on_new_cid(conn, &f.u.new_cid, ts);
-      break;
-    case AQ_FT_RETIRE_CONNECTION_ID:
-      rc = on_retire_cid(conn, f.u.retire_cid.seq, ts);
-      break;
+    case AQ_FT_NEW_CONNECTION_ID: rc = aq_cid_on_new(conn, &f.u.new_cid, ts); break;
+    case AQ_FT_RETIRE_CONNECTION_ID: rc = aq_cid_on_retire(conn, f.u.retire_cid.seq, ts); break;
     case AQ_FT_PATH_CHALLENGE:
       memcpy(conn->paths[path_idx].response, f.u.path.data, AQ_PATH_DATA_LEN);
       conn->paths[path_idx].response_pending = 1;
@@ -925,8 +822,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       }
       break;
     case AQ_FT_CONNECTION_CLOSE:
-    case AQ_FT_CONNECTION_CLOSE_APP:
-      return on_close_frame(conn, &f, ts);
+    case AQ_FT_CONNECTION_CLOSE_APP: return on_close_frame(conn, &f, ts);
     case AQ_FT_HANDSHAKE_DONE:
       if (conn->is_server) {
         aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "HANDSHAKE_DONE from a client", ts);
@@ -952,9 +848,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
     case AQ_FT_DATA_BLOCKED:
     case AQ_FT_STREAM_DATA_BLOCKED:
     case AQ_FT_STREAMS_BLOCKED_BIDI:
-    case AQ_FT_STREAMS_BLOCKED_UNI:
-      rc = aq_strm_on_frame(conn, &f, ts);
-      break;
+    case AQ_FT_STREAMS_BLOCKED_UNI: rc = aq_strm_on_frame(conn, &f, ts); break;
     default:
       if (f.type >= AQ_FT_STREAM && f.type <= (AQ_FT_STREAM | 7u)) {
         rc = aq_strm_on_frame(conn, &f, ts);
@@ -974,18 +868,14 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
 
 static int pkt_space(aq_pkt_type t) {
   switch (t) {
-  case AQ_PKT_INITIAL:
-    return AQ_PN_SPACE_INITIAL;
-  case AQ_PKT_HANDSHAKE:
-    return AQ_PN_SPACE_HANDSHAKE;
-  case AQ_PKT_1RTT:
-    return AQ_PN_SPACE_APP;
+  case AQ_PKT_INITIAL: return AQ_PN_SPACE_INITIAL;
+  case AQ_PKT_HANDSHAKE: return AQ_PN_SPACE_HANDSHAKE;
+  case AQ_PKT_1RTT: return AQ_PN_SPACE_APP;
   case AQ_PKT_0RTT:
   case AQ_PKT_RETRY:
   case AQ_PKT_VERSION_NEGOTIATION:
   case AQ_PKT_UNKNOWN_VERSION:
-  default:
-    return -1;
+  default: return -1;
   }
 }
 
@@ -1229,33 +1119,8 @@ static void on_version_negotiation(aq_conn *conn, const uint8_t *data, size_t le
     }
   }
   conn->state = AQ_CS_CLOSED;
-  notify_closed(conn, 0, 0, 0, AQ_QERR_VERSION_NEGOTIATION_ERROR, NULL, 0, AQ_ERR_UNSUPPORTED);
-}
-
-/**
- * RFC 9000 §10.3.1: a datagram that could not be processed and ends with a
- * stateless reset token the peer gave us means the peer lost our state:
- * enter draining and stay silent.
- */
-static void check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
-  if (len < 21 || (data[0] & AQ_PKT_HEADER_FORM_BIT) != 0 || conn->state >= AQ_CS_CLOSING) {
-    return;
-  }
-  const uint8_t *tok = data + len - AQ_STATELESS_RESET_TOKEN_LEN;
-  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
-    const uint8_t *t = conn->peer_cids[i].token;
-    if (!conn->peer_cids[i].in_use || (i == 0 && conn->peer_cids[i].seq == 0 &&
-                                        !conn->peer_reset_token0)) {
-      continue;
-    }
-    if (aq_ct_memeq(t, tok, AQ_STATELESS_RESET_TOKEN_LEN)) {
-      conn->state = AQ_CS_DRAINING;
-      conn->close_pending = 0;
-      conn->close_deadline = ts + three_pto(conn);
-      notify_closed(conn, 1, 0, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_CLOSED);
-      return;
-    }
-  }
+  aq_conn_notify_closed(conn, 0, 0, 0, AQ_QERR_VERSION_NEGOTIATION_ERROR, NULL, 0,
+                        AQ_ERR_UNSUPPORTED);
 }
 
 int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, size_t len,
@@ -1299,7 +1164,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     }
   }
   if (conn->stats.pkts_recv == recv_before && conn->err == 0) {
-    check_stateless_reset(conn, data, len, ts);
+    aq_cid_check_stateless_reset(conn, data, len, ts);
   }
   aq_strm_collect(conn);
   aq_strm_notify_writable(conn);
@@ -1313,7 +1178,7 @@ static aq_tstamp idle_deadline(const aq_conn *conn) {
   if (idle == 0) {
     return AQ_TSTAMP_NEVER;
   }
-  aq_duration min = three_pto(conn);
+  aq_duration min = aq_conn_three_pto(conn);
   if (idle < min) {
     idle = min;
   }
@@ -1374,13 +1239,13 @@ int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts) {
   conn->tx_stalled = 0;
   if (ts >= idle_deadline(conn)) {
     conn->state = AQ_CS_CLOSED;
-    notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);
+    aq_conn_notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);
     return 0;
   }
   if (!conn->handshake_complete && conn->set.handshake_timeout != 0 &&
       ts >= conn->created_ts + conn->set.handshake_timeout) {
     conn->state = AQ_CS_CLOSED;
-    notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);
+    aq_conn_notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);
     return 0;
   }
   if (conn->handshake_complete && conn->set.keep_alive != 0 &&
@@ -1460,60 +1325,36 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
 
 /* ============================================================ accessors */
 
-void aq_conn_set_ep(aq_conn *conn, aq_ep *ep) { conn->ep = ep; }
-const aq_cid *aq_conn_scid(const aq_conn *conn) { return &conn->scid; }
-const aq_cid *aq_conn_odcid(const aq_conn *conn) { return &conn->odcid; }
-int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid) {
-  if (aq_cid_eq(&conn->scid, cid)) {
-    return 1;
-  }
-  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
-    if ((conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2) &&
-        aq_cid_eq(&conn->local_cids[i].cid, cid)) {
-      return 1;
-    }
-  }
-  return 0;
+void aq_conn_set_ep(aq_conn *conn, aq_ep *ep) {
+  conn->ep = ep;
 }
-
-/**
- * Keep the peer supplied with spare connection IDs (RFC 9000 §5.1.1), up
- * to its active_connection_id_limit, for migration and new paths.
- */
-static int issue_cids(aq_conn *conn) {
-  uint64_t limit = conn->peer_tp.active_connection_id_limit;
-  if (limit > AQ_MAX_LOCAL_CIDS) {
-    limit = AQ_MAX_LOCAL_CIDS;
-  }
-  uint64_t active = 0;
-  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
-    active += conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2;
-  }
-  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS && active < limit; i++) {
-    if (conn->local_cids[i].state == 1 || conn->local_cids[i].state == 2) {
-      continue;
-    }
-    conn->local_cids[i].seq = conn->next_local_seq++;
-    conn->local_cids[i].cid.len = (uint8_t)conn->set.scid_len;
-    if (conn->cb.rand(conn->local_cids[i].cid.data, conn->set.scid_len, conn->user_data) != 0 ||
-        conn->cb.rand(conn->local_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN, conn->user_data) !=
-            0) {
-      aq_conn_set_fatal(conn, AQ_ERR_CALLBACK_FAILURE);
-      return AQ_ERR_CALLBACK_FAILURE;
-    }
-    conn->local_cids[i].state = 1;
-    active++;
-  }
-  return 0;
+const aq_cid *aq_conn_scid(const aq_conn *conn) {
+  return &conn->scid;
 }
-
-int aq_conn_is_done(const aq_conn *conn) { return conn->state == AQ_CS_CLOSED; }
-int aq_conn_get_error(const aq_conn *conn) { return conn->err; }
-void aq_conn_set_app_data(aq_conn *conn, void *app_data) { conn->app_data = app_data; }
-void *aq_conn_get_app_data(const aq_conn *conn) { return conn->app_data; }
-int aq_conn_is_established(const aq_conn *conn) { return conn->state == AQ_CS_ESTABLISHED; }
-int aq_conn_is_closed(const aq_conn *conn) { return conn->state >= AQ_CS_CLOSING; }
-int aq_conn_is_server(const aq_conn *conn) { return conn->is_server; }
+const aq_cid *aq_conn_odcid(const aq_conn *conn) {
+  return &conn->odcid;
+}
+int aq_conn_is_done(const aq_conn *conn) {
+  return conn->state == AQ_CS_CLOSED;
+}
+int aq_conn_get_error(const aq_conn *conn) {
+  return conn->err;
+}
+void aq_conn_set_app_data(aq_conn *conn, void *app_data) {
+  conn->app_data = app_data;
+}
+void *aq_conn_get_app_data(const aq_conn *conn) {
+  return conn->app_data;
+}
+int aq_conn_is_established(const aq_conn *conn) {
+  return conn->state == AQ_CS_ESTABLISHED;
+}
+int aq_conn_is_closed(const aq_conn *conn) {
+  return conn->state >= AQ_CS_CLOSING;
+}
+int aq_conn_is_server(const aq_conn *conn) {
+  return conn->is_server;
+}
 const aq_path *aq_conn_get_path(const aq_conn *conn) {
   return &conn->paths[conn->active_path].addr;
 }

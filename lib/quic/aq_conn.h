@@ -57,7 +57,7 @@ int aq_conn_get_error(const aq_conn *conn);
  * new_conn callback).  tp_value/tp_len: our value of ops->tp_id (borrowed
  * until the handshake is done).  Errors: AQ_ERR_LIMIT, AQ_ERR_STATE.
  */
-AQ_MUST_CHECK int aq_conn_ext_register(aq_conn *conn, const struct aq_conn_ext_ops *ops,
-                                       void *ctx, const uint8_t *tp_value, size_t tp_len);
+AQ_MUST_CHECK int aq_conn_ext_register(aq_conn *conn, const struct aq_conn_ext_ops *ops, void *ctx,
+                                       const uint8_t *tp_value, size_t tp_len);
 
 #endif /* AQ_CONN_H */

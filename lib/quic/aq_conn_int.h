@@ -130,29 +130,29 @@ typedef struct aq_sent_meta {
 typedef struct aq_strm aq_strm;
 struct aq_strm {
   uint64_t id;
-  aq_strm *hnext;             /* hash chain */
-  aq_strm *qnext, *qprev;     /* send round-robin ring (when queued) */
+  aq_strm *hnext;         /* hash chain */
+  aq_strm *qnext, *qprev; /* send round-robin ring (when queued) */
   int queued;
   /* send part */
   int has_send;
   aq_txbuf tx;
-  uint64_t tx_max;            /* peer's MAX_STREAM_DATA */
+  uint64_t tx_max; /* peer's MAX_STREAM_DATA */
   int fin_queued, fin_sent, fin_lost, fin_acked;
   int reset_pending, reset_sent, reset_acked;
   uint64_t reset_code;
-  int blocked_pending;        /* STREAM_DATA_BLOCKED to send */
-  uint64_t blocked_at;        /* tx_max + 1 when the last one was sent (0 = never) */
-  int want_writable;          /* a write was cut short: signal stream_writable */
+  int blocked_pending; /* STREAM_DATA_BLOCKED to send */
+  uint64_t blocked_at; /* tx_max + 1 when the last one was sent (0 = never) */
+  int want_writable;   /* a write was cut short: signal stream_writable */
   /* receive part */
   int has_recv;
   aq_rxbuf rx;
-  uint64_t rx_max;            /* our advertised MAX_STREAM_DATA */
-  uint64_t rx_highest;        /* highest offset received + 1 */
-  uint64_t rx_final;          /* final size, UINT64_MAX if unknown */
-  int rx_fin_read;            /* the application saw the end */
+  uint64_t rx_max;     /* our advertised MAX_STREAM_DATA */
+  uint64_t rx_highest; /* highest offset received + 1 */
+  uint64_t rx_final;   /* final size, UINT64_MAX if unknown */
+  int rx_fin_read;     /* the application saw the end */
   int rx_reset;
   uint64_t rx_reset_code;
-  int msd_pending;            /* MAX_STREAM_DATA to send */
+  int msd_pending; /* MAX_STREAM_DATA to send */
   int stop_pending, stop_sent;
   uint64_t stop_code;
   int closed_notified;
@@ -169,7 +169,7 @@ typedef struct aq_conn_ext_ops {
   const char *name;
   const uint64_t *frame_types; /* frame types handed to on_frame */
   size_t nframe_types;
-  uint64_t tp_id;              /* transport parameter to send/receive; 0 = none */
+  uint64_t tp_id; /* transport parameter to send/receive; 0 = none */
   /** A frame of a claimed type arrived on path index path_idx; 0 or AQ_ERR_PROTO etc. */
   int (*on_frame)(void *ctx, aq_conn *conn, const aq_frame *f, unsigned path_idx, aq_tstamp ts);
   /** The peer's transport parameters (value = NULL if it did not send tp_id). */
@@ -191,11 +191,11 @@ typedef struct aq_conn_path {
   aq_path addr;
   int in_use;
   int validated;
-  int challenge_pending;               /* PATH_CHALLENGE to send */
-  int challenge_outstanding;           /* sent, PATH_RESPONSE not yet seen */
+  int challenge_pending;     /* PATH_CHALLENGE to send */
+  int challenge_outstanding; /* sent, PATH_RESPONSE not yet seen */
   uint8_t challenge[AQ_PATH_DATA_LEN];
-  uint64_t amp_recv, amp_sent;         /* §8.1/§9.3: 3x limit until validated */
-  int response_pending;                /* PATH_RESPONSE to send */
+  uint64_t amp_recv, amp_sent; /* §8.1/§9.3: 3x limit until validated */
+  int response_pending;        /* PATH_RESPONSE to send */
   uint8_t response[AQ_PATH_DATA_LEN];
 } aq_conn_path;
 
@@ -215,9 +215,9 @@ typedef struct aq_pnspace {
   int has_rx, has_tx;
   int discarded;
   aq_acktr acktr;
-  aq_txbuf ctx;        /* CRYPTO to send (cap grows: whole handshake flight) */
-  aq_rxbuf crx;        /* CRYPTO received */
-  unsigned probes;     /* PTO probes owed */
+  aq_txbuf ctx;    /* CRYPTO to send (cap grows: whole handshake flight) */
+  aq_rxbuf crx;    /* CRYPTO received */
+  unsigned probes; /* PTO probes owed */
   int ping_pending;
 } aq_pnspace;
 
@@ -229,14 +229,14 @@ struct aq_conn {
   void *app_data;
   aq_ep *ep;
   int is_server;
-  int err;                 /* sticky fatal error */
+  int err; /* sticky fatal error */
   aq_conn_state state;
   uint32_t version;
 
   /* connection IDs */
-  aq_cid scid;             /* ours (sequence 0) */
-  aq_cid dcid;             /* the peer's, in use */
-  aq_cid odcid;            /* client's first DCID (Initial keys, TP check) */
+  aq_cid scid;  /* ours (sequence 0) */
+  aq_cid dcid;  /* the peer's, in use */
+  aq_cid odcid; /* client's first DCID (Initial keys, TP check) */
   /* CIDs we issued (RFC 9000 §5.1.1); [0] is scid, sequence 0. */
   struct {
     uint64_t seq;
@@ -254,7 +254,7 @@ struct aq_conn {
     int in_use;
   } peer_cids[AQ_MAX_PEER_CIDS];
   uint64_t dcid_seq;
-  int peer_reset_token0;    /* peer_cids[0].token is real (server transport parameter) */
+  int peer_reset_token0; /* peer_cids[0].token is real (server transport parameter) */
   uint64_t retire_prior_to;
   int retire_pending;
   uint64_t retire_seq_lo, retire_seq_hi; /* RETIRE_CONNECTION_ID for [lo, hi) owed */
@@ -270,7 +270,7 @@ struct aq_conn {
   int peer_tp_done;
   int handshake_complete;
   int handshake_confirmed;
-  int hs_done_pending;     /* server: HANDSHAKE_DONE to send */
+  int hs_done_pending; /* server: HANDSHAKE_DONE to send */
   int hs_notified;
 
   aq_pnspace sp[AQ_PN_SPACE_COUNT];
@@ -286,7 +286,7 @@ struct aq_conn {
   aq_pacer pacer;
   aq_sent_meta *meta;
   uint32_t nmeta;
-  uint32_t meta_free;      /* head of the free list, UINT32_MAX = empty */
+  uint32_t meta_free; /* head of the free list, UINT32_MAX = empty */
 
   /* anti-amplification (RFC 9000 §8.1) */
   int addr_validated;
@@ -296,14 +296,14 @@ struct aq_conn {
   aq_tstamp created_ts;
   aq_tstamp last_recv_ts;
   aq_tstamp last_send_ts;
-  aq_tstamp idle_start_ts;  /* restarted by receipt, and by the first ack-eliciting send after it */
+  aq_tstamp idle_start_ts; /* restarted by receipt, and by the first ack-eliciting send after it */
   int ae_sent_since_recv;
-  int tx_stalled;           /* data claimed pending but nothing could be sent: no pacer timer */
+  int tx_stalled; /* data claimed pending but nothing could be sent: no pacer timer */
   aq_tstamp close_deadline;
   aq_duration idle_timeout; /* effective */
 
   /* closing */
-  int close_pending;        /* CONNECTION_CLOSE to (re)send */
+  int close_pending; /* CONNECTION_CLOSE to (re)send */
   int close_is_app;
   uint64_t close_code;
   uint64_t close_frame_type;
@@ -313,11 +313,11 @@ struct aq_conn {
   int closed_notified;
 
   /* flow control: connection level */
-  uint64_t tx_max_data;     /* peer's MAX_DATA */
-  uint64_t tx_data;         /* new stream bytes sent (sum over streams) */
-  uint64_t rx_max_data;     /* our MAX_DATA */
-  uint64_t rx_data;         /* sum of highest received offsets */
-  uint64_t rx_consumed;     /* bytes the application read (+ discarded) */
+  uint64_t tx_max_data; /* peer's MAX_DATA */
+  uint64_t tx_data;     /* new stream bytes sent (sum over streams) */
+  uint64_t rx_max_data; /* our MAX_DATA */
+  uint64_t rx_data;     /* sum of highest received offsets */
+  uint64_t rx_consumed; /* bytes the application read (+ discarded) */
   int max_data_pending;
   int data_blocked_pending;
   uint64_t data_blocked_at; /* tx_max_data + 1 when DATA_BLOCKED was last queued */
@@ -325,12 +325,12 @@ struct aq_conn {
   /* streams */
   aq_strm *strm_tab[AQ_STRM_BUCKETS];
   size_t nstreams;
-  aq_strm *sendq;           /* round-robin ring head */
-  uint64_t next_bidi, next_uni;       /* our next stream ordinal */
-  uint64_t peer_max_bidi, peer_max_uni; /* peer's MAX_STREAMS for our streams */
+  aq_strm *sendq;                             /* round-robin ring head */
+  uint64_t next_bidi, next_uni;               /* our next stream ordinal */
+  uint64_t peer_max_bidi, peer_max_uni;       /* peer's MAX_STREAMS for our streams */
   uint64_t peer_opened_bidi, peer_opened_uni; /* peer streams opened (count) */
   uint64_t peer_closed_bidi, peer_closed_uni; /* peer streams finished */
-  uint64_t rx_max_bidi, rx_max_uni;   /* our MAX_STREAMS */
+  uint64_t rx_max_bidi, rx_max_uni;           /* our MAX_STREAMS */
   int max_streams_bidi_pending, max_streams_uni_pending;
   int streams_blocked_bidi_pending, streams_blocked_uni_pending;
 
@@ -344,6 +344,22 @@ struct aq_conn {
 /* --------------------------------------------------- internal calls */
 
 /* aq_conn.c */
+/** Fire conn_closed once. */
+void aq_conn_notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uint64_t code,
+                           const uint8_t *reason, size_t reasonlen, int err);
+/** Three PTO periods: the closing / draining duration (RFC 9000 §10.2). */
+aq_duration aq_conn_three_pto(const aq_conn *conn);
+
+/* aq_cid.c */
+/** Issue spare CIDs up to the peer's active_connection_id_limit. 0 or a fatal error. */
+AQ_MUST_CHECK int aq_cid_issue(aq_conn *conn);
+/** NEW_CONNECTION_ID from the peer.  0 or negative (connection closed). */
+AQ_MUST_CHECK int aq_cid_on_new(aq_conn *conn, const aq_frame_new_cid *nc, aq_tstamp ts);
+/** RETIRE_CONNECTION_ID from the peer.  0 or negative (connection closed). */
+AQ_MUST_CHECK int aq_cid_on_retire(aq_conn *conn, uint64_t seq, aq_tstamp ts);
+/** An unprocessable datagram: enter draining if it carries a stateless reset token of the peer. */
+void aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts);
+
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
                   aq_tstamp ts);
 void aq_conn_set_fatal(aq_conn *conn, int err);
@@ -374,8 +390,7 @@ aq_ssize aq_txbuf_append(aq_txbuf *tb, const aq_mem *mem, const uint8_t *data, s
 /** Copy [o, o + len) out of the ring. */
 void aq_txbuf_copy(const aq_txbuf *tb, uint64_t o, uint8_t *out, size_t len);
 /** The next range to send: lost data first (*is_new = 0), then new data. 0 or AQ_ERR_NOT_FOUND. */
-AQ_MUST_CHECK int aq_txbuf_next(const aq_txbuf *tb, uint64_t new_limit, aq_range *out,
-                                int *is_new);
+AQ_MUST_CHECK int aq_txbuf_next(const aq_txbuf *tb, uint64_t new_limit, aq_range *out, int *is_new);
 /** [o, o+len) was sent. */
 void aq_txbuf_on_sent(aq_txbuf *tb, uint64_t o, uint64_t len);
 void aq_txbuf_on_lost(aq_txbuf *tb, uint64_t o, uint64_t len);
@@ -388,7 +403,8 @@ void aq_strm_init_conn(aq_conn *conn);
 void aq_strm_free_all(aq_conn *conn);
 aq_strm *aq_strm_find(const aq_conn *conn, uint64_t id);
 void aq_strm_apply_peer_tp(aq_conn *conn);
-/** Frame handlers (1-RTT/0-RTT stream-related frames). 0 or negative; errors already closed conn. */
+/** Frame handlers (1-RTT/0-RTT stream-related frames). 0 or negative; errors already closed conn.
+ */
 AQ_MUST_CHECK int aq_strm_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts);
 /** A sent STREAM/RESET/STOP/MSD record was acked (acked != 0) or lost. */
 void aq_strm_on_record(aq_conn *conn, const aq_sent_frame *sf, int acked);

@@ -19,7 +19,7 @@
 
 typedef struct tx_pkt {
   unsigned sp;
-  size_t start;       /* offset of the first byte in the datagram */
+  size_t start; /* offset of the first byte in the datagram */
   aq_pkt_hd hd;
   size_t payload_end; /* offset after the last frame byte (tag follows) */
   uint32_t meta;
@@ -73,8 +73,8 @@ aq_tstamp aq_conn_tx_pacer_expiry(const aq_conn *conn, aq_tstamp ts) {
   if (aq_cc_can_send(&conn->cc, inflight) == 0) {
     return AQ_TSTAMP_NEVER; /* an ACK or a timer will open the window */
   }
-  aq_tstamp t = aq_pacer_get_expiry(&conn->pacer, conn->set.max_udp_payload,
-                                    aq_cc_cwnd(&conn->cc), conn->recov.rtt.smoothed, ts);
+  aq_tstamp t = aq_pacer_get_expiry(&conn->pacer, conn->set.max_udp_payload, aq_cc_cwnd(&conn->cc),
+                                    conn->recov.rtt.smoothed, ts);
   return t > ts ? t : AQ_TSTAMP_NEVER;
 }
 
@@ -245,8 +245,7 @@ static int space_has_data(const aq_conn *conn, unsigned sp) {
   const aq_pnspace *s = &conn->sp[sp];
   aq_range r;
   int is_new;
-  if (s->probes > 0 || s->ping_pending ||
-      aq_txbuf_next(&s->ctx, UINT64_MAX, &r, &is_new) == 0) {
+  if (s->probes > 0 || s->ping_pending || aq_txbuf_next(&s->ctx, UINT64_MAX, &r, &is_new) == 0) {
     return 1;
   }
   return sp == AQ_PN_SPACE_APP && aq_conn_has_app_data(conn);
@@ -370,7 +369,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     t->start = pos;
     t->meta = mi;
     aq_pkt_hd *hd = &t->hd;
-    hd->type = sp == AQ_PN_SPACE_INITIAL ? AQ_PKT_INITIAL
+    hd->type = sp == AQ_PN_SPACE_INITIAL     ? AQ_PKT_INITIAL
                : sp == AQ_PN_SPACE_HANDSHAKE ? AQ_PKT_HANDSHAKE
                                              : AQ_PKT_1RTT;
     hd->version = conn->version;
@@ -381,7 +380,8 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     hd->len_width = 2;
     hd->key_phase = conn->key_phase;
     hd->pkt_num = aq_recov_next_pn(&conn->recov, sp);
-    hd->pn_len = aq_pkt_pn_len(hd->pkt_num, rtb->has_largest_acked ? rtb->largest_acked : UINT64_MAX);
+    hd->pn_len =
+        aq_pkt_pn_len(hd->pkt_num, rtb->has_largest_acked ? rtb->largest_acked : UINT64_MAX);
     aq_wbuf hw;
     aq_wbuf_init(&hw, buf + pos, cap - pos);
     if (aq_pkt_encode_hd(&hw, hd) != 0) {
@@ -477,8 +477,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     } else if (t->padded) {
       flags |= AQ_SENT_IN_FLIGHT;
     }
-    rc = aq_recov_on_sent(&conn->recov, t->sp, t->hd.pkt_num, (uint32_t)pktlen, flags, t->meta,
-                          ts);
+    rc = aq_recov_on_sent(&conn->recov, t->sp, t->hd.pkt_num, (uint32_t)pktlen, flags, t->meta, ts);
     if (rc != 0) {
       meta_free(conn, t->meta);
       return rc == AQ_ERR_LIMIT ? AQ_ERR_INTERNAL : rc;

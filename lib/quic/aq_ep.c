@@ -89,7 +89,9 @@ void aq_ep_del(aq_ep *ep) {
   aq_mem_free(ep->mem, ep);
 }
 
-size_t aq_ep_conn_count(const aq_ep *ep) { return ep->nconns; }
+size_t aq_ep_conn_count(const aq_ep *ep) {
+  return ep->nconns;
+}
 
 int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   *out = NULL;

@@ -223,8 +223,8 @@ void aq_txbuf_on_lost(aq_txbuf *tb, uint64_t o, uint64_t len) {
   }
   if (o < end) {
     if (aq_ranges_insert(&tb->lost, o, end) != 0) {
-    /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
-  }
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
   }
 }
 
@@ -241,11 +241,11 @@ void aq_txbuf_on_acked(aq_txbuf *tb, uint64_t o, uint64_t len) {
     aq_range lo = tb->acked.r[0];
     aq_ranges_remove_below(&tb->acked, lo.end);
     if (aq_ranges_insert(&tb->lost, lo.start, lo.end) != 0) {
-    /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
-  }
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
     if (aq_ranges_insert(&tb->acked, o, end) != 0) {
-    /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
-  }
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
   }
   if (tb->acked.n > 0 && tb->acked.r[0].start <= tb->base) {
     tb->base = tb->acked.r[0].end;
@@ -257,8 +257,8 @@ void aq_txbuf_on_acked(aq_txbuf *tb, uint64_t o, uint64_t len) {
 void aq_txbuf_requeue_unacked(aq_txbuf *tb) {
   if (tb->base < tb->next) {
     if (aq_ranges_insert(&tb->lost, tb->base, tb->next) != 0) {
-    /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
-  }
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
   }
 }
 
@@ -268,7 +268,9 @@ static int strm_is_local(const aq_conn *conn, uint64_t id) {
   return (int)(id & 1u) == conn->is_server;
 }
 
-static size_t strm_bucket(uint64_t id) { return (size_t)((id >> 2) % AQ_STRM_BUCKETS); }
+static size_t strm_bucket(uint64_t id) {
+  return (size_t)((id >> 2) % AQ_STRM_BUCKETS);
+}
 
 aq_strm *aq_strm_find(const aq_conn *conn, uint64_t id) {
   for (aq_strm *s = conn->strm_tab[strm_bucket(id)]; s != NULL; s = s->hnext) {
@@ -385,7 +387,9 @@ static int strm_send_done(const aq_strm *s) {
   return !s->has_send || (s->fin_acked && s->tx.base == s->tx.end) || s->reset_acked;
 }
 
-static int strm_recv_done(const aq_strm *s) { return !s->has_recv || s->rx_fin_read; }
+static int strm_recv_done(const aq_strm *s) {
+  return !s->has_recv || s->rx_fin_read;
+}
 
 void aq_strm_collect(aq_conn *conn) {
   for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
@@ -428,9 +432,9 @@ static int strm_wants_send(const aq_conn *conn, const aq_strm *s) {
 }
 
 int aq_strm_has_pending(const aq_conn *conn) {
-  if (conn->max_data_pending || conn->max_streams_bidi_pending ||
-      conn->max_streams_uni_pending || conn->streams_blocked_bidi_pending ||
-      conn->streams_blocked_uni_pending || conn->data_blocked_pending) {
+  if (conn->max_data_pending || conn->max_streams_bidi_pending || conn->max_streams_uni_pending ||
+      conn->streams_blocked_bidi_pending || conn->streams_blocked_uni_pending ||
+      conn->data_blocked_pending) {
     return 1;
   }
   for (aq_strm *s = conn->sendq; s != NULL;) {
@@ -463,8 +467,7 @@ int aq_strm_has_pending(const aq_conn *conn) {
  * already finished and forgotten (frame ignored).  Errors close the
  * connection: STREAM_STATE_ERROR / STREAM_LIMIT_ERROR.
  */
-static int strm_get_rx(aq_conn *conn, uint64_t id, aq_strm **out, aq_tstamp ts,
-                       uint64_t ftype) {
+static int strm_get_rx(aq_conn *conn, uint64_t id, aq_strm **out, aq_tstamp ts, uint64_t ftype) {
   *out = aq_strm_find(conn, id);
   if (*out != NULL) {
     return 0;
@@ -625,8 +628,7 @@ static int on_stop_sending(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
 static int on_max_stream_data(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   uint64_t id = f->u.max_stream_data.stream_id;
   if (!strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
-    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "MAX_STREAM_DATA on receive-only",
-                 ts);
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "MAX_STREAM_DATA on receive-only", ts);
     return AQ_ERR_PROTO;
   }
   aq_strm *s;
@@ -645,17 +647,14 @@ static int on_max_stream_data(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
 
 int aq_strm_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   switch (f->type) {
-  case AQ_FT_RESET_STREAM:
-    return on_reset_stream(conn, f, ts);
-  case AQ_FT_STOP_SENDING:
-    return on_stop_sending(conn, f, ts);
+  case AQ_FT_RESET_STREAM: return on_reset_stream(conn, f, ts);
+  case AQ_FT_STOP_SENDING: return on_stop_sending(conn, f, ts);
   case AQ_FT_MAX_DATA:
     if (f->u.max_data.max > conn->tx_max_data) {
       conn->tx_max_data = f->u.max_data.max;
     }
     return 0;
-  case AQ_FT_MAX_STREAM_DATA:
-    return on_max_stream_data(conn, f, ts);
+  case AQ_FT_MAX_STREAM_DATA: return on_max_stream_data(conn, f, ts);
   case AQ_FT_MAX_STREAMS_BIDI:
     if (f->u.max_streams.max > conn->peer_max_bidi) {
       conn->peer_max_bidi = f->u.max_streams.max;
@@ -668,8 +667,7 @@ int aq_strm_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
     return 0;
   case AQ_FT_DATA_BLOCKED:
   case AQ_FT_STREAMS_BLOCKED_BIDI:
-  case AQ_FT_STREAMS_BLOCKED_UNI:
-    return 0;
+  case AQ_FT_STREAMS_BLOCKED_UNI: return 0;
   case AQ_FT_STREAM_DATA_BLOCKED: {
     uint64_t id = f->u.max_stream_data.stream_id;
     if (strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
@@ -733,8 +731,7 @@ void aq_strm_on_record(aq_conn *conn, const aq_sent_frame *sf, int acked) {
       sendq_add(conn, s);
     }
     break;
-  default:
-    break;
+  default: break;
   }
 }
 

@@ -136,14 +136,14 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   q->close.reasonlen = n;
   if (getenv("AQ_CONN_DEBUG") != NULL) {
     fprintf(stderr, "%s closed t=%.6f by_peer=%d idle=%d app=%d code=0x%llx err=%d reason=%.*s\n",
-            q->is_server ? "server" : "client",
-            (double)(q->closed_ts - AQ_SIM_ORIGIN) / 1e9, ci->by_peer, ci->idle_timeout,
-            ci->is_app, (unsigned long long)ci->code, ci->err, (int)n, (const char *)q->close_reason);
+            q->is_server ? "server" : "client", (double)(q->closed_ts - AQ_SIM_ORIGIN) / 1e9,
+            ci->by_peer, ci->idle_timeout, ci->is_app, (unsigned long long)ci->code, ci->err,
+            (int)n, (const char *)q->close_reason);
   }
 }
 
-static aq_ssize ed_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
-                        const uint8_t *msg, size_t msglen) {
+static aq_ssize ed_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap, const uint8_t *msg,
+                        size_t msglen) {
   aq_simq *q = ctx;
   if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
     return AQ_ERR_INVALID_ARGUMENT;

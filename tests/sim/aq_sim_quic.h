@@ -22,15 +22,15 @@
 typedef struct aq_simq_stream {
   uint64_t id;
   int used;
-  uint64_t to_send;   /* bytes the app wants to send in total */
-  uint64_t sent;      /* bytes accepted by aq_conn_stream_write */
-  int fin;            /* send the FIN once everything is accepted */
+  uint64_t to_send; /* bytes the app wants to send in total */
+  uint64_t sent;    /* bytes accepted by aq_conn_stream_write */
+  int fin;          /* send the FIN once everything is accepted */
   int fin_sent;
-  uint64_t recvd;     /* in-order bytes read */
+  uint64_t recvd; /* in-order bytes read */
   int fin_recvd;
   int reset_recvd;
   uint64_t reset_code;
-  int bad;            /* a received byte did not match the pattern */
+  int bad; /* a received byte did not match the pattern */
 } aq_simq_stream;
 
 typedef struct aq_simq aq_simq;
@@ -38,11 +38,11 @@ struct aq_simq {
   aq_sim *sim;
   aq_sim_host *host;
   aq_ep *ep;
-  aq_conn *conn;       /* client: its connection; server: the latest accepted */
+  aq_conn *conn; /* client: its connection; server: the latest accepted */
   aq_settings set;
   aq_callbacks cb;
   int is_server;
-  int echo;            /* echo bidi stream data back, FIN included */
+  int echo; /* echo bidi stream data back, FIN included */
   int hs_done;
   aq_tstamp hs_done_ts;
   int closed;
@@ -62,7 +62,7 @@ struct aq_simq {
   uint8_t seed[32];
   uint8_t spki[64];
   size_t spkilen;
-  uint8_t *cert;       /* padded "certificate" for large-flight tests (NULL = none) */
+  uint8_t *cert; /* padded "certificate" for large-flight tests (NULL = none) */
   size_t certlen;
   aq_tls_credential cred;
   void (*new_conn_hook)(aq_simq *q, aq_conn *conn); /* server: called from new_conn */

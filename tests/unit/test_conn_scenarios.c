@@ -151,8 +151,11 @@ AQ_TEST(conn_handshake_loss_30pct) {
 
 AQ_TEST(conn_transfer_loss_2pct_multi) {
   aq_simq_pair p;
-  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000, .loss_pct = 2,
-                           .reorder_pct = 2, .reorder_delay = 3 * AQ_MILLISECONDS};
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS,
+                           .rate_bps = 20000000,
+                           .loss_pct = 2,
+                           .reorder_pct = 2,
+                           .reorder_delay = 3 * AQ_MILLISECONDS};
   aq_simq_pair_init(&p, 13, &lp);
   aq_simq_pair_start(&p);
   aq_duration d = run_xfer(&p, 4, 256000, 60 * AQ_SECONDS);
@@ -166,8 +169,7 @@ AQ_TEST(conn_transfer_loss_2pct_multi) {
 
 AQ_TEST(conn_transfer_corrupt_2pct) {
   aq_simq_pair p;
-  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000,
-                           .corrupt_pct = 2};
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000, .corrupt_pct = 2};
   aq_simq_pair_init(&p, 14, &lp);
   aq_simq_pair_start(&p);
   aq_duration d = run_xfer(&p, 2, 300000, 60 * AQ_SECONDS);

@@ -15,7 +15,9 @@
 #include "aq_sim_quic.h"
 #include "aq_test.h"
 
-static int det_rand(uint8_t *buf, size_t len, void *ud) { return aq_test_rand(buf, len, ud); }
+static int det_rand(uint8_t *buf, size_t len, void *ud) {
+  return aq_test_rand(buf, len, ud);
+}
 
 static aq_path test_path(void) {
   static const uint8_t sip[4] = {192, 0, 2, 1}, cip[4] = {198, 51, 100, 2};
@@ -113,7 +115,9 @@ static aq_conn *established(aq_simq_pair *p, uint64_t seed) {
   return p->s.conn;
 }
 
-static int inject(aq_conn *c, const aq_frame *f, aq_tstamp ts) { return aq_strm_on_frame(c, f, ts); }
+static int inject(aq_conn *c, const aq_frame *f, aq_tstamp ts) {
+  return aq_strm_on_frame(c, f, ts);
+}
 
 AQ_TEST(conn_sparse_fragments_bounded) {
   aq_simq_pair p;
@@ -305,16 +309,21 @@ AQ_TEST(conn_frame_violations) {
       {"NEW_TOKEN from client", {0x07, 0x01, 0xaa}, 3, 0, AQ_QERR_PROTOCOL_VIOLATION},
       {"unknown frame type", {0x21}, 1, 0, AQ_QERR_FRAME_ENCODING_ERROR},
       {"truncated CRYPTO", {0x06, 0x00}, 2, 0, AQ_QERR_FRAME_ENCODING_ERROR},
-      {"ACK of unsent packet", {0x02, 0x43, 0xe8, 0x00, 0x00, 0x00}, 6, 0,
+      {"ACK of unsent packet",
+       {0x02, 0x43, 0xe8, 0x00, 0x00, 0x00},
+       6,
+       0,
        AQ_QERR_PROTOCOL_VIOLATION},
-      {"CRYPTO past the buffer", {0x06, 0x80, 0x01, 0x00, 0x00, 0x01, 0x00}, 7, 0,
+      {"CRYPTO past the buffer",
+       {0x06, 0x80, 0x01, 0x00, 0x00, 0x01, 0x00},
+       7,
+       0,
        AQ_QERR_CRYPTO_BUFFER_EXCEEDED},
       {"DATAGRAM not negotiated", {0x31, 0x01, 0x00}, 3, 0, AQ_QERR_PROTOCOL_VIOLATION},
       {"no frames", {0}, 0, 0, AQ_QERR_PROTOCOL_VIOLATION},
       {"reserved bits", {0x01}, 1, 0x08, AQ_QERR_PROTOCOL_VIOLATION},
       {"RETIRE_CONNECTION_ID never issued", {0x19, 0x05}, 2, 0, AQ_QERR_PROTOCOL_VIOLATION},
-      {"MAX_STREAMS over 2^60", {0x12, 0xd0, 0, 0, 0, 0, 0, 1}, 8, 0,
-       AQ_QERR_FRAME_ENCODING_ERROR},
+      {"MAX_STREAMS over 2^60", {0x12, 0xd0, 0, 0, 0, 0, 0, 1}, 8, 0, AQ_QERR_FRAME_ENCODING_ERROR},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     aq_simq_pair p;
@@ -323,7 +332,8 @@ AQ_TEST(conn_frame_violations) {
     inject_1rtt(&p, cases[i].payload, cases[i].len, cases[i].reserved, 1000);
     if (cases[i].code == UINT64_MAX) {
       CHECK(!aq_conn_is_closed(s));
-      CHECK(s->sp[AQ_PN_SPACE_APP].acktr.has_largest && s->sp[AQ_PN_SPACE_APP].acktr.largest == 1000);
+      CHECK(s->sp[AQ_PN_SPACE_APP].acktr.has_largest &&
+            s->sp[AQ_PN_SPACE_APP].acktr.largest == 1000);
     } else {
       if (!aq_conn_is_closed(s) || s->close_code != cases[i].code) {
         fprintf(stderr, "case %s\n", cases[i].name);
@@ -419,8 +429,8 @@ AQ_TEST(conn_version_negotiation) {
   REQUIRE(sep != NULL);
   uint8_t d[1200];
   memset(d, 0, sizeof(d));
-  static const uint8_t head[] = {0xc3, 0x1a, 0x2a, 0x3a, 0x4a, 8, 1, 2, 3, 4, 5, 6, 7, 8,
-                                 4, 9, 9, 9, 9};
+  static const uint8_t head[] = {0xc3, 0x1a, 0x2a, 0x3a, 0x4a, 8, 1, 2, 3, 4,
+                                 5,    6,    7,    8,    4,    9, 9, 9, 9};
   memcpy(d, head, sizeof(head));
   aq_path sp = test_path();
   REQUIRE(aq_ep_read(sep, &sp, d, 1199, 10) == 0);
