@@ -274,6 +274,16 @@ typedef struct aq_callbacks {
                               void *user_data);
   /** stream_id is finished in both directions and forgotten. */
   void (*stream_close)(aq_conn *conn, uint64_t stream_id, void *user_data);
+  /**
+   * Decide on the peer's key during the handshake: spki = its
+   * SubjectPublicKeyInfo DER (raw public key, or taken from its X.509
+   * certificate, then cert/certlen = that DER, else NULL).  Return 0 to
+   * accept; anything else fails the handshake (CRYPTO_ERROR bad_certificate).
+   * The CertificateVerify signature is always checked as well.  NULL =
+   * accept any key (only for tests and opportunistic encryption).
+   */
+  int (*verify_peer)(aq_conn *conn, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
+                     size_t certlen, void *user_data);
   /** The connection is closed (entered closing/draining or timed out); called once. */
   void (*conn_closed)(aq_conn *conn, const aq_close_info *info, void *user_data);
 } aq_callbacks;
@@ -364,6 +374,11 @@ AQ_EXTERN int aq_conn_is_closed(const aq_conn *conn);
 AQ_EXTERN int aq_conn_is_server(const aq_conn *conn);
 /** Copy the connection's statistics into *st. */
 AQ_EXTERN void aq_conn_get_stats(const aq_conn *conn, aq_conn_stats *st);
+/**
+ * The peer's authenticated SubjectPublicKeyInfo DER (valid until the
+ * connection is deleted), or NULL before the handshake has verified it.
+ */
+AQ_EXTERN const uint8_t *aq_conn_peer_spki(const aq_conn *conn, size_t *len);
 /** The active path. */
 AQ_EXTERN const aq_path *aq_conn_get_path(const aq_conn *conn);
 

@@ -164,6 +164,15 @@ static int tls_rand(uint8_t *buf, size_t len, void *ud) {
   return conn->cb.rand(buf, len, conn->user_data);
 }
 
+static int tls_verify(void *ud, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
+                      size_t certlen) {
+  aq_conn *conn = ud;
+  return conn->cb.verify_peer(conn, spki, spkilen, cert, certlen, conn->user_data) == 0 ? 0 : -1;
+}
+
+static const aq_tls_callbacks tls_cbs_verify = {
+    .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand, .verify_peer = tls_verify};
+
 static const aq_tls_callbacks tls_cbs = {
     .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand};
 
@@ -233,7 +242,8 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.transport_params = conn->tp_buf;
   tc.transport_params_len = conn->tp_len;
   tc.quic = 1;
-  conn->tls = aq_tls_new(&tc, &tls_cbs, conn, conn->mem);
+  conn->tls =
+      aq_tls_new(&tc, conn->cb.verify_peer != NULL ? &tls_cbs_verify : &tls_cbs, conn, conn->mem);
   if (conn->tls == NULL) {
     return AQ_ERR_NOMEM;
   }
@@ -1355,6 +1365,11 @@ int aq_conn_is_closed(const aq_conn *conn) {
 int aq_conn_is_server(const aq_conn *conn) {
   return conn->is_server;
 }
+const uint8_t *aq_conn_peer_spki(const aq_conn *conn, size_t *len) {
+  *len = 0;
+  return conn->tls != NULL ? aq_tls_get_peer_spki(conn->tls, len) : NULL;
+}
+
 const aq_path *aq_conn_get_path(const aq_conn *conn) {
   return &conn->paths[conn->active_path].addr;
 }

@@ -122,6 +122,19 @@ static void cb_stream_close(aq_conn *conn, uint64_t id, void *ud) {
   q->streams_closed++;
 }
 
+static int cb_verify(aq_conn *conn, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
+                     size_t certlen, void *ud) {
+  (void)conn;
+  (void)cert;
+  (void)certlen;
+  aq_simq *q = ud;
+  q->verify_calls++;
+  if (q->pin == NULL) {
+    return 0;
+  }
+  return (spkilen == q->pinlen && memcmp(spki, q->pin, spkilen) == 0) ? 0 : -1;
+}
+
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   (void)conn;
   aq_simq *q = ud;
@@ -189,6 +202,7 @@ void aq_simq_init(aq_simq *q, aq_sim *sim, aq_sim_host *host, int is_server, uin
   q->cb.stream_data = cb_stream_data;
   q->cb.stream_close = cb_stream_close;
   q->cb.conn_closed = cb_closed;
+  q->cb.verify_peer = cb_verify;
 }
 
 void aq_simq_pump(aq_simq *q) {

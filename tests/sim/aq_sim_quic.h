@@ -67,6 +67,9 @@ struct aq_simq {
   aq_tls_credential cred;
   void (*new_conn_hook)(aq_simq *q, aq_conn *conn); /* server: called from new_conn */
   void *hook_arg;
+  const uint8_t *pin;  /* expected peer SPKI (NULL: accept any) */
+  size_t pinlen;
+  int verify_calls;
   uint16_t suites[3];
   uint16_t groups[3];
 };

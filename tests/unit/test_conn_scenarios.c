@@ -403,3 +403,43 @@ AQ_TEST(conn_nat_rebinding_mid_transfer) {
   CHECK(p.s.conn->paths[p.s.conn->active_path].validated);
   aq_simq_pair_free(&p);
 }
+
+AQ_TEST(conn_peer_key_pinning) {
+  for (int good = 1; good >= 0; good--) {
+    aq_simq_pair p;
+    aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+    aq_simq_pair_init(&p, 130 + (uint64_t)good, &lp);
+    uint8_t wrong[64];
+    memcpy(wrong, p.s.spki, p.s.spkilen);
+    wrong[p.s.spkilen - 1] ^= 1;
+    p.c.pin = good ? p.s.spki : wrong;
+    p.c.pinlen = p.s.spkilen;
+    p.s.pin = p.c.spki; /* the server checks the client's key too (mutual auth) */
+    p.s.pinlen = p.c.spkilen;
+    p.s.set.require_client_auth = 1;
+    aq_simq_pair_start(&p);
+    aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
+    CHECK_INT(p.c.verify_calls, 1);
+    if (good) {
+      CHECK_INT(r, AQ_SIM_DONE);
+      CHECK_INT(p.s.verify_calls, 1);
+      size_t n;
+      const uint8_t *k = aq_conn_peer_spki(p.c.conn, &n);
+      REQUIRE(k != NULL);
+      CHECK_INT(n, p.s.spkilen);
+      CHECK_MEM(k, p.s.spki, n);
+      k = aq_conn_peer_spki(p.s.conn, &n);
+      REQUIRE(k != NULL);
+      CHECK_MEM(k, p.c.spki, p.c.spkilen);
+    } else {
+      CHECK(r != AQ_SIM_DONE);
+      CHECK(!p.c.hs_done && !p.s.hs_done);
+      CHECK(p.c.closed && !p.c.close.by_peer);
+      CHECK_INT(p.c.close.code, 0x100 + 42); /* CRYPTO_ERROR(bad_certificate) */
+      CHECK(p.s.closed && p.s.close.by_peer);
+      CHECK_INT(p.s.close.code, 0x100 + 42);
+      CHECK(p.c.closed_ts - AQ_SIM_ORIGIN < 100 * AQ_MILLISECONDS);
+    }
+    aq_simq_pair_free(&p);
+  }
+}
