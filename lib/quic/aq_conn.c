@@ -978,19 +978,27 @@ static aq_ssize try_key_update(aq_conn *conn, uint8_t *p, size_t pktlen, size_t 
   memcpy(conn->app_secret, next, sizeof(next));
   conn->key_phase ^= 1u;
   conn->key_updates++;
+  conn->app_pkts_sealed = 0;
 out:
   aq_memzero(next, sizeof(next));
   return plen;
 }
 
 /** One (coalesced) packet.  Returns 0 (processed or dropped) or a fatal error. */
-static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const uint8_t *pkt,
-                    size_t pktlen, aq_tstamp ts) {
+static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq_pkt_hd *hd,
+                    const uint8_t *pkt, size_t pktlen, aq_tstamp ts) {
   int sp = pkt_space(hd->type);
   if (sp < 0) {
     return 0; /* 0-RTT, Retry, VN: not handled */
   }
   aq_pnspace *s = &conn->sp[sp];
+  /* RFC 9001 §5.7: a server processes no 1-RTT packet before the handshake completes;
+   * RFC 9000 §14.1: a server drops Initials in datagrams below 1200 bytes. */
+  if ((conn->is_server && sp == AQ_PN_SPACE_APP && !conn->handshake_complete) ||
+      (conn->is_server && sp == AQ_PN_SPACE_INITIAL && dgram_len < 1200)) {
+    conn->stats.pkts_dropped++;
+    return 0;
+  }
   if (!s->has_rx || s->discarded || pktlen > sizeof(conn->scratch)) {
     conn->stats.pkts_dropped++;
     return 0;
@@ -1031,6 +1039,12 @@ static int read_one(aq_conn *conn, unsigned path_idx, const aq_pkt_hd *hd, const
       return (int)plen;
     }
     conn->stats.pkts_dropped++;
+    /* RFC 9001 §6.6: the integrity limit on forged packets (2^52 AES-GCM, 2^36 ChaCha20). */
+    if (sp == AQ_PN_SPACE_APP &&
+        ++conn->aead_failures >=
+            (conn->app_aead == AQ_AEAD_CHACHA20_POLY1305 ? (1ULL << 36) : (1ULL << 52))) {
+      aq_conn_fail(conn, AQ_QERR_AEAD_LIMIT_REACHED, 0, "AEAD integrity limit", ts);
+    }
     return 0;
   }
   /* Reserved bits must be zero after removing protection (§17.2, §17.3.1). */
@@ -1165,7 +1179,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     if (more <= 0) {
       break;
     }
-    int rc = read_one(conn, pi, &hd, pkt, pktlen, ts);
+    int rc = read_one(conn, pi, len, &hd, pkt, pktlen, ts);
     if (rc != 0) {
       return rc;
     }

@@ -281,6 +281,8 @@ struct aq_conn {
   aq_aead_alg app_aead;
   uint8_t key_phase;
   uint64_t key_updates;
+  uint64_t aead_failures;   /* 1-RTT packets that failed authentication */
+  uint64_t app_pkts_sealed; /* 1-RTT packets sent under the current keys */
   aq_recov recov;
   aq_cc cc;
   aq_pacer pacer;

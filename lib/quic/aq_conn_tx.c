@@ -483,6 +483,15 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       return rc == AQ_ERR_LIMIT ? AQ_ERR_INTERNAL : rc;
     }
     conn->stats.pkts_sent++;
+    if (t->sp == AQ_PN_SPACE_APP) {
+      conn->app_pkts_sealed++;
+    }
+  }
+  /* RFC 9001 §6.6: AES-GCM keys protect at most 2^23 packets; we do not initiate key
+   * updates, so the connection ends cleanly instead of exceeding the limit. */
+  if (conn->app_pkts_sealed >= (1ULL << 23) && conn->app_aead != AQ_AEAD_CHACHA20_POLY1305 &&
+      conn->state < AQ_CS_CLOSING) {
+    aq_conn_fail(conn, AQ_QERR_AEAD_LIMIT_REACHED, 0, "AEAD confidentiality limit", ts);
   }
   if (closing) {
     conn->close_pending = 0;

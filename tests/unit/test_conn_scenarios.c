@@ -450,10 +450,11 @@ static int upload_done(void *arg) {
 }
 
 AQ_TEST(conn_throughput_100mbit) {
-  /* 8 MiB one way over 100 Mbit/s, 40 ms RTT, 1 MiB windows: close to line rate after slow start. */
+  /* 8 MiB one way over 100 Mbit/s, 40 ms RTT, 1 MiB windows: close to line rate after slow start.
+   */
   aq_simq_pair p;
-  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 100000000,
-                           .queue_bytes = 400000};
+  aq_sim_link_params lp = {
+      .delay = 10 * AQ_MILLISECONDS, .rate_bps = 100000000, .queue_bytes = 400000};
   aq_simq_pair_init(&p, 140, &lp);
   p.s.echo = 0;
   p.s.set.initial_max_stream_data = 1u << 20;
@@ -470,8 +471,7 @@ AQ_TEST(conn_throughput_100mbit) {
     aq_conn_get_stats(p.c.conn, &st);
     fprintf(stderr, "8 MiB in %.3f s (%.1f Mbit/s), lost %llu, cwnd %llu, srtt %.1f ms\n",
             (double)d / 1e9, 8.0 * 8 * 1048576 / ((double)d / 1e9) / 1e6,
-            (unsigned long long)st.pkts_lost, (unsigned long long)st.cwnd,
-            (double)st.srtt / 1e6);
+            (unsigned long long)st.pkts_lost, (unsigned long long)st.cwnd, (double)st.srtt / 1e6);
   }
   /* Line rate is 0.67 s of payload; allow slow start and header overhead. */
   CHECK(d < 2 * AQ_SECONDS);

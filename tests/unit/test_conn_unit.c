@@ -638,3 +638,78 @@ AQ_TEST(conn_stateless_reset_detected) {
   CHECK_INT(aq_conn_write_pkt(c, &op, buf, sizeof(buf), aq_sim_now(p.sim)), 0);
   aq_simq_pair_free(&p);
 }
+
+/** A client Initial with payload, padded so the datagram is dglen bytes, sealed with c's keys. */
+static void make_initial(aq_conn *c, uint64_t pn, const uint8_t *payload, size_t len, size_t dglen,
+                         uint8_t *out) {
+  aq_pkt_hd hd;
+  memset(&hd, 0, sizeof(hd));
+  hd.type = AQ_PKT_INITIAL;
+  hd.version = AQ_PROTO_VER_V1;
+  hd.dcid = c->dcid.data;
+  hd.dcidlen = c->dcid.len;
+  hd.scid = c->scid.data;
+  hd.scidlen = c->scid.len;
+  hd.pkt_num = pn;
+  hd.pn_len = 4;
+  hd.len_width = 2;
+  aq_wbuf w;
+  aq_wbuf_init(&w, out, dglen);
+  REQUIRE(aq_pkt_encode_hd(&w, &hd) == 0);
+  aq_wbuf_bytes(&w, payload, len);
+  aq_wbuf_zeros(&w, aq_wbuf_left(&w));
+  REQUIRE(aq_wbuf_error(&w) == 0);
+  REQUIRE(aq_pkt_set_length(out, &hd, dglen) == 0);
+  REQUIRE(aq_pprot_seal(&c->sp[AQ_PN_SPACE_INITIAL].tx, out, dglen, hd.pktlen, hd.pn_offset, 4,
+                        pn) == 0);
+}
+
+AQ_TEST(conn_server_drops_small_initial_and_early_1rtt) {
+  uint64_t rng = 21, srng = 22;
+  aq_settings set;
+  aq_settings_default(&set);
+  static const uint16_t groups[] = {0x001d};
+  set.tls_groups = groups;
+  set.ntls_groups = 1;
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  aq_path p = test_path();
+  aq_conn *c;
+  REQUIRE(aq_conn_new(&c, 0, &set, &cb, &rng, NULL, &p, NULL, 1) == 0);
+  uint8_t dg[1500];
+  aq_path op;
+  aq_ssize n = aq_conn_write_pkt(c, &op, dg, sizeof(dg), 1);
+  REQUIRE(n == 1200);
+  aq_pkt_hd hd;
+  REQUIRE(aq_pkt_decode_hd(&hd, dg, (size_t)n, 8) == 0);
+  aq_conn *s;
+  aq_path sp = {p.remote, p.local};
+  REQUIRE(aq_conn_new(&s, 1, &set, &cb, &srng, NULL, &sp, &hd, 1) == 0);
+  uint8_t ping[] = {AQ_FT_PING};
+  /* A PING-only Initial in a 1199-byte datagram: dropped (§14.1). */
+  uint8_t small[1200];
+  make_initial(c, 7, ping, 1, 1199, small);
+  CHECK_INT(aq_conn_read_pkt(s, &sp, small, 1199, 2), 0);
+  CHECK_INT(s->stats.pkts_recv, 0);
+  CHECK_INT(s->stats.pkts_dropped, 1);
+  /* The same in 1200 bytes is processed. */
+  make_initial(c, 8, ping, 1, 1200, small);
+  CHECK_INT(aq_conn_read_pkt(s, &sp, small, 1200, 3), 0);
+  CHECK_INT(s->stats.pkts_recv, 1);
+  /* Then the real ClientHello. */
+  CHECK_INT(aq_conn_read_pkt(s, &sp, dg, (size_t)n, 4), 0);
+  CHECK_INT(s->stats.pkts_recv, 2);
+  CHECK(!s->handshake_complete);
+  /* A 1-RTT packet (here a fake one with the right DCID) is not processed (RFC 9001 §5.7). */
+  uint8_t one[64];
+  memset(one, 0, sizeof(one));
+  one[0] = 0x40;
+  memcpy(one + 1, s->scid.data, s->scid.len);
+  uint64_t dropped = s->stats.pkts_dropped;
+  CHECK_INT(aq_conn_read_pkt(s, &sp, one, sizeof(one), 5), 0);
+  CHECK_INT(s->stats.pkts_dropped, dropped + 1);
+  CHECK_INT(s->aead_failures, 0); /* dropped before decryption */
+  aq_conn_del(s);
+  aq_conn_del(c);
+}
