@@ -16,6 +16,11 @@
 #include "aq_mem.h"
 #include "aq_qerr.h"
 
+/** Non-zero if cid holds exactly the len bytes at p. */
+static int aq_cid_eq_bytes(const aq_cid *cid, const uint8_t *p, size_t len) {
+  return cid->len == len && memcmp(cid->data, p, len) == 0;
+}
+
 static int space_of_epoch(aq_epoch e) {
   switch (e) {
   case AQ_EPOCH_INITIAL: return AQ_PN_SPACE_INITIAL;
@@ -260,7 +265,8 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
 static int install_initial_keys(aq_conn *conn) {
   uint8_t cs[32], ss[32];
   aq_pnspace *s = &conn->sp[AQ_PN_SPACE_INITIAL];
-  int rc = aq_quic_initial_secrets(cs, ss, conn->odcid.data, conn->odcid.len, conn->version);
+  int rc = aq_quic_initial_secrets(cs, ss, conn->initial_key_cid.data, conn->initial_key_cid.len,
+                                   conn->version);
   if (rc == 0) {
     const uint8_t *rx = conn->is_server ? cs : ss;
     const uint8_t *tx = conn->is_server ? ss : cs;
@@ -469,6 +475,7 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
     }
   }
   if (rc == 0) {
+    conn->initial_key_cid = conn->odcid;
     rc = install_initial_keys(conn);
   }
   if (rc == 0) {
@@ -577,7 +584,11 @@ static int process_peer_tp(aq_conn *conn, aq_tstamp ts) {
     return AQ_ERR_PROTO;
   }
   if (!conn->is_server) {
-    if (!aq_cid_eq(&tp.original_dcid, &conn->odcid) || (tp.has & AQ_TP_HAS_RETRY_SCID)) {
+    /* §7.3: retry_source_connection_id present exactly when we processed a Retry. */
+    int retry_ok = conn->got_retry ? ((tp.has & AQ_TP_HAS_RETRY_SCID) &&
+                                      aq_cid_eq(&tp.retry_scid, &conn->retry_scid))
+                                   : !(tp.has & AQ_TP_HAS_RETRY_SCID);
+    if (!aq_cid_eq(&tp.original_dcid, &conn->odcid) || !retry_ok) {
       aq_conn_fail(conn, AQ_QERR_TRANSPORT_PARAMETER_ERROR, AQ_FT_CRYPTO,
                    "original_destination_connection_id mismatch", ts);
       return AQ_ERR_PROTO;
@@ -1127,6 +1138,39 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
  * attempt on a Version Negotiation packet for its CIDs that does not list
  * the version it used (we speak only v1, so there is nothing to retry with).
  */
+/**
+ * Client: a Retry (RFC 9000 §17.2.5.2).  Accepted once, before any Initial
+ * from the server, with a valid integrity tag (RFC 9001 §5.8) and a token:
+ * the new DCID rekeys the Initial space and the ClientHello is sent again
+ * with the token.
+ */
+static void on_retry(aq_conn *conn, const aq_pkt_hd *hd, const uint8_t *pkt, size_t len) {
+  if (conn->is_server || conn->got_retry || conn->got_peer_scid || hd->tokenlen == 0 ||
+      hd->tokenlen > AQ_RETRY_TOKEN_MAX || hd->version != conn->version ||
+      !aq_cid_eq_bytes(&conn->scid, hd->dcid, hd->dcidlen) ||
+      aq_pprot_retry_verify(conn->version, conn->odcid.data, conn->odcid.len, pkt, len) != 0) {
+    conn->stats.pkts_dropped++;
+    return;
+  }
+  aq_cid ns;
+  if (aq_cid_init(&ns, hd->scid, hd->scidlen) != 0 || aq_cid_eq(&ns, &conn->odcid)) {
+    conn->stats.pkts_dropped++;
+    return;
+  }
+  conn->got_retry = 1;
+  conn->retry_scid = ns;
+  conn->dcid = ns;
+  conn->initial_key_cid = ns;
+  memcpy(conn->retry_token, hd->token, hd->tokenlen);
+  conn->retry_token_len = hd->tokenlen;
+  if (install_initial_keys(conn) != 0) {
+    aq_conn_set_fatal(conn, AQ_ERR_CRYPTO);
+    return;
+  }
+  /* Everything sent in Initial packets so far is sent again under the new keys. */
+  aq_txbuf_requeue_unacked(&conn->sp[AQ_PN_SPACE_INITIAL].ctx);
+}
+
 static void on_version_negotiation(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
   (void)ts;
   aq_pkt_vn vn;
@@ -1169,6 +1213,14 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
     return conn->err;
   }
   uint64_t recv_before = conn->stats.pkts_recv;
+  {
+    aq_pkt_hd rh;
+    if ((data[0] & AQ_PKT_HEADER_FORM_BIT) &&
+        aq_pkt_decode_hd(&rh, data, len, conn->scid.len) == 0 && rh.type == AQ_PKT_RETRY) {
+      on_retry(conn, &rh, data, len);
+      return conn->err;
+    }
+  }
   aq_pkt_iter it;
   aq_pkt_iter_init(&it, data, len, conn->scid.len);
   for (;;) {

@@ -44,6 +44,8 @@
 #define AQ_CLOSE_REASON_MAX 256u
 /** Peer connection IDs kept (NEW_CONNECTION_ID); our active_connection_id_limit. */
 #define AQ_MAX_PEER_CIDS 4
+/** Longest Retry token a client keeps (RFC 9000 §17.2.5). */
+#define AQ_RETRY_TOKEN_MAX 512u
 /** Connection IDs we issue (sequence 0 included). */
 #define AQ_MAX_LOCAL_CIDS 4
 /** Hash buckets of the stream table. */
@@ -246,6 +248,11 @@ struct aq_conn {
   } local_cids[AQ_MAX_LOCAL_CIDS];
   uint64_t next_local_seq;
   aq_cid peer_initial_scid; /* SCID the peer used in its first Initial */
+  aq_cid initial_key_cid;   /* the DCID the Initial keys derive from (odcid, or after Retry) */
+  int got_retry;            /* client: a Retry was processed (at most one, §17.2.5.2) */
+  aq_cid retry_scid; /* client: the Retry's SCID, checked against retry_source_connection_id */
+  uint8_t retry_token[AQ_RETRY_TOKEN_MAX];
+  size_t retry_token_len;
   int got_peer_scid;
   struct {
     uint64_t seq;

@@ -377,6 +377,10 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     hd->dcidlen = conn->dcid.len;
     hd->scid = conn->scid.data;
     hd->scidlen = conn->scid.len;
+    if (sp == AQ_PN_SPACE_INITIAL && !conn->is_server) {
+      hd->token = conn->retry_token;
+      hd->tokenlen = conn->retry_token_len;
+    }
     hd->len_width = 2;
     hd->key_phase = conn->key_phase;
     hd->pkt_num = aq_recov_next_pn(&conn->recov, sp);

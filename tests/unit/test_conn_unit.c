@@ -713,3 +713,85 @@ AQ_TEST(conn_server_drops_small_initial_and_early_1rtt) {
   aq_conn_del(s);
   aq_conn_del(c);
 }
+
+static int aq_cid_eq_bytes_test(const aq_cid *cid, const uint8_t *p, size_t len) {
+  return cid->len == len && memcmp(cid->data, p, len) == 0;
+}
+
+/** A Retry from "the server" for client hd (tag over the client's original DCID). */
+static size_t make_retry(const aq_pkt_hd *chd, const uint8_t *newcid, size_t newlen,
+                         const uint8_t *token, size_t tokenlen, int bad_tag, uint8_t *out,
+                         size_t cap) {
+  aq_wbuf w;
+  aq_wbuf_init(&w, out, cap);
+  if (aq_pkt_encode_retry(&w, AQ_PROTO_VER_V1, 0, chd->scid, chd->scidlen, newcid, newlen, token,
+                          tokenlen) != 0) {
+    return 0;
+  }
+  size_t n = aq_wbuf_len(&w);
+  uint8_t tag[16];
+  if (aq_pprot_retry_tag(tag, AQ_PROTO_VER_V1, chd->dcid, chd->dcidlen, out, n) != 0) {
+    return 0;
+  }
+  tag[0] ^= (uint8_t)(bad_tag != 0);
+  memcpy(out + n, tag, 16);
+  return n + 16;
+}
+
+AQ_TEST(conn_client_retry) {
+  uint64_t rng = 31, srng = 32;
+  aq_settings set;
+  aq_settings_default(&set);
+  static const uint16_t groups[] = {0x001d};
+  set.tls_groups = groups;
+  set.ntls_groups = 1;
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  aq_path p = test_path();
+  aq_conn *c;
+  REQUIRE(aq_conn_new(&c, 0, &set, &cb, &rng, NULL, &p, NULL, 1) == 0);
+  uint8_t dg[1500], r[256];
+  aq_path op;
+  REQUIRE(aq_conn_write_pkt(c, &op, dg, sizeof(dg), 1) == 1200);
+  aq_pkt_hd chd;
+  REQUIRE(aq_pkt_decode_hd(&chd, dg, 1200, 8) == 0);
+  uint8_t odcid[20];
+  size_t odlen = chd.dcidlen;
+  memcpy(odcid, chd.dcid, odlen);
+  static const uint8_t newcid[8] = {9, 8, 7, 6, 5, 4, 3, 2};
+  static const uint8_t token[5] = {'t', 'o', 'k', 'e', 'n'};
+  aq_path rp = {p.local, p.remote};
+  /* A Retry with a bad integrity tag is ignored. */
+  size_t rn = make_retry(&chd, newcid, 8, token, 5, 1, r, sizeof(r));
+  REQUIRE(rn > 0);
+  CHECK_INT(aq_conn_read_pkt(c, &rp, r, rn, 2), 0);
+  CHECK(!c->got_retry);
+  /* A valid one switches the DCID and the Initial keys, and the token rides on the next Initial. */
+  rn = make_retry(&chd, newcid, 8, token, 5, 0, r, sizeof(r));
+  CHECK_INT(aq_conn_read_pkt(c, &rp, r, rn, 3), 0);
+  CHECK(c->got_retry);
+  aq_ssize n = aq_conn_write_pkt(c, &op, dg, sizeof(dg), 4);
+  CHECK_INT(n, 1200);
+  aq_pkt_hd hd;
+  REQUIRE(aq_pkt_decode_hd(&hd, dg, (size_t)n, 8) == 0);
+  CHECK_INT(hd.type, AQ_PKT_INITIAL);
+  CHECK_INT(hd.dcidlen, 8);
+  CHECK_MEM(hd.dcid, newcid, 8);
+  CHECK_INT(hd.tokenlen, 5);
+  CHECK_MEM(hd.token, token, 5);
+  /* A server keyed from the new DCID opens it and gets the whole ClientHello. */
+  aq_conn *s;
+  aq_path sp = {p.remote, p.local};
+  REQUIRE(aq_conn_new(&s, 1, &set, &cb, &srng, NULL, &sp, &hd, 5) == 0);
+  CHECK_INT(aq_conn_read_pkt(s, &sp, dg, (size_t)n, 5), 0);
+  CHECK_INT(s->stats.pkts_recv, 1);
+  CHECK(s->sp[AQ_PN_SPACE_INITIAL].crx.off > 100);
+  /* A second Retry is ignored (§17.2.5.2). */
+  static const uint8_t other[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  rn = make_retry(&chd, other, 8, token, 5, 0, r, sizeof(r));
+  CHECK_INT(aq_conn_read_pkt(c, &rp, r, rn, 6), 0);
+  CHECK(aq_cid_eq_bytes_test(&c->dcid, newcid, 8));
+  aq_conn_del(s);
+  aq_conn_del(c);
+}
