@@ -201,6 +201,10 @@ static int encode_tp(aq_conn *conn) {
   if (conn->is_server) {
     tp.original_dcid = conn->odcid;
     tp.has |= AQ_TP_HAS_ORIGINAL_DCID;
+    if (conn->got_retry) {
+      tp.retry_scid = conn->retry_scid;
+      tp.has |= AQ_TP_HAS_RETRY_SCID;
+    }
   }
   for (size_t i = 0; i < conn->next; i++) {
     const aq_conn_ext *e = &conn->ext[i];
@@ -1021,7 +1025,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
   /* DCID must be ours (or, early on a server, the client's original DCID). */
   aq_cid d;
   if (aq_cid_init(&d, hd->dcid, hd->dcidlen) != 0 ||
-      !(aq_conn_owns_cid(conn, &d) || (conn->is_server && aq_cid_eq(&d, &conn->odcid)))) {
+      !(aq_conn_owns_cid(conn, &d) || aq_conn_is_initial_dcid(conn, &d))) {
     conn->stats.pkts_dropped++;
     return 0;
   }
@@ -1407,6 +1411,23 @@ void aq_conn_set_ep(aq_conn *conn, aq_ep *ep) {
 const aq_cid *aq_conn_scid(const aq_conn *conn) {
   return &conn->scid;
 }
+int aq_conn_is_initial_dcid(const aq_conn *conn, const aq_cid *cid) {
+  return conn->is_server && !conn->handshake_complete &&
+         (aq_cid_eq(cid, &conn->odcid) || (conn->got_retry && aq_cid_eq(cid, &conn->retry_scid)));
+}
+
+int aq_conn_set_retry(aq_conn *conn, const aq_cid *odcid) {
+  if (!conn->is_server || conn->tls != NULL) {
+    return AQ_ERR_STATE;
+  }
+  /* The Initial keys stay those of the DCID the client now uses (the Retry's SCID). */
+  conn->retry_scid = conn->odcid;
+  conn->got_retry = 1;
+  conn->odcid = *odcid;
+  conn->addr_validated = 1; /* the token proved the address (§8.1.2) */
+  return 0;
+}
+
 const aq_cid *aq_conn_odcid(const aq_conn *conn) {
   return &conn->odcid;
 }

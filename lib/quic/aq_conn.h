@@ -44,6 +44,15 @@ void aq_conn_set_ep(aq_conn *conn, aq_ep *ep);
 const aq_cid *aq_conn_scid(const aq_conn *conn);
 /** Non-zero if cid is one of the connection IDs this connection issued and has not retired. */
 int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
+/**
+ * Server: the client's Initial (whose DCID created conn) answered a Retry
+ * whose validated token carried odcid: report original_destination_
+ * connection_id = odcid and retry_source_connection_id = the current DCID,
+ * and treat the address as validated.  Before the first aq_conn_read_pkt.
+ */
+AQ_MUST_CHECK int aq_conn_set_retry(aq_conn *conn, const aq_cid *odcid);
+/** Server, during the handshake: cid is the client's original DCID or our Retry SCID. */
+int aq_conn_is_initial_dcid(const aq_conn *conn, const aq_cid *cid);
 /** The client's original DCID (servers accept it until the handshake completes). */
 const aq_cid *aq_conn_odcid(const aq_conn *conn);
 /** Non-zero once the connection can be deleted (closed, draining/closing timers over). */

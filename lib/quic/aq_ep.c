@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aq_conn_int.h"
+#include "aq_ct.h"
 #include "aq_mem.h"
 
 struct aq_ep {
@@ -26,10 +27,12 @@ struct aq_ep {
   size_t nconns, cap;
   size_t rr;
   uint64_t dropped;
-  /* One pending Version Negotiation packet (RFC 9000 §6.1); a newer one replaces it. */
+  /* Retry (settings.retry): key for address-validation tokens, from rand at creation. */
+  uint8_t token_key[32];
+  /* One pending stateless packet (Version Negotiation §6.1, or Retry); a newer one replaces it. */
   int vn_pending;
   aq_path vn_path;
-  uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 16];
+  uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 128];
   size_t vn_len;
 };
 
@@ -71,7 +74,9 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
   ep->is_server = is_server;
   ep->cap = ep->set.max_conns > 0 ? ep->set.max_conns : 1;
   ep->conns = aq_mem_calloc(mem, ep->cap, sizeof(aq_conn *));
-  if (ep->conns == NULL) {
+  if (ep->conns == NULL || (is_server && ep->set.retry &&
+                            ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0)) {
+    aq_mem_free(mem, ep->conns);
     aq_mem_free(mem, ep);
     return NULL;
   }
@@ -86,7 +91,81 @@ void aq_ep_del(aq_ep *ep) {
     aq_conn_del(ep->conns[i]);
   }
   aq_mem_free(ep->mem, ep->conns);
+  aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_mem_free(ep->mem, ep);
+}
+
+/*
+ * Retry tokens (RFC 9000 §8.1.2): odcid_len || odcid || HMAC-SHA256(key,
+ * client address || odcid || retry SCID)[0..16].  They bind the client's
+ * address and both CIDs; they do not expire (no clock in the core: a node
+ * that needs expiry rotates the key).
+ */
+#define TOKEN_MAC_LEN 16
+
+static int token_mac(const aq_ep *ep, const aq_addr *a, const uint8_t *odcid, size_t odlen,
+                     const aq_cid *rscid, uint8_t mac[32]) {
+  uint8_t msg[1 + 16 + 2 + 1 + AQ_MAX_CIDLEN + 1 + AQ_MAX_CIDLEN];
+  size_t n = 0;
+  msg[n++] = a->family;
+  memcpy(msg + n, a->ip, 16);
+  n += 16;
+  msg[n++] = (uint8_t)(a->port >> 8);
+  msg[n++] = (uint8_t)a->port;
+  msg[n++] = (uint8_t)odlen;
+  memcpy(msg + n, odcid, odlen);
+  n += odlen;
+  msg[n++] = rscid->len;
+  memcpy(msg + n, rscid->data, rscid->len);
+  n += rscid->len;
+  return aq_hmac(AQ_HASH_SHA256, mac, ep->token_key, sizeof(ep->token_key), msg, n);
+}
+
+/** Answer a token-less Initial with a Retry (queued like VN). */
+static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
+  aq_cid rscid;
+  rscid.len = (uint8_t)ep->set.scid_len;
+  uint8_t tok[1 + AQ_MAX_CIDLEN + TOKEN_MAC_LEN], mac[32];
+  if (hd->dcidlen > AQ_MAX_CIDLEN || ep->cb.rand(rscid.data, rscid.len, ep->user_data) != 0 ||
+      token_mac(ep, &path->remote, hd->dcid, hd->dcidlen, &rscid, mac) != 0) {
+    return;
+  }
+  size_t tl = 0;
+  tok[tl++] = (uint8_t)hd->dcidlen;
+  memcpy(tok + tl, hd->dcid, hd->dcidlen);
+  tl += hd->dcidlen;
+  memcpy(tok + tl, mac, TOKEN_MAC_LEN);
+  tl += TOKEN_MAC_LEN;
+  aq_wbuf w;
+  aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf) - AQ_RETRY_TAG_LEN);
+  if (aq_pkt_encode_retry(&w, hd->version, 0, hd->scid, hd->scidlen, rscid.data, rscid.len, tok,
+                          tl) != 0) {
+    return;
+  }
+  size_t n = aq_wbuf_len(&w);
+  if (aq_pprot_retry_tag(ep->vn_buf + n, hd->version, hd->dcid, hd->dcidlen, ep->vn_buf, n) != 0) {
+    return;
+  }
+  ep->vn_len = n + AQ_RETRY_TAG_LEN;
+  ep->vn_path = *path;
+  ep->vn_pending = 1;
+}
+
+/** Check a Retry token for this Initial; on success *odcid = the client's original DCID. */
+static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_cid *odcid) {
+  if (hd->tokenlen < 1 || hd->token[0] > AQ_MAX_CIDLEN ||
+      hd->tokenlen != 1u + hd->token[0] + TOKEN_MAC_LEN) {
+    return AQ_ERR_VERIFY;
+  }
+  aq_cid rscid;
+  uint8_t mac[32];
+  if (aq_cid_init(&rscid, hd->dcid, hd->dcidlen) != 0 ||
+      token_mac(ep, &path->remote, hd->token + 1, hd->token[0], &rscid, mac) != 0 ||
+      !aq_ct_memeq(mac, hd->token + 1 + hd->token[0], TOKEN_MAC_LEN) ||
+      aq_cid_init(odcid, hd->token + 1, hd->token[0]) != 0) {
+    return AQ_ERR_VERIFY;
+  }
+  return 0;
 }
 
 size_t aq_ep_conn_count(const aq_ep *ep) {
@@ -118,7 +197,7 @@ static aq_conn *find_conn(const aq_ep *ep, const aq_cid *dcid, int initial) {
     if (aq_conn_owns_cid(c, dcid)) {
       return c;
     }
-    if (initial && aq_conn_is_server(c) && aq_cid_eq(aq_conn_odcid(c), dcid)) {
+    if (initial && aq_conn_is_initial_dcid(c, dcid)) {
       return c;
     }
   }
@@ -154,9 +233,26 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
       ep->dropped++;
       return 0;
     }
+    aq_cid odcid;
+    int retried = 0;
+    if (ep->set.retry) {
+      if (hd.tokenlen == 0) {
+        queue_retry(ep, path, &hd);
+        return 0;
+      }
+      if (token_check(ep, path, &hd, &odcid) != 0) {
+        ep->dropped++; /* §8.1.3: an invalid token; a stricter server would send INVALID_TOKEN */
+        return 0;
+      }
+      retried = 1;
+    }
     int rc = aq_conn_new(&c, 1, &ep->set, &ep->cb, ep->user_data, ep->mem, path, &hd, ts);
     if (rc != 0) {
       return aq_err_is_fatal(rc) ? rc : 0;
+    }
+    if (retried && aq_conn_set_retry(c, &odcid) != 0) {
+      aq_conn_del(c);
+      return 0;
     }
     aq_conn_set_ep(c, ep);
     ep->conns[ep->nconns++] = c;

@@ -477,3 +477,27 @@ AQ_TEST(conn_throughput_100mbit) {
   CHECK(d < 2 * AQ_SECONDS);
   aq_simq_pair_free(&p);
 }
+
+AQ_TEST(conn_server_retry_handshake) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 150, &lp);
+  p.s.set.retry = 1;
+  aq_simq_pair_start(&p);
+  maybe_trace(&p);
+  aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
+  CHECK_INT(r, AQ_SIM_DONE);
+  /* One extra round trip (40 ms) for the Retry. */
+  CHECK_INT(p.c.hs_done_ts - AQ_SIM_ORIGIN, 80 * AQ_MILLISECONDS);
+  CHECK_INT(p.s.hs_done_ts - AQ_SIM_ORIGIN, 100 * AQ_MILLISECONDS);
+  REQUIRE(p.c.conn != NULL && p.s.conn != NULL);
+  CHECK(p.c.conn->got_retry);
+  CHECK(p.s.conn->got_retry);
+  CHECK(p.s.conn->addr_validated);
+  /* Both Retry-related transport parameters were checked by the client. */
+  CHECK(aq_cid_eq(&p.c.conn->peer_tp.retry_scid, &p.c.conn->retry_scid));
+  CHECK(aq_cid_eq(&p.c.conn->peer_tp.original_dcid, &p.c.conn->odcid));
+  aq_duration d = run_xfer(&p, 1, 100000, 10 * AQ_SECONDS);
+  CHECK(d < 2 * AQ_SECONDS);
+  aq_simq_pair_free(&p);
+}
