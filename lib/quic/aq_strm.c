@@ -776,6 +776,7 @@ static int put_frame(aq_wbuf *w, const aq_frame *f) {
 
 /** Stream-level control frames of s (reset, stop, max_stream_data). */
 static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *m) {
+  (void)conn;
   aq_frame f;
   if (s->reset_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
     memset(&f, 0, sizeof(f));
