@@ -668,7 +668,7 @@ static int feed_tls(aq_conn *conn, unsigned sp, aq_tstamp ts) {
   aq_rxbuf *rb = &conn->sp[sp].crx;
   uint8_t tmp[2048];
   for (;;) {
-    size_t n = aq_rxbuf_read(rb, tmp, sizeof(tmp));
+    size_t n = aq_rxbuf_read_mem(rb, conn->mem, tmp, sizeof(tmp));
     if (n == 0) {
       break;
     }

@@ -55,14 +55,22 @@
 
 /* ----------------------------------------------------- byte buffers */
 
+/** Page size of receive buffers. */
+#define AQ_RX_PAGE 4096u
+
 /**
  * Bounded in-order reassembly: bytes [off, off + cap) live in a ring of
- * cap bytes (allocated on first use); ranges records which are present.
- * Flow control keeps the peer inside the window, so memory never exceeds
- * cap whatever the fragment pattern.
+ * cap / AQ_RX_PAGE pages, each allocated when data first lands in it and
+ * freed once read; ranges records which bytes are present.  Flow control
+ * keeps the peer inside the window, so a stream never holds more than cap
+ * bytes whatever the fragment pattern, and a page exists only where the
+ * peer spent connection credit to reach it (so the connection as a whole
+ * holds at most its window plus one page per stream).
  */
 typedef struct aq_rxbuf {
-  uint8_t *buf;
+  uint8_t **pages; /* ring of page pointers (NULL = not allocated) */
+  size_t npages;
+  size_t pages_used;
   size_t cap;
   uint64_t off; /* next byte to deliver */
   aq_range st[AQ_RX_RANGES];
@@ -387,10 +395,16 @@ void aq_rxbuf_free(aq_rxbuf *rb, const aq_mem *mem);
 /** Store [o, o + len); bytes outside [off, off + cap) are ignored. AQ_ERR_NOMEM. */
 AQ_MUST_CHECK int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data,
                                size_t len);
+/** Bytes of page memory currently held. */
+static inline size_t aq_rxbuf_mem(const aq_rxbuf *rb) {
+  return rb->pages_used * AQ_RX_PAGE;
+}
 /** Bytes readable in order from off. */
 size_t aq_rxbuf_readable(const aq_rxbuf *rb);
-/** Copy up to cap in-order bytes out and advance off. */
+/** Copy up to cap in-order bytes out (out NULL: discard) and advance off. */
 size_t aq_rxbuf_read(aq_rxbuf *rb, uint8_t *out, size_t cap);
+/** Same, freeing pages that are fully consumed (mem NULL: keep them). */
+size_t aq_rxbuf_read_mem(aq_rxbuf *rb, const aq_mem *mem, uint8_t *out, size_t cap);
 void aq_txbuf_init(aq_txbuf *tb);
 void aq_txbuf_free(aq_txbuf *tb, const aq_mem *mem);
 /** Append up to len bytes (bounded by limit total buffered; grows the ring). Returns accepted. */

@@ -24,15 +24,49 @@
 
 void aq_rxbuf_init(aq_rxbuf *rb, size_t cap) {
   memset(rb, 0, sizeof(*rb));
-  rb->cap = cap;
+  rb->cap = (cap + AQ_RX_PAGE - 1) / AQ_RX_PAGE * AQ_RX_PAGE;
+  rb->npages = rb->cap / AQ_RX_PAGE;
   aq_ranges_init(&rb->have, rb->st, AQ_RX_RANGES, AQ_RANGES_REFUSE);
 }
 
 void aq_rxbuf_free(aq_rxbuf *rb, const aq_mem *mem) {
-  if (rb->buf != NULL) {
-    aq_mem_free(mem, rb->buf);
-    rb->buf = NULL;
+  if (rb->pages != NULL) {
+    for (size_t i = 0; i < rb->npages; i++) {
+      if (rb->pages[i] != NULL) {
+        aq_mem_free(mem, rb->pages[i]);
+      }
+    }
+    aq_mem_free(mem, rb->pages);
+    rb->pages = NULL;
   }
+  rb->pages_used = 0;
+}
+
+/** Copy data to [o, o + n) (inside the window), allocating pages as needed. */
+static int rx_copy_in(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t n) {
+  if (rb->pages == NULL) {
+    rb->pages = aq_mem_calloc(mem, rb->npages, sizeof(uint8_t *));
+    if (rb->pages == NULL) {
+      return AQ_ERR_NOMEM;
+    }
+  }
+  while (n > 0) {
+    size_t idx = (size_t)((o / AQ_RX_PAGE) % rb->npages);
+    size_t in = (size_t)(o % AQ_RX_PAGE);
+    size_t k = AQ_RX_PAGE - in < n ? AQ_RX_PAGE - in : n;
+    if (rb->pages[idx] == NULL) {
+      rb->pages[idx] = aq_mem_malloc(mem, AQ_RX_PAGE);
+      if (rb->pages[idx] == NULL) {
+        return AQ_ERR_NOMEM;
+      }
+      rb->pages_used++;
+    }
+    memcpy(rb->pages[idx] + in, data, k);
+    o += k;
+    data += k;
+    n -= k;
+  }
+  return 0;
 }
 
 int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t len) {
@@ -48,16 +82,7 @@ int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *dat
   if (end > lim) {
     end = lim;
   }
-  if (o >= end) {
-    return 0;
-  }
-  if (rb->buf == NULL) {
-    rb->buf = aq_mem_malloc(mem, rb->cap);
-    if (rb->buf == NULL) {
-      return AQ_ERR_NOMEM;
-    }
-  }
-  if (aq_ranges_contains_all(&rb->have, o, end)) {
+  if (o >= end || aq_ranges_contains_all(&rb->have, o, end)) {
     return 0;
   }
   int rc = aq_ranges_insert(&rb->have, o, end);
@@ -74,14 +99,14 @@ int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *dat
   } else if (rc != 0) {
     return 0;
   }
-  size_t n = (size_t)(end - o);
-  size_t pos = (size_t)(o % rb->cap);
-  size_t first = rb->cap - pos < n ? rb->cap - pos : n;
-  memcpy(rb->buf + pos, data, first);
-  if (n > first) {
-    memcpy(rb->buf, data + first, n - first);
+  rc = rx_copy_in(rb, mem, o, data, (size_t)(end - o));
+  if (rc != 0) {
+    /* Not stored after all. */
+    if (aq_ranges_remove(&rb->have, o, end) != 0) {
+      aq_ranges_clear(&rb->have);
+    }
   }
-  return 0;
+  return rc;
 }
 
 size_t aq_rxbuf_readable(const aq_rxbuf *rb) {
@@ -92,22 +117,31 @@ size_t aq_rxbuf_readable(const aq_rxbuf *rb) {
 }
 
 size_t aq_rxbuf_read(aq_rxbuf *rb, uint8_t *out, size_t cap) {
+  return aq_rxbuf_read_mem(rb, NULL, out, cap);
+}
+
+size_t aq_rxbuf_read_mem(aq_rxbuf *rb, const aq_mem *mem, uint8_t *out, size_t cap) {
   size_t n = aq_rxbuf_readable(rb);
   if (n > cap) {
     n = cap;
   }
-  if (n == 0) {
-    return 0;
-  }
-  size_t pos = (size_t)(rb->off % rb->cap);
-  size_t first = rb->cap - pos < n ? rb->cap - pos : n;
-  if (out != NULL) {
-    memcpy(out, rb->buf + pos, first);
-    if (n > first) {
-      memcpy(out + first, rb->buf, n - first);
+  size_t done = 0;
+  while (done < n) {
+    size_t idx = (size_t)((rb->off / AQ_RX_PAGE) % rb->npages);
+    size_t in = (size_t)(rb->off % AQ_RX_PAGE);
+    size_t k = AQ_RX_PAGE - in < n - done ? AQ_RX_PAGE - in : n - done;
+    if (out != NULL) {
+      memcpy(out + done, rb->pages[idx] + in, k);
+    }
+    done += k;
+    rb->off += k;
+    if (rb->off % AQ_RX_PAGE == 0 && mem != NULL) {
+      /* The page is fully consumed: give it back. */
+      aq_mem_free(mem, rb->pages[idx]);
+      rb->pages[idx] = NULL;
+      rb->pages_used--;
     }
   }
-  rb->off += n;
   aq_ranges_remove_below(&rb->have, rb->off);
   return n;
 }
@@ -1077,7 +1111,7 @@ aq_ssize aq_conn_stream_read(aq_conn *conn, uint64_t stream_id, uint8_t *buf, si
     s->rx_fin_read = 1;
     return AQ_ERR_CLOSED;
   }
-  size_t n = aq_rxbuf_read(&s->rx, buf, cap);
+  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, buf, cap);
   conn->rx_consumed += n;
   if (s->rx_final != UINT64_MAX && s->rx.off == s->rx_final) {
     *fin = 1;
@@ -1140,7 +1174,7 @@ int aq_conn_stream_stop_sending(aq_conn *conn, uint64_t stream_id, uint64_t app_
   s->stop_pending = 1;
   s->stop_code = app_error;
   /* Unread data is discarded and its credit returned. */
-  size_t n = aq_rxbuf_read(&s->rx, NULL, SIZE_MAX);
+  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, NULL, SIZE_MAX);
   conn->rx_consumed += n;
   sendq_add(conn, s);
   return 0;

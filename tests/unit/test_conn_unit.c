@@ -141,7 +141,16 @@ AQ_TEST(conn_sparse_fragments_bounded) {
   aq_strm *st = aq_strm_find(s, 0);
   REQUIRE(st != NULL);
   CHECK(st->rx.have.n <= AQ_RX_RANGES); /* bookkeeping is bounded */
-  CHECK_INT(st->rx.cap, 8192);          /* and memory is the window */
+  CHECK_INT(st->rx.cap, 8192);          /* and memory is at most the window */
+  CHECK(aq_rxbuf_mem(&st->rx) <= 8192);
+  /* One byte near the end of another stream's window costs one page, not the window. */
+  f.u.stream.stream_id = 4;
+  f.u.stream.offset = 8000;
+  CHECK_INT(inject(s, &f, ts), 0);
+  aq_strm *st4 = aq_strm_find(s, 4);
+  REQUIRE(st4 != NULL);
+  CHECK_INT(aq_rxbuf_mem(&st4->rx), AQ_RX_PAGE);
+  f.u.stream.stream_id = 0;
   CHECK_INT(aq_rxbuf_readable(&st->rx), 0);
   /* In-order data is never refused, even when the range table is full. */
   uint8_t data[8192];
