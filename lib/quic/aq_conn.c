@@ -206,10 +206,19 @@ static int encode_tp(aq_conn *conn) {
       tp.has |= AQ_TP_HAS_RETRY_SCID;
     }
   }
+  /* Extension parameters: through the codec's table, or appended raw when the
+   * codec knows the id itself (address discovery, NAT traversal). */
+  int raw[AQ_CONN_MAX_EXT] = {0};
   for (size_t i = 0; i < conn->next; i++) {
     const aq_conn_ext *e = &conn->ext[i];
-    if (e->ops->tp_id != 0 && aq_tp_ext_set(&tp, e->ops->tp_id, e->tp_value, e->tp_len) != 0) {
-      return AQ_ERR_INVALID_ARGUMENT;
+    if (e->ops->tp_id == 0) {
+      continue;
+    }
+    int rc = aq_tp_ext_set(&tp, e->ops->tp_id, e->tp_value, e->tp_len);
+    if (rc == AQ_ERR_INVALID_ARGUMENT) {
+      raw[i] = 1;
+    } else if (rc != 0) {
+      return rc;
     }
   }
   aq_wbuf w;
@@ -217,6 +226,16 @@ static int encode_tp(aq_conn *conn) {
   int rc = aq_tp_encode(&w, &tp, conn->is_server ? AQ_TP_FROM_SERVER : AQ_TP_FROM_CLIENT, NULL, 0);
   if (rc != 0) {
     return rc;
+  }
+  for (size_t i = 0; i < conn->next; i++) {
+    if (raw[i]) {
+      aq_wbuf_varint(&w, conn->ext[i].ops->tp_id);
+      aq_wbuf_varint(&w, conn->ext[i].tp_len);
+      aq_wbuf_bytes(&w, conn->ext[i].tp_value, conn->ext[i].tp_len);
+    }
+  }
+  if (aq_wbuf_error(&w) != 0) {
+    return AQ_ERR_BUFFER_TOO_SMALL;
   }
   conn->tp_len = aq_wbuf_len(&w);
   return 0;
@@ -557,6 +576,25 @@ int aq_conn_ext_register(aq_conn *conn, const aq_conn_ext_ops *ops, void *ctx,
 
 /* ================================================ transport parameters */
 
+/** Find parameter id in raw transport parameters (already validated by aq_tp_decode). */
+static const uint8_t *tp_raw_find(const uint8_t *p, size_t len, uint64_t id, size_t *vlen) {
+  aq_rbuf r;
+  aq_rbuf_init(&r, p, len);
+  while (aq_rbuf_left(&r) > 0) {
+    uint64_t pid, plen;
+    const uint8_t *v;
+    if (aq_rbuf_varint(&r, &pid) != 0 || aq_rbuf_varint(&r, &plen) != 0 ||
+        plen > aq_rbuf_left(&r) || aq_rbuf_bytes(&r, (size_t)plen, &v) != 0) {
+      return NULL;
+    }
+    if (pid == id) {
+      *vlen = (size_t)plen;
+      return v;
+    }
+  }
+  return NULL;
+}
+
 /** Decode and check the peer's transport parameters once TLS has them (RFC 9000 §7.3). */
 static int process_peer_tp(aq_conn *conn, aq_tstamp ts) {
   if (conn->peer_tp_done || conn->tls == NULL) {
@@ -569,12 +607,6 @@ static int process_peer_tp(aq_conn *conn, aq_tstamp ts) {
   }
   aq_tp tp;
   aq_tp_default(&tp);
-  for (size_t i = 0; i < conn->next; i++) {
-    if (conn->ext[i].ops->tp_id != 0 && aq_tp_ext_register(&tp, conn->ext[i].ops->tp_id) != 0) {
-      aq_conn_set_fatal(conn, AQ_ERR_INTERNAL);
-      return AQ_ERR_INTERNAL;
-    }
-  }
   int rc = aq_tp_decode(&tp, p, len, conn->is_server ? AQ_TP_FROM_CLIENT : AQ_TP_FROM_SERVER);
   if (rc != 0) {
     aq_conn_fail(conn, AQ_QERR_TRANSPORT_PARAMETER_ERROR, AQ_FT_CRYPTO, "bad transport parameters",
@@ -621,8 +653,9 @@ static int process_peer_tp(aq_conn *conn, aq_tstamp ts) {
     if (e->ops->on_peer_tp == NULL) {
       continue;
     }
-    const aq_tp_ext *x = e->ops->tp_id != 0 ? aq_tp_ext_get(&conn->peer_tp, e->ops->tp_id) : NULL;
-    rc = e->ops->on_peer_tp(e->ctx, conn, x != NULL ? x->value : NULL, x != NULL ? x->len : 0);
+    size_t vlen = 0;
+    const uint8_t *v = e->ops->tp_id != 0 ? tp_raw_find(p, len, e->ops->tp_id, &vlen) : NULL;
+    rc = e->ops->on_peer_tp(e->ctx, conn, v, vlen);
     if (rc != 0) {
       aq_conn_fail(conn, AQ_QERR_TRANSPORT_PARAMETER_ERROR, AQ_FT_CRYPTO, e->ops->name, ts);
       return AQ_ERR_PROTO;

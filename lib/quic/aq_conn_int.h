@@ -182,7 +182,12 @@ typedef struct aq_conn_ext_ops {
   uint64_t tp_id; /* transport parameter to send/receive; 0 = none */
   /** A frame of a claimed type arrived on path index path_idx; 0 or AQ_ERR_PROTO etc. */
   int (*on_frame)(void *ctx, aq_conn *conn, const aq_frame *f, unsigned path_idx, aq_tstamp ts);
-  /** The peer's transport parameters (value = NULL if it did not send tp_id). */
+  /**
+   * The peer's value of tp_id (value = NULL if it did not send it); value is
+   * valid only during the call.  Called once, when the peer's transport
+   * parameters arrive; non-zero closes with TRANSPORT_PARAMETER_ERROR.
+   * Works for ids the codec knows itself (address discovery, NAT traversal).
+   */
   int (*on_peer_tp)(void *ctx, aq_conn *conn, const uint8_t *value, size_t len);
   /** Append frames to a 1-RTT packet (w bounded); the module retransmits its own state. */
   int (*write_frames)(void *ctx, aq_conn *conn, unsigned path_idx, aq_wbuf *w, aq_tstamp ts);

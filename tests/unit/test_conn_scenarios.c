@@ -501,3 +501,108 @@ AQ_TEST(conn_server_retry_handshake) {
   CHECK(d < 2 * AQ_SECONDS);
   aq_simq_pair_free(&p);
 }
+
+/* An extension like address discovery: a transport parameter and a frame type. */
+typedef struct ext_state {
+  int sent;
+  int got_frames;
+  aq_addr got_addr;
+  int peer_tp_seen;
+  uint8_t peer_tp_val;
+} ext_state;
+
+static const uint64_t obs_types[] = {AQ_FT_OBSERVED_ADDRESS_V4, AQ_FT_OBSERVED_ADDRESS_V6};
+static const uint8_t ad_value[1] = {AQ_TP_AD_BOTH};
+
+static int ext_on_frame(void *ctx, aq_conn *conn, const aq_frame *f, unsigned path_idx,
+                        aq_tstamp ts) {
+  (void)conn;
+  (void)ts;
+  ext_state *e = ctx;
+  if (path_idx != 0) {
+    return AQ_ERR_PROTO;
+  }
+  e->got_frames++;
+  e->got_addr = f->u.addr.addr;
+  return 0;
+}
+
+static int ext_on_tp(void *ctx, aq_conn *conn, const uint8_t *v, size_t len) {
+  (void)conn;
+  ext_state *e = ctx;
+  e->peer_tp_seen = v != NULL && len == 1;
+  e->peer_tp_val = e->peer_tp_seen ? v[0] : 0xff;
+  return 0;
+}
+
+static int ext_write(void *ctx, aq_conn *conn, unsigned path_idx, aq_wbuf *w, aq_tstamp ts) {
+  (void)ts;
+  ext_state *e = ctx;
+  if (e->sent) {
+    return 0;
+  }
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_OBSERVED_ADDRESS_V4;
+  f.u.addr.seq = 1;
+  f.u.addr.addr = conn->paths[path_idx].addr.remote; /* what we observe of the peer */
+  size_t n = aq_frame_encoded_len(&f);
+  if (n == 0 || n > aq_wbuf_left(w) || aq_frame_encode(w, &f) != 0) {
+    return 0;
+  }
+  e->sent = 1;
+  return 0;
+}
+
+static const aq_conn_ext_ops obs_ext = {
+    "address discovery", obs_types, 2, AQ_TP_ADDRESS_DISCOVERY, ext_on_frame, ext_on_tp, ext_write};
+static ext_state ext_s, ext_c;
+
+static void add_obs_ext(aq_simq *q, aq_conn *conn) {
+  if (aq_conn_ext_register(conn, &obs_ext, &ext_s, ad_value, 1) != 0) {
+    q->io_err = 1;
+  }
+}
+
+AQ_TEST(conn_extension_hook) {
+  memset(&ext_s, 0, sizeof(ext_s));
+  memset(&ext_c, 0, sizeof(ext_c));
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 160, &lp);
+  p.s.new_conn_hook = add_obs_ext;
+  aq_simq_pair_start(&p);
+  /* Client: register before its first write. */
+  REQUIRE(aq_conn_ext_register(p.c.conn, &obs_ext, &ext_c, ad_value, 1) == 0);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  (void)aq_sim_run_for(p.sim, 200 * AQ_MILLISECONDS, 100000);
+  /* Registering after the handshake started is refused. */
+  CHECK_INT(aq_conn_ext_register(p.c.conn, &obs_ext, &ext_c, ad_value, 1), AQ_ERR_STATE);
+  CHECK(ext_s.peer_tp_seen && ext_c.peer_tp_seen);
+  CHECK_INT(ext_s.peer_tp_val, AQ_TP_AD_BOTH);
+  CHECK(ext_s.sent && ext_c.sent);
+  CHECK_INT(ext_s.got_frames, 1);
+  CHECK_INT(ext_c.got_frames, 1);
+  /* The server saw the client's address, and told the client; the client told the server. */
+  CHECK(aq_addr_eq(&ext_c.got_addr, &p.caddr));
+  CHECK(aq_addr_eq(&ext_s.got_addr, &p.saddr));
+  CHECK(!p.c.closed && !p.s.closed);
+  aq_simq_pair_free(&p);
+}
+
+AQ_TEST(conn_extension_frame_unclaimed) {
+  /* Without the extension, the peer's OBSERVED_ADDRESS is an unknown frame: FRAME_ENCODING_ERROR.
+   */
+  memset(&ext_c, 0, sizeof(ext_c));
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 161, &lp);
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_conn_ext_register(p.c.conn, &obs_ext, &ext_c, ad_value, 1) == 0);
+  (void)aq_sim_run_for(p.sim, 500 * AQ_MILLISECONDS, 100000);
+  CHECK(ext_c.sent);
+  CHECK(p.s.closed && !p.s.close.by_peer);
+  CHECK_INT(p.s.close.code, AQ_QERR_FRAME_ENCODING_ERROR);
+  CHECK(p.c.closed && p.c.close.by_peer);
+  aq_simq_pair_free(&p);
+}
