@@ -510,7 +510,8 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
     rc = aq_recov_init(&conn->recov, mem, caps, is_server, &conn->cc, recov_cb, conn);
     if (rc == 0) {
       aq_rtt_init(&conn->recov.rtt, conn->set.initial_rtt);
-      conn->nmeta = AQ_CONN_RTB_CAP_INITIAL + AQ_CONN_RTB_CAP_HANDSHAKE + AQ_CONN_RTB_CAP_APP;
+      /* Start small (a handshake needs few records) and grow with the window. */
+      conn->nmeta = AQ_CONN_META_INITIAL;
       conn->meta = aq_mem_calloc(mem, conn->nmeta, sizeof(aq_sent_meta));
       if (conn->meta == NULL) {
         rc = AQ_ERR_NOMEM;

@@ -40,6 +40,9 @@
 #define AQ_CONN_RTB_CAP_INITIAL 64u
 #define AQ_CONN_RTB_CAP_HANDSHAKE 64u
 #define AQ_CONN_RTB_CAP_APP 2048u
+/** Sent-packet records allocated at creation; the pool doubles up to the ring total. */
+#define AQ_CONN_META_INITIAL 128u
+#define AQ_CONN_META_MAX (AQ_CONN_RTB_CAP_INITIAL + AQ_CONN_RTB_CAP_HANDSHAKE + AQ_CONN_RTB_CAP_APP)
 /** Longest reason phrase kept for CONNECTION_CLOSE. */
 #define AQ_CLOSE_REASON_MAX 256u
 /** Peer connection IDs kept (NEW_CONNECTION_ID); our active_connection_id_limit. */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "aq_conn_int.h"
+#include "aq_mem.h"
 #include "aq_qerr.h"
 
 #define TX_MAX_PKTS 3
@@ -27,7 +28,32 @@ typedef struct tx_pkt {
   int padded;
 } tx_pkt;
 
+/** Double the record pool (indices stay valid: they are the recov tokens). */
+static void meta_grow(aq_conn *conn) {
+  uint32_t n = conn->nmeta * 2;
+  if (n > AQ_CONN_META_MAX) {
+    n = AQ_CONN_META_MAX;
+  }
+  if (n <= conn->nmeta) {
+    return;
+  }
+  aq_sent_meta *nm = aq_mem_realloc(conn->mem, conn->meta, (size_t)n * sizeof(aq_sent_meta));
+  if (nm == NULL) {
+    return; /* keep going with what we have */
+  }
+  memset(nm + conn->nmeta, 0, (size_t)(n - conn->nmeta) * sizeof(aq_sent_meta));
+  conn->meta = nm;
+  for (uint32_t i = n; i-- > conn->nmeta;) {
+    nm[i].next_free = conn->meta_free;
+    conn->meta_free = i;
+  }
+  conn->nmeta = n;
+}
+
 static uint32_t meta_alloc(aq_conn *conn) {
+  if (conn->meta_free == UINT32_MAX) {
+    meta_grow(conn);
+  }
   uint32_t idx = conn->meta_free;
   if (idx == UINT32_MAX) {
     return idx;

@@ -855,3 +855,49 @@ AQ_TEST(conn_retry_token_bound_to_address) {
   aq_ep_del(sep);
   aq_conn_del(c);
 }
+
+AQ_TEST(conn_alloc_failures) {
+  /* Every allocation of creating a client, building its first datagram and of a server
+   * accepting it may fail: the result is AQ_ERR_NOMEM (or no connection), never a leak. */
+  aq_settings set;
+  aq_settings_default(&set);
+  static const uint16_t groups[] = {0x001d};
+  set.tls_groups = groups;
+  set.ntls_groups = 1;
+  aq_callbacks cb;
+  memset(&cb, 0, sizeof(cb));
+  cb.rand = det_rand;
+  aq_path p = test_path();
+  int succeeded = 0;
+  for (long fail_at = 0; fail_at < 200 && !succeeded; fail_at++) {
+    aq_test_failmem fm;
+    aq_test_failmem_init(&fm, fail_at);
+    uint64_t rng = 5, srng = 6;
+    aq_ep *cep = aq_ep_new(&set, &cb, &rng, &fm.mem, 0);
+    aq_ep *sep = cep != NULL ? aq_ep_new(&set, &cb, &srng, &fm.mem, 1) : NULL;
+    if (sep != NULL) {
+      aq_conn *c;
+      int rc = aq_ep_connect(cep, &p, 1, &c);
+      if (rc == 0) {
+        uint8_t dg[1500];
+        aq_path op;
+        aq_ssize n = aq_ep_write(cep, &op, dg, sizeof(dg), 1);
+        CHECK(n == 1200 || n == AQ_ERR_NOMEM || n == 0);
+        if (n == 1200) {
+          aq_path sp = {p.remote, p.local};
+          int r = aq_ep_read(sep, &sp, dg, (size_t)n, 2);
+          CHECK(r == 0 || r == AQ_ERR_NOMEM);
+          uint8_t out[1500];
+          aq_ssize m = aq_ep_write(sep, &op, out, sizeof(out), 2);
+          succeeded = m > 0 && fm.fail_at >= 0 && aq_ep_conn_count(sep) == 1 && fm.count < fail_at;
+        }
+      } else {
+        CHECK_INT(rc, AQ_ERR_NOMEM);
+      }
+    }
+    aq_ep_del(sep);
+    aq_ep_del(cep);
+    CHECK_INT(fm.live, 0);
+  }
+  CHECK(succeeded);
+}
