@@ -224,6 +224,8 @@ typedef struct aq_settings {
   size_t scid_len;                   /* our connection ID length, 4..20 (default 8) */
   size_t max_conns;                  /* endpoint: most connections (default 1024) */
   int retry;                         /* server: validate addresses with Retry first (default 0) */
+  const uint8_t *static_key;         /* 32 bytes for stateless reset tokens that survive a
+                                      * restart (keep it secret); NULL = random per endpoint */
   /* TLS (lib/tls): NULL/0 fields take the engine defaults. */
   const uint16_t *tls_suites;        /* cipher suites in preference order */
   size_t ntls_suites;

@@ -106,6 +106,33 @@ int aq_cid_on_retire(aq_conn *conn, uint64_t seq, aq_tstamp ts) {
 }
 
 /** See aq_conn.h. */
+int aq_reset_token_for(const uint8_t key[32], const aq_cid *cid,
+                       uint8_t token[AQ_STATELESS_RESET_TOKEN_LEN]) {
+  uint8_t mac[32];
+  int rc = aq_hmac(AQ_HASH_SHA256, mac, key, 32, cid->data, cid->len);
+  if (rc == 0) {
+    memcpy(token, mac, AQ_STATELESS_RESET_TOKEN_LEN);
+  }
+  aq_memzero(mac, sizeof(mac));
+  return rc;
+}
+
+void aq_conn_set_reset_key(aq_conn *conn, const uint8_t key[32]) {
+  memcpy(conn->reset_key, key, 32);
+  conn->has_reset_key = 1;
+}
+
+int aq_cid_reset_token(aq_conn *conn, const aq_cid *cid,
+                       uint8_t token[AQ_STATELESS_RESET_TOKEN_LEN]) {
+  if (conn->has_reset_key) {
+    return aq_reset_token_for(conn->reset_key, cid, token) == 0 ? 0 : AQ_ERR_CRYPTO;
+  }
+  return conn->cb.rand(token, AQ_STATELESS_RESET_TOKEN_LEN, conn->user_data) == 0
+             ? 0
+             : AQ_ERR_CALLBACK_FAILURE;
+}
+
+/** See aq_conn.h. */
 int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid) {
   if (aq_cid_eq(&conn->scid, cid)) {
     return 1;
@@ -139,8 +166,7 @@ int aq_cid_issue(aq_conn *conn) {
     conn->local_cids[i].seq = conn->next_local_seq++;
     conn->local_cids[i].cid.len = (uint8_t)conn->set.scid_len;
     if (conn->cb.rand(conn->local_cids[i].cid.data, conn->set.scid_len, conn->user_data) != 0 ||
-        conn->cb.rand(conn->local_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN, conn->user_data) !=
-            0) {
+        aq_cid_reset_token(conn, &conn->local_cids[i].cid, conn->local_cids[i].token) != 0) {
       aq_conn_set_fatal(conn, AQ_ERR_CALLBACK_FAILURE);
       return AQ_ERR_CALLBACK_FAILURE;
     }
@@ -155,9 +181,9 @@ int aq_cid_issue(aq_conn *conn) {
  * stateless reset token the peer gave us means the peer lost our state:
  * enter draining and stay silent.
  */
-void aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
+int aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
   if (len < 21 || (data[0] & AQ_PKT_HEADER_FORM_BIT) != 0 || conn->state >= AQ_CS_CLOSING) {
-    return;
+    return 0;
   }
   const uint8_t *tok = data + len - AQ_STATELESS_RESET_TOKEN_LEN;
   for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
@@ -171,7 +197,12 @@ void aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len
       conn->close_pending = 0;
       conn->close_deadline = ts + aq_conn_three_pto(conn);
       aq_conn_notify_closed(conn, 1, 0, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_CLOSED);
-      return;
+      return 1;
     }
   }
+  return 0;
+}
+
+int aq_conn_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts) {
+  return aq_cid_check_stateless_reset(conn, data, len, ts);
 }

@@ -201,6 +201,12 @@ static int encode_tp(aq_conn *conn) {
   if (conn->is_server) {
     tp.original_dcid = conn->odcid;
     tp.has |= AQ_TP_HAS_ORIGINAL_DCID;
+    if (conn->has_reset_key) {
+      if (aq_reset_token_for(conn->reset_key, &conn->scid, tp.stateless_reset_token) != 0) {
+        return AQ_ERR_CRYPTO;
+      }
+      tp.has |= AQ_TP_HAS_STATELESS_RESET_TOKEN;
+    }
     if (conn->got_retry) {
       tp.retry_scid = conn->retry_scid;
       tp.has |= AQ_TP_HAS_RETRY_SCID;
@@ -552,6 +558,7 @@ void aq_conn_del(aq_conn *conn) {
   }
   aq_recov_free(&conn->recov);
   aq_memzero(conn->app_secret, sizeof(conn->app_secret));
+  aq_memzero(conn->reset_key, sizeof(conn->reset_key));
   if (conn->meta != NULL) {
     aq_mem_free(mem, conn->meta);
   }

@@ -51,6 +51,20 @@ int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
  * and treat the address as validated.  Before the first aq_conn_read_pkt.
  */
 AQ_MUST_CHECK int aq_conn_set_retry(aq_conn *conn, const aq_cid *odcid);
+/**
+ * A datagram no connection claimed by its DCID: if it ends with a stateless
+ * reset token conn's peer gave us, conn enters draining (conn_closed fires)
+ * and 1 is returned; else 0.
+ */
+int aq_conn_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts);
+/** Give the connection the endpoint's stateless reset key (32 bytes; before it starts). */
+void aq_conn_set_reset_key(aq_conn *conn, const uint8_t key[32]);
+/**
+ * The stateless reset token an endpoint with key sends for cid (RFC 9000
+ * §10.3.2): the first 16 bytes of HMAC-SHA256(key, cid).
+ */
+AQ_MUST_CHECK int aq_reset_token_for(const uint8_t key[32], const aq_cid *cid,
+                                     uint8_t token[AQ_STATELESS_RESET_TOKEN_LEN]);
 /** Server, during the handshake: cid is the client's original DCID or our Retry SCID. */
 int aq_conn_is_initial_dcid(const aq_conn *conn, const aq_cid *cid);
 /** The client's original DCID (servers accept it until the handshake completes). */

@@ -263,6 +263,8 @@ struct aq_conn {
     uint8_t state; /* 0 unused, 1 to advertise, 2 advertised, 3 retired */
   } local_cids[AQ_MAX_LOCAL_CIDS];
   uint64_t next_local_seq;
+  uint8_t reset_key[32]; /* endpoint key: stateless reset token = HMAC(key, cid) */
+  int has_reset_key;
   aq_cid peer_initial_scid; /* SCID the peer used in its first Initial */
   aq_cid initial_key_cid;   /* the DCID the Initial keys derive from (odcid, or after Retry) */
   int got_retry;            /* client: a Retry was processed (at most one, §17.2.5.2) */
@@ -376,6 +378,9 @@ void aq_conn_notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uin
 aq_duration aq_conn_three_pto(const aq_conn *conn);
 
 /* aq_cid.c */
+/** The stateless reset token of our CID cid (HMAC with the endpoint key, else random). */
+AQ_MUST_CHECK int aq_cid_reset_token(aq_conn *conn, const aq_cid *cid,
+                                     uint8_t token[AQ_STATELESS_RESET_TOKEN_LEN]);
 /** Issue spare CIDs up to the peer's active_connection_id_limit. 0 or a fatal error. */
 AQ_MUST_CHECK int aq_cid_issue(aq_conn *conn);
 /** NEW_CONNECTION_ID from the peer.  0 or negative (connection closed). */
@@ -383,7 +388,7 @@ AQ_MUST_CHECK int aq_cid_on_new(aq_conn *conn, const aq_frame_new_cid *nc, aq_ts
 /** RETIRE_CONNECTION_ID from the peer.  0 or negative (connection closed). */
 AQ_MUST_CHECK int aq_cid_on_retire(aq_conn *conn, uint64_t seq, aq_tstamp ts);
 /** An unprocessable datagram: enter draining if it carries a stateless reset token of the peer. */
-void aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts);
+int aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len, aq_tstamp ts);
 
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
                   aq_tstamp ts);

@@ -29,6 +29,7 @@ struct aq_ep {
   uint64_t dropped;
   /* Retry (settings.retry): key for address-validation tokens, from rand at creation. */
   uint8_t token_key[32];
+  uint8_t reset_key[32]; /* stateless reset tokens (RFC 9000 §10.3.2) */
   /* One pending stateless packet (Version Negotiation §6.1, or Retry); a newer one replaces it. */
   int vn_pending;
   aq_path vn_path;
@@ -73,9 +74,16 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
   ep->user_data = user_data;
   ep->is_server = is_server;
   ep->cap = ep->set.max_conns > 0 ? ep->set.max_conns : 1;
+  int have_key = ep->set.static_key != NULL;
+  if (have_key) {
+    memcpy(ep->reset_key, ep->set.static_key, sizeof(ep->reset_key));
+    ep->set.static_key = NULL; /* not kept by pointer */
+  }
   ep->conns = aq_mem_calloc(mem, ep->cap, sizeof(aq_conn *));
-  if (ep->conns == NULL || (is_server && ep->set.retry &&
-                            ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0)) {
+  if (ep->conns == NULL ||
+      (is_server && ep->set.retry &&
+       ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0) ||
+      (!have_key && ep->cb.rand(ep->reset_key, sizeof(ep->reset_key), user_data) != 0)) {
     aq_mem_free(mem, ep->conns);
     aq_mem_free(mem, ep);
     return NULL;
@@ -92,6 +100,7 @@ void aq_ep_del(aq_ep *ep) {
   }
   aq_mem_free(ep->mem, ep->conns);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
+  aq_memzero(ep->reset_key, sizeof(ep->reset_key));
   aq_mem_free(ep->mem, ep);
 }
 
@@ -151,6 +160,29 @@ static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
   ep->vn_pending = 1;
 }
 
+/**
+ * RFC 9000 §10.3: a short-header packet for a CID we do not know (e.g. after
+ * a restart) gets a stateless reset: random bytes ending in the token of that
+ * CID, shorter than what arrived (so two endpoints cannot loop) and at least
+ * 21 bytes; nothing is sent for packets of 21 bytes or less.
+ */
+static void queue_stateless_reset(aq_ep *ep, const aq_path *path, const aq_cid *dcid,
+                                  size_t inlen) {
+  if (inlen <= 21 + 1 || ep->vn_pending) {
+    ep->dropped++;
+    return;
+  }
+  size_t n = inlen - 1 < 43 ? inlen - 1 : 43;
+  if (ep->cb.rand(ep->vn_buf, n - AQ_STATELESS_RESET_TOKEN_LEN, ep->user_data) != 0 ||
+      aq_reset_token_for(ep->reset_key, dcid, ep->vn_buf + n - AQ_STATELESS_RESET_TOKEN_LEN) != 0) {
+    return;
+  }
+  ep->vn_buf[0] = (uint8_t)((ep->vn_buf[0] & 0x3fu) | 0x40u); /* looks like a short header */
+  ep->vn_len = n;
+  ep->vn_path = *path;
+  ep->vn_pending = 1;
+}
+
 /** Check a Retry token for this Initial; on success *odcid = the client's original DCID. */
 static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_cid *odcid) {
   if (hd->tokenlen < 1 || hd->token[0] > AQ_MAX_CIDLEN ||
@@ -186,6 +218,7 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
     return rc;
   }
   aq_conn_set_ep(c, ep);
+  aq_conn_set_reset_key(c, ep->reset_key);
   ep->conns[ep->nconns++] = c;
   *out = c;
   return 0;
@@ -226,6 +259,16 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   }
   int long_hdr = hd.type != AQ_PKT_1RTT;
   aq_conn *c = find_conn(ep, &dcid, long_hdr);
+  if (c == NULL && !long_hdr) {
+    /* A stateless reset for one of ours?  (It carries a random DCID.) */
+    for (size_t i = 0; i < ep->nconns; i++) {
+      if (aq_conn_stateless_reset(ep->conns[i], data, len, ts)) {
+        return 0;
+      }
+    }
+    queue_stateless_reset(ep, path, &dcid, len);
+    return 0;
+  }
   if (c == NULL) {
     /* A new connection: a v1 Initial in a full-sized datagram (§14.1) with a DCID >= 8 (§7.2). */
     if (!ep->is_server || hd.type != AQ_PKT_INITIAL || hd.version != AQ_PROTO_VER_V1 ||
@@ -255,6 +298,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
       return 0;
     }
     aq_conn_set_ep(c, ep);
+    aq_conn_set_reset_key(c, ep->reset_key);
     ep->conns[ep->nconns++] = c;
     if (ep->cb.new_conn != NULL) {
       ep->cb.new_conn(ep, c, ep->user_data);

@@ -606,3 +606,35 @@ AQ_TEST(conn_extension_frame_unclaimed) {
   CHECK(p.c.closed && p.c.close.by_peer);
   aq_simq_pair_free(&p);
 }
+
+AQ_TEST(conn_server_restart_stateless_reset) {
+  static const uint8_t key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 170, &lp);
+  p.s.set.static_key = key;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000);
+  /* The server "restarts": all connection state is gone, the key is the same. */
+  aq_simq_free(&p.s);
+  aq_simq_init(&p.s, p.sim, p.sh, 1, 0x22);
+  p.s.set.static_key = key;
+  aq_simq_start(&p.s);
+  maybe_trace(&p);
+  aq_tstamp t0 = aq_sim_now(p.sim);
+  REQUIRE(aq_simq_open(&p.c, 1, 1000, 1) != NULL);
+  aq_sim_result rr = aq_sim_run_for(p.sim, AQ_SECONDS, 100000);
+  if (getenv("AQ_CONN_DEBUG") != NULL) {
+    fprintf(stderr, "rr=%d conn=%p closed=%d sent=%llu\n", (int)rr, (void *)p.c.conn, p.c.closed,
+            (unsigned long long)aq_sim_host_stats_of(p.ch)->sent);
+  }
+  /* The client learns at once (one RTT), not after its idle timeout. */
+  CHECK(p.c.closed);
+  CHECK(p.c.close.by_peer);
+  CHECK_INT(p.c.close.err, AQ_ERR_CLOSED);
+  CHECK(p.c.closed_ts - t0 <= 25 * AQ_MILLISECONDS);
+  CHECK_INT(aq_ep_conn_count(p.s.ep), 0);
+  aq_simq_pair_free(&p);
+}
