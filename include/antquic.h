@@ -326,7 +326,10 @@ AQ_EXTERN AQ_MUST_CHECK int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tst
 
 /**
  * A datagram arrived on path (local = where it was received, remote = its
- * source).  Unknown or undecryptable datagrams are dropped silently.
+ * source).  Undecryptable datagrams are dropped silently; a server answers
+ * unknown versions with Version Negotiation, token-less Initials with Retry
+ * (settings.retry), and short headers for unknown CIDs with a stateless
+ * reset (queued: sent by the next aq_ep_write).  data is not kept.
  * Returns 0 or a fatal error (AQ_ERR_NOMEM, AQ_ERR_CALLBACK_FAILURE).
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data,
