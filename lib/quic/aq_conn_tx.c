@@ -303,6 +303,10 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
   if (cap > conn->set.max_udp_payload) {
     cap = conn->set.max_udp_payload;
   }
+  /* RFC 9000 §18.2: never above the peer's max_udp_payload_size (>= 1200). */
+  if (conn->peer_tp_done && cap > conn->peer_tp.max_udp_payload_size) {
+    cap = (size_t)conn->peer_tp.max_udp_payload_size;
+  }
   int closing = conn->state == AQ_CS_CLOSING;
   if (closing && !conn->close_pending) {
     return 0;
@@ -553,6 +557,10 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
   }
   if (cap > conn->set.max_udp_payload) {
     cap = conn->set.max_udp_payload;
+  }
+  /* RFC 9000 §18.2: never above the peer's max_udp_payload_size (>= 1200). */
+  if (conn->peer_tp_done && cap > conn->peer_tp.max_udp_payload_size) {
+    cap = (size_t)conn->peer_tp.max_udp_payload_size;
   }
   const aq_rtb *rtb = &conn->recov.sp[AQ_PN_SPACE_APP];
   if (target < 64 || cap < target || rtb->len >= rtb->cap) {
