@@ -175,7 +175,269 @@ AQ_EXTERN const char *aq_version(void);
 /* TLS engine API: see the section added by the TLS work.                   */
 
 /* ----------------------------------------------------------------- quic  */
-/* QUIC connection API: see the section added by the transport work.        */
+/*
+ * QUIC v1 connections and endpoints (RFC 9000/9001/9002), sans-IO.
+ *
+ * An aq_ep (endpoint) owns many aq_conn (connections) and demultiplexes
+ * datagrams to them by Destination Connection ID; servers get new
+ * connections from valid client Initials.  The caller drives an endpoint
+ * (or a single client connection) with four calls: read a datagram,
+ * write datagrams until 0, ask for the next expiry, handle the expiry.
+ * Handles are opaque.  Events arrive through aq_callbacks.  Unless a doc
+ * comment says otherwise, no aq_conn_* / aq_ep_* function may be called
+ * from inside a callback; the stream calls aq_conn_stream_read/write/
+ * shutdown/reset/stop_sending and aq_conn_open_stream MAY be called from
+ * inside stream and handshake callbacks.
+ */
+
+typedef struct aq_conn aq_conn;
+typedef struct aq_ep aq_ep;
+struct aq_tls_credential; /* lib/tls/aq_tls.h: own key + signer */
+
+/** Most network paths a connection tracks at once (one is active). */
+#define AQ_MAX_PATHS 4
+
+/** A network path: our local address and the peer's address. */
+typedef struct aq_path {
+  aq_addr local;
+  aq_addr remote;
+} aq_path;
+
+/** Congestion control algorithms for aq_settings.cc_algo. */
+#define AQ_CC_ALGO_CUBIC 0
+#define AQ_CC_ALGO_NEWRENO 1
+
+/** Connection and endpoint settings (plain data; see aq_settings_default). */
+typedef struct aq_settings {
+  aq_duration idle_timeout;          /* max_idle_timeout we offer; 0 = none (default 30 s) */
+  aq_duration keep_alive;            /* send a PING after this long without sending; 0 = off */
+  aq_duration handshake_timeout;     /* give up a handshake after this; 0 = only idle (default 10 s) */
+  uint64_t initial_max_data;         /* connection receive window (default 4 MiB) */
+  uint64_t initial_max_stream_data;  /* per-stream receive window, every stream kind (default 512 KiB) */
+  uint64_t initial_max_streams_bidi; /* peer-initiated bidi streams allowed at once (default 100) */
+  uint64_t initial_max_streams_uni;  /* peer-initiated uni streams allowed at once (default 100) */
+  uint64_t stream_send_buffer;       /* bytes a stream buffers for sending (default 512 KiB) */
+  size_t max_udp_payload;            /* datagrams we build, 1200..1452 (default 1200) */
+  aq_duration max_ack_delay;         /* our max_ack_delay (default 25 ms) */
+  aq_duration initial_rtt;           /* 0 = 333 ms (RFC 9002) */
+  int cc_algo;                       /* AQ_CC_ALGO_* (default CUBIC) */
+  size_t scid_len;                   /* our connection ID length, 4..20 (default 8) */
+  size_t max_conns;                  /* endpoint: most connections (default 1024) */
+  int retry;                         /* server: validate addresses with Retry first (default 0) */
+  const uint8_t *static_key;         /* 32 bytes for stateless reset tokens that survive a
+                                      * restart (keep it secret); NULL = random per endpoint */
+  /* TLS (lib/tls): NULL/0 fields take the engine defaults. */
+  const uint16_t *tls_suites;        /* cipher suites in preference order */
+  size_t ntls_suites;
+  const uint16_t *tls_groups;        /* key exchange groups in preference order */
+  size_t ntls_groups;
+  int require_pq;                    /* refuse classical-only key exchange */
+  const char *const *alpn;           /* ALPN list (client: offered; server: accepted) */
+  size_t nalpn;
+  const char *server_name;           /* client: SNI, or NULL */
+  const struct aq_tls_credential *cred; /* our key; borrowed for the object's lifetime */
+  int require_client_auth;           /* server: demand a client key */
+  int offer_rpk;                     /* raw public keys (RFC 7250), default 1 */
+  int allow_x509;                    /* X.509 certificates too, default 1 */
+} aq_settings;
+
+/** Fill s with the defaults documented in aq_settings. */
+AQ_EXTERN void aq_settings_default(aq_settings *s);
+
+/** Why a connection ended (argument of aq_callbacks.conn_closed). */
+typedef struct aq_close_info {
+  int is_app;              /* 1: application error code (CONNECTION_CLOSE 0x1d) */
+  int by_peer;             /* 1: the peer closed; 0: we closed (API, error or timeout) */
+  int idle_timeout;        /* 1: closed silently by the idle timeout */
+  uint64_t code;           /* transport (RFC 9000 §20) or application error code */
+  const uint8_t *reason;   /* reason phrase (not NUL-terminated); valid during the call */
+  size_t reasonlen;
+  int err;                 /* local AQ_ERR_* that caused the close, or 0 */
+} aq_close_info;
+
+/**
+ * Application callbacks; user_data (given to aq_ep_new) is passed back.
+ * rand is required; everything else may be NULL.
+ */
+typedef struct aq_callbacks {
+  /** Fill buf with len random bytes; return 0 (non-zero = failure, fatal). */
+  int (*rand)(uint8_t *buf, size_t len, void *user_data);
+  /** Server: a new connection was created from a client Initial. */
+  void (*new_conn)(aq_ep *ep, aq_conn *conn, void *user_data);
+  /** The handshake completed (client: Finished sent; server: client Finished verified). */
+  void (*handshake_completed)(aq_conn *conn, void *user_data);
+  /** The peer opened stream_id (its first frame arrived). */
+  void (*stream_open)(aq_conn *conn, uint64_t stream_id, void *user_data);
+  /** stream_id has data, a FIN or a reset to read (call aq_conn_stream_read). */
+  void (*stream_data)(aq_conn *conn, uint64_t stream_id, void *user_data);
+  /** stream_id can accept more data after a write returned less than asked. */
+  void (*stream_writable)(aq_conn *conn, uint64_t stream_id, void *user_data);
+  /** The peer sent STOP_SENDING for stream_id (the stream's sending part is reset). */
+  void (*stream_stop_sending)(aq_conn *conn, uint64_t stream_id, uint64_t app_error,
+                              void *user_data);
+  /** stream_id is finished in both directions and forgotten. */
+  void (*stream_close)(aq_conn *conn, uint64_t stream_id, void *user_data);
+  /**
+   * Decide on the peer's key during the handshake: spki = its
+   * SubjectPublicKeyInfo DER (raw public key, or taken from its X.509
+   * certificate, then cert/certlen = that DER, else NULL).  Return 0 to
+   * accept; anything else fails the handshake (CRYPTO_ERROR bad_certificate).
+   * The CertificateVerify signature is always checked as well.  NULL =
+   * accept any key (only for tests and opportunistic encryption).
+   */
+  int (*verify_peer)(aq_conn *conn, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
+                     size_t certlen, void *user_data);
+  /** The connection is closed (entered closing/draining or timed out); called once. */
+  void (*conn_closed)(aq_conn *conn, const aq_close_info *info, void *user_data);
+} aq_callbacks;
+
+/** Statistics of one connection. */
+typedef struct aq_conn_stats {
+  uint64_t pkts_sent, pkts_recv, pkts_lost, pkts_dropped;
+  uint64_t bytes_sent, bytes_recv;  /* UDP payload bytes */
+  uint64_t stream_bytes_sent, stream_bytes_recv;
+  uint64_t migrations;              /* times the peer's address changed (active path switched) */
+  aq_duration srtt, min_rtt;
+  uint64_t cwnd;
+} aq_conn_stats;
+
+/* Stream ID helpers (RFC 9000 §2.1). */
+#define AQ_STREAM_IS_UNI(id) (((id)&2u) != 0)
+#define AQ_STREAM_IS_SERVER(id) (((id)&1u) != 0)
+
+/**
+ * Create an endpoint.  settings and callbacks are copied (the pointers
+ * inside settings are borrowed for the endpoint's lifetime); mem may be
+ * NULL (default allocator).  is_server: accept connections from Initials.
+ * Returns NULL on allocation failure or a missing rand callback.
+ */
+AQ_EXTERN aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks,
+                           void *user_data, const aq_mem *mem, int is_server);
+/** Delete an endpoint and all its connections (no callbacks). NULL is a no-op. */
+AQ_EXTERN void aq_ep_del(aq_ep *ep);
+
+/**
+ * Client: start a connection over path at ts; *out receives the handle
+ * (owned by ep).  Errors: AQ_ERR_LIMIT (max_conns), AQ_ERR_NOMEM,
+ * AQ_ERR_CALLBACK_FAILURE (rand failed), AQ_ERR_STATE (server endpoint).
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts,
+                                          aq_conn **out);
+
+/**
+ * A datagram arrived on path (local = where it was received, remote = its
+ * source).  Undecryptable datagrams are dropped silently; a server answers
+ * unknown versions with Version Negotiation, token-less Initials with Retry
+ * (settings.retry), and short headers for unknown CIDs with a stateless
+ * reset (queued: sent by the next aq_ep_write).  data is not kept.
+ * Returns 0 or a fatal error (AQ_ERR_NOMEM, AQ_ERR_CALLBACK_FAILURE).
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data,
+                                       size_t len, aq_tstamp ts);
+
+/**
+ * Build the next datagram of any connection into buf (cap >= 1200) and its
+ * path into *path.  Returns its length, 0 if nothing is to be sent now, or
+ * a fatal error.  Call until it returns 0.
+ */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap,
+                                             aq_tstamp ts);
+
+/** The earliest time aq_ep_handle_expiry must run (AQ_TSTAMP_NEVER if none). */
+AQ_EXTERN aq_tstamp aq_ep_get_expiry(const aq_ep *ep);
+
+/**
+ * Run every timer due at ts (retransmissions, ACKs, idle/close timeouts).
+ * Connections that finished closing are deleted here (after their
+ * conn_closed callback).  Returns 0 or a fatal error.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts);
+
+/** Connections currently held by the endpoint. */
+AQ_EXTERN size_t aq_ep_conn_count(const aq_ep *ep);
+
+/* Single-connection surface (what aq_ep_* call per connection). */
+
+/** Feed one datagram received on path; 0, or the connection's sticky fatal error. */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_read_pkt(aq_conn *conn, const aq_path *path,
+                                             const uint8_t *data, size_t len, aq_tstamp ts);
+/** Build one datagram (see aq_ep_write); 0 = nothing to send now. */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf,
+                                                   size_t cap, aq_tstamp ts);
+/** The connection's next deadline (AQ_TSTAMP_NEVER if none). */
+AQ_EXTERN aq_tstamp aq_conn_get_expiry(const aq_conn *conn);
+/** Run the connection's timers due at ts. 0 or the sticky fatal error. */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts);
+
+/** Per-connection application pointer (NULL until set). */
+AQ_EXTERN void aq_conn_set_app_data(aq_conn *conn, void *app_data);
+AQ_EXTERN void *aq_conn_get_app_data(const aq_conn *conn);
+/** Non-zero once the handshake completed (and the connection is not closed). */
+AQ_EXTERN int aq_conn_is_established(const aq_conn *conn);
+/** Non-zero once the connection is closing, draining or closed. */
+AQ_EXTERN int aq_conn_is_closed(const aq_conn *conn);
+/** Non-zero for a server-side connection. */
+AQ_EXTERN int aq_conn_is_server(const aq_conn *conn);
+/** Copy the connection's statistics into *st. */
+AQ_EXTERN void aq_conn_get_stats(const aq_conn *conn, aq_conn_stats *st);
+/**
+ * The peer's authenticated SubjectPublicKeyInfo DER (valid until the
+ * connection is deleted), or NULL before the handshake has verified it.
+ */
+AQ_EXTERN const uint8_t *aq_conn_peer_spki(const aq_conn *conn, size_t *len);
+/** The active path. */
+AQ_EXTERN const aq_path *aq_conn_get_path(const aq_conn *conn);
+
+/**
+ * Open a new locally initiated stream (bidi != 0: bidirectional) and
+ * return its id in *stream_id.  Errors: AQ_ERR_LIMIT (the peer's
+ * MAX_STREAMS is reached: a STREAMS_BLOCKED is sent; retry after the peer
+ * raises it), AQ_ERR_STATE (handshake not complete, or closed),
+ * AQ_ERR_NOMEM.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_open_stream(aq_conn *conn, int bidi, uint64_t *stream_id);
+
+/**
+ * Queue up to len bytes of data on stream_id, and the FIN if fin != 0 and
+ * every byte was accepted.  Returns the bytes accepted (less than len, maybe
+ * 0, when the send buffer is full: wait for stream_writable), or
+ * AQ_ERR_NOT_FOUND (no such stream / already closed), AQ_ERR_STATE (a
+ * receive-only stream, FIN already queued, or reset), AQ_ERR_CLOSED.
+ */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_stream_write(aq_conn *conn, uint64_t stream_id,
+                                                      const uint8_t *data, size_t len, int fin);
+
+/**
+ * Read up to cap in-order bytes from stream_id; *fin is set to 1 when the
+ * stream's end has been reached (all data read).  Returns bytes read (0 if
+ * nothing is available), or AQ_ERR_NOT_FOUND (no such stream, or already
+ * finished and forgotten), AQ_ERR_STATE (send-only stream), AQ_ERR_CLOSED
+ * (the peer reset the stream: *fin = 1; the code is available from
+ * aq_conn_stream_reset_code until the stream is forgotten).
+ */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_stream_read(aq_conn *conn, uint64_t stream_id,
+                                                     uint8_t *buf, size_t cap, int *fin);
+
+/** Queue the FIN of stream_id (same as a zero-length write with fin). */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_stream_shutdown(aq_conn *conn, uint64_t stream_id);
+/** Abandon sending on stream_id with RESET_STREAM(app_error). */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_stream_reset(aq_conn *conn, uint64_t stream_id,
+                                                 uint64_t app_error);
+/** Ask the peer to stop sending on stream_id (STOP_SENDING(app_error)); unread data is dropped. */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_stream_stop_sending(aq_conn *conn, uint64_t stream_id,
+                                                        uint64_t app_error);
+/** The peer's RESET_STREAM code for stream_id in *code; AQ_ERR_NOT_FOUND if not reset. */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_stream_reset_code(const aq_conn *conn, uint64_t stream_id,
+                                                      uint64_t *code);
+
+/**
+ * Close the connection with an application error code and reason (copied,
+ * truncated to 256 bytes): CONNECTION_CLOSE (0x1d; APPLICATION_ERROR 0x1c
+ * in Initial/Handshake packets) is sent, the connection enters the
+ * closing state for three PTOs, then conn_closed fires.  Idempotent.
+ */
+AQ_EXTERN void aq_conn_close(aq_conn *conn, uint64_t app_error, const uint8_t *reason,
+                             size_t reasonlen, aq_tstamp ts);
 
 #ifdef __cplusplus
 }

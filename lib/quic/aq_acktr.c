@@ -6,7 +6,7 @@
 #include "aq_acktr.h"
 
 void aq_acktr_init(aq_acktr *at, int immediate_space, aq_duration max_ack_delay) {
-  aq_ranges_init(&at->rs, at->storage, AQ_MAX_ACK_RANGES, AQ_RANGES_DROP_LOWEST);
+  aq_ranges_init(&at->rs, at->storage, AQ_ACKTR_MAX_RANGES, AQ_RANGES_DROP_LOWEST);
   at->floor = 0;
   at->largest = 0;
   at->largest_ts = 0;
@@ -105,8 +105,8 @@ int aq_acktr_build(const aq_acktr *at, aq_ack_info *out, size_t max_ranges,
   if (at->rs.n == 0 || !at->has_largest || max_ranges == 0 || ack_delay_exponent > 20) {
     return AQ_ERR_NOT_FOUND;
   }
-  if (max_ranges > AQ_MAX_ACK_RANGES) {
-    max_ranges = AQ_MAX_ACK_RANGES;
+  if (max_ranges > AQ_ACKTR_MAX_RANGES) {
+    max_ranges = AQ_ACKTR_MAX_RANGES;
   }
   size_t n = at->rs.n < max_ranges ? at->rs.n : max_ranges;
   for (size_t k = 0; k < n; k++) {

@@ -22,7 +22,7 @@
 #include "quic/aq_ranges.h"
 
 /** Ranges of received packet numbers remembered (and reported) per space. */
-#define AQ_MAX_ACK_RANGES 32
+#define AQ_ACKTR_MAX_RANGES 32
 
 /** ECN codepoints as in the IP header's two ECN bits. */
 #define AQ_ECN_NOT_ECT 0
@@ -35,14 +35,14 @@ typedef struct aq_ack_info {
   uint64_t largest;                   /* Largest Acknowledged */
   aq_duration ack_delay;              /* time since the largest was received, ns */
   uint64_t ack_delay_enc;             /* ACK Delay field: microseconds >> ack_delay_exponent */
-  aq_range ranges[AQ_MAX_ACK_RANGES]; /* [start, end), largest first, disjoint */
+  aq_range ranges[AQ_ACKTR_MAX_RANGES]; /* [start, end), largest first, disjoint */
   size_t nranges;
   uint64_t ect0, ect1, ce; /* ECN counts (RFC 9000 §13.4.1) */
   int has_ecn;             /* non-zero if any ECN count is non-zero (send ACK_ECN) */
 } aq_ack_info;
 
 typedef struct aq_acktr {
-  aq_range storage[AQ_MAX_ACK_RANGES];
+  aq_range storage[AQ_ACKTR_MAX_RANGES];
   aq_ranges rs;
   uint64_t floor;       /* packet numbers below this are treated as duplicates */
   uint64_t largest;     /* largest received (valid if has_largest) */
@@ -89,7 +89,7 @@ int aq_acktr_handle_expiry(const aq_acktr *at, aq_tstamp ts);
 
 /**
  * Fill *out with the ACK frame to send at ts: at most max_ranges ranges
- * (<= AQ_MAX_ACK_RANGES), largest first; ack_delay_exponent is our
+ * (<= AQ_ACKTR_MAX_RANGES), largest first; ack_delay_exponent is our
  * transport parameter (<= 20).  Returns 0, or AQ_ERR_NOT_FOUND if there
  * is nothing to acknowledge.
  */

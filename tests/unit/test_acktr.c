@@ -88,7 +88,7 @@ AQ_TEST(acktr_build_ranges_and_delay) {
   }
   /* 10 arrived at 7 ms; build at 7.8 ms with exponent 3: 800 us >> 3 = 100. */
   aq_ack_info ai;
-  REQUIRE(aq_acktr_build(&at, &ai, AQ_MAX_ACK_RANGES, 3, 7 * MS + 800 * US) == 0);
+  REQUIRE(aq_acktr_build(&at, &ai, AQ_ACKTR_MAX_RANGES, 3, 7 * MS + 800 * US) == 0);
   CHECK_INT(ai.largest, 10);
   CHECK_INT(ai.ack_delay, 800 * US);
   CHECK_INT(ai.ack_delay_enc, 100);
@@ -134,12 +134,12 @@ AQ_TEST(acktr_bounded_ranges) {
   for (uint64_t pn = 0; pn < 2000; pn += 2) {
     recv_pkt(&at, pn, 0, pn);
   }
-  CHECK_INT(at.rs.n, AQ_MAX_ACK_RANGES);
+  CHECK_INT(at.rs.n, AQ_ACKTR_MAX_RANGES);
   aq_ack_info ai;
-  REQUIRE(aq_acktr_build(&at, &ai, AQ_MAX_ACK_RANGES, 0, 5000) == 0);
-  CHECK_INT(ai.nranges, AQ_MAX_ACK_RANGES);
+  REQUIRE(aq_acktr_build(&at, &ai, AQ_ACKTR_MAX_RANGES, 0, 5000) == 0);
+  CHECK_INT(ai.nranges, AQ_ACKTR_MAX_RANGES);
   CHECK_INT(ai.ranges[0].start, 1998);
-  CHECK_INT(ai.ranges[AQ_MAX_ACK_RANGES - 1].start, 1998 - 2 * (AQ_MAX_ACK_RANGES - 1));
+  CHECK_INT(ai.ranges[AQ_ACKTR_MAX_RANGES - 1].start, 1998 - 2 * (AQ_ACKTR_MAX_RANGES - 1));
   /* Forgotten (old) packets are treated as duplicates; recent gaps are not. */
   CHECK(aq_acktr_is_dup(&at, 1));
   CHECK(!aq_acktr_is_dup(&at, 1997));
@@ -196,11 +196,11 @@ AQ_TEST(acktr_wire_ranges_roundtrip) {
     REQUIRE(aq_acktr_on_pkt(&at, pn + 1, 1, AQ_ECN_NOT_ECT, pn) == 0);
   }
   aq_ack_info ai;
-  REQUIRE(aq_acktr_build(&at, &ai, AQ_MAX_ACK_RANGES, 3, 100) == 0);
-  uint64_t g[AQ_MAX_ACK_RANGES], l[AQ_MAX_ACK_RANGES];
+  REQUIRE(aq_acktr_build(&at, &ai, AQ_ACKTR_MAX_RANGES, 3, 100) == 0);
+  uint64_t g[AQ_ACKTR_MAX_RANGES], l[AQ_ACKTR_MAX_RANGES];
   REQUIRE(aq_ack_ranges_to_wire(ai.ranges, ai.nranges, &largest, &first, g, l) == 0);
-  aq_range rb[AQ_MAX_ACK_RANGES];
-  REQUIRE(aq_ack_ranges_from_wire(rb, AQ_MAX_ACK_RANGES, largest, first, g, l, ai.nranges - 1) ==
+  aq_range rb[AQ_ACKTR_MAX_RANGES];
+  REQUIRE(aq_ack_ranges_from_wire(rb, AQ_ACKTR_MAX_RANGES, largest, first, g, l, ai.nranges - 1) ==
           (aq_ssize)ai.nranges);
   CHECK(memcmp(rb, ai.ranges, ai.nranges * sizeof(aq_range)) == 0);
 }

@@ -662,7 +662,7 @@ static aq_tstamp sim_run(sim *s) {
     if (aq_acktr_handle_expiry(&s->rx, ts)) {
       sim_pkt p;
       memset(&p, 0, sizeof p);
-      if (aq_acktr_build(&s->rx, &p.ack, AQ_MAX_ACK_RANGES, 3, ts) == 0) {
+      if (aq_acktr_build(&s->rx, &p.ack, AQ_ACKTR_MAX_RANGES, 3, ts) == 0) {
         p.at = ts + 20 * MS;
         p.to_rx = 0;
         sim_enqueue(s, &p);

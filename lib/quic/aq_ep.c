@@ -1,0 +1,374 @@
+/*
+ * aq_ep.c - the QUIC endpoint: owns connections, demultiplexes incoming
+ * datagrams by Destination Connection ID (RFC 9000 §5.2), creates server
+ * connections from valid client Initials (§14.1: datagrams of at least 1200
+ * bytes, §7.2: DCID of at least 8 bytes), starts client connections, and
+ * round-robins aq_ep_write between connections.
+ *
+ * Timers: the minimum of its connections' expiries; aq_ep_handle_expiry
+ * runs them and deletes connections that finished closing.
+ *
+ * Lookup is a linear scan over the connections (fine for the hundreds a
+ * node holds; a hash on the CID is the obvious next step).
+ */
+#include <string.h>
+
+#include "aq_conn_int.h"
+#include "aq_ct.h"
+#include "aq_mem.h"
+
+struct aq_ep {
+  const aq_mem *mem;
+  aq_settings set;
+  aq_callbacks cb;
+  void *user_data;
+  int is_server;
+  aq_conn **conns;
+  size_t nconns, cap;
+  size_t rr;
+  uint64_t dropped;
+  /* Retry (settings.retry): key for address-validation tokens, from rand at creation. */
+  uint8_t token_key[32];
+  uint8_t reset_key[32]; /* stateless reset tokens (RFC 9000 §10.3.2) */
+  /* One pending stateless packet (Version Negotiation §6.1, or Retry); a newer one replaces it. */
+  int vn_pending;
+  aq_path vn_path;
+  uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 128];
+  size_t vn_len;
+};
+
+/** Queue a Version Negotiation answer to a long header of a version we do not speak. */
+static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
+  static const uint32_t versions[] = {AQ_PROTO_VER_V1};
+  uint8_t r = 0;
+  if (ep->cb.rand(&r, 1, ep->user_data) != 0) {
+    return;
+  }
+  aq_wbuf w;
+  aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf));
+  /* The client's SCID becomes our DCID and vice versa (RFC 8999 §6). */
+  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, 1) != 0) {
+    return;
+  }
+  ep->vn_len = aq_wbuf_len(&w);
+  ep->vn_path.local = path->local;
+  ep->vn_path.remote = path->remote;
+  ep->vn_pending = 1;
+}
+
+aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, void *user_data,
+                 const aq_mem *mem, int is_server) {
+  if (settings == NULL || callbacks == NULL || callbacks->rand == NULL) {
+    return NULL;
+  }
+  if (mem == NULL) {
+    mem = aq_mem_default();
+  }
+  aq_ep *ep = aq_mem_calloc(mem, 1, sizeof(*ep));
+  if (ep == NULL) {
+    return NULL;
+  }
+  ep->mem = mem;
+  ep->set = *settings;
+  ep->cb = *callbacks;
+  ep->user_data = user_data;
+  ep->is_server = is_server;
+  ep->cap = ep->set.max_conns > 0 ? ep->set.max_conns : 1;
+  int have_key = ep->set.static_key != NULL;
+  if (have_key) {
+    memcpy(ep->reset_key, ep->set.static_key, sizeof(ep->reset_key));
+    ep->set.static_key = NULL; /* not kept by pointer */
+  }
+  ep->conns = aq_mem_calloc(mem, ep->cap, sizeof(aq_conn *));
+  if (ep->conns == NULL ||
+      (is_server && ep->set.retry &&
+       ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0) ||
+      (!have_key && ep->cb.rand(ep->reset_key, sizeof(ep->reset_key), user_data) != 0)) {
+    aq_mem_free(mem, ep->conns);
+    aq_mem_free(mem, ep);
+    return NULL;
+  }
+  return ep;
+}
+
+void aq_ep_del(aq_ep *ep) {
+  if (ep == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < ep->nconns; i++) {
+    aq_conn_del(ep->conns[i]);
+  }
+  aq_mem_free(ep->mem, ep->conns);
+  aq_memzero(ep->token_key, sizeof(ep->token_key));
+  aq_memzero(ep->reset_key, sizeof(ep->reset_key));
+  aq_mem_free(ep->mem, ep);
+}
+
+/*
+ * Retry tokens (RFC 9000 §8.1.2): odcid_len || odcid || HMAC-SHA256(key,
+ * client address || odcid || retry SCID)[0..16].  They bind the client's
+ * address and both CIDs; they do not expire (no clock in the core: a node
+ * that needs expiry rotates the key).
+ */
+#define TOKEN_MAC_LEN 16
+
+static int token_mac(const aq_ep *ep, const aq_addr *a, const uint8_t *odcid, size_t odlen,
+                     const aq_cid *rscid, uint8_t mac[32]) {
+  uint8_t msg[1 + 16 + 2 + 1 + AQ_MAX_CIDLEN + 1 + AQ_MAX_CIDLEN];
+  size_t n = 0;
+  msg[n++] = a->family;
+  memcpy(msg + n, a->ip, 16);
+  n += 16;
+  msg[n++] = (uint8_t)(a->port >> 8);
+  msg[n++] = (uint8_t)a->port;
+  msg[n++] = (uint8_t)odlen;
+  memcpy(msg + n, odcid, odlen);
+  n += odlen;
+  msg[n++] = rscid->len;
+  memcpy(msg + n, rscid->data, rscid->len);
+  n += rscid->len;
+  return aq_hmac(AQ_HASH_SHA256, mac, ep->token_key, sizeof(ep->token_key), msg, n);
+}
+
+/** Answer a token-less Initial with a Retry (queued like VN). */
+static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
+  aq_cid rscid;
+  rscid.len = (uint8_t)ep->set.scid_len;
+  uint8_t tok[1 + AQ_MAX_CIDLEN + TOKEN_MAC_LEN], mac[32];
+  if (hd->dcidlen > AQ_MAX_CIDLEN || ep->cb.rand(rscid.data, rscid.len, ep->user_data) != 0 ||
+      token_mac(ep, &path->remote, hd->dcid, hd->dcidlen, &rscid, mac) != 0) {
+    return;
+  }
+  size_t tl = 0;
+  tok[tl++] = (uint8_t)hd->dcidlen;
+  memcpy(tok + tl, hd->dcid, hd->dcidlen);
+  tl += hd->dcidlen;
+  memcpy(tok + tl, mac, TOKEN_MAC_LEN);
+  tl += TOKEN_MAC_LEN;
+  aq_wbuf w;
+  aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf) - AQ_RETRY_TAG_LEN);
+  if (aq_pkt_encode_retry(&w, hd->version, 0, hd->scid, hd->scidlen, rscid.data, rscid.len, tok,
+                          tl) != 0) {
+    return;
+  }
+  size_t n = aq_wbuf_len(&w);
+  if (aq_pprot_retry_tag(ep->vn_buf + n, hd->version, hd->dcid, hd->dcidlen, ep->vn_buf, n) != 0) {
+    return;
+  }
+  ep->vn_len = n + AQ_RETRY_TAG_LEN;
+  ep->vn_path = *path;
+  ep->vn_pending = 1;
+}
+
+/**
+ * RFC 9000 §10.3: a short-header packet for a CID we do not know (e.g. after
+ * a restart) gets a stateless reset: random bytes ending in the token of that
+ * CID, shorter than what arrived (so two endpoints cannot loop) and at least
+ * 21 bytes; nothing is sent for packets of 21 bytes or less.
+ */
+static void queue_stateless_reset(aq_ep *ep, const aq_path *path, const aq_cid *dcid,
+                                  size_t inlen) {
+  if (inlen <= 21 + 1 || ep->vn_pending) {
+    ep->dropped++;
+    return;
+  }
+  size_t n = inlen - 1 < 43 ? inlen - 1 : 43;
+  if (ep->cb.rand(ep->vn_buf, n - AQ_STATELESS_RESET_TOKEN_LEN, ep->user_data) != 0 ||
+      aq_reset_token_for(ep->reset_key, dcid, ep->vn_buf + n - AQ_STATELESS_RESET_TOKEN_LEN) != 0) {
+    return;
+  }
+  ep->vn_buf[0] = (uint8_t)((ep->vn_buf[0] & 0x3fu) | 0x40u); /* looks like a short header */
+  ep->vn_len = n;
+  ep->vn_path = *path;
+  ep->vn_pending = 1;
+}
+
+/** Check a Retry token for this Initial; on success *odcid = the client's original DCID. */
+static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_cid *odcid) {
+  if (hd->tokenlen < 1 || hd->token[0] > AQ_MAX_CIDLEN ||
+      hd->tokenlen != 1u + hd->token[0] + TOKEN_MAC_LEN) {
+    return AQ_ERR_VERIFY;
+  }
+  aq_cid rscid;
+  uint8_t mac[32];
+  if (aq_cid_init(&rscid, hd->dcid, hd->dcidlen) != 0 ||
+      token_mac(ep, &path->remote, hd->token + 1, hd->token[0], &rscid, mac) != 0 ||
+      !aq_ct_memeq(mac, hd->token + 1 + hd->token[0], TOKEN_MAC_LEN) ||
+      aq_cid_init(odcid, hd->token + 1, hd->token[0]) != 0) {
+    return AQ_ERR_VERIFY;
+  }
+  return 0;
+}
+
+size_t aq_ep_conn_count(const aq_ep *ep) {
+  return ep->nconns;
+}
+
+int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
+  *out = NULL;
+  if (ep->is_server) {
+    return AQ_ERR_STATE;
+  }
+  if (ep->nconns >= ep->cap) {
+    return AQ_ERR_LIMIT;
+  }
+  aq_conn *c;
+  int rc = aq_conn_new(&c, 0, &ep->set, &ep->cb, ep->user_data, ep->mem, path, NULL, ts);
+  if (rc != 0) {
+    return rc;
+  }
+  aq_conn_set_ep(c, ep);
+  aq_conn_set_reset_key(c, ep->reset_key);
+  ep->conns[ep->nconns++] = c;
+  *out = c;
+  return 0;
+}
+
+static aq_conn *find_conn(const aq_ep *ep, const aq_cid *dcid, int initial) {
+  for (size_t i = 0; i < ep->nconns; i++) {
+    aq_conn *c = ep->conns[i];
+    if (aq_conn_owns_cid(c, dcid)) {
+      return c;
+    }
+    if (initial && aq_conn_is_initial_dcid(c, dcid)) {
+      return c;
+    }
+  }
+  return NULL;
+}
+
+int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, aq_tstamp ts) {
+  aq_pkt_hd hd;
+  if (aq_pkt_decode_hd(&hd, data, len, ep->set.scid_len) != 0) {
+    ep->dropped++;
+    return 0;
+  }
+  if (hd.type == AQ_PKT_UNKNOWN_VERSION) {
+    /* §6.1: only for datagrams large enough to be a first Initial (§14.1). */
+    if (ep->is_server && len >= 1200) {
+      queue_vn(ep, path, &hd);
+    } else {
+      ep->dropped++;
+    }
+    return 0;
+  }
+  aq_cid dcid;
+  if (aq_cid_init(&dcid, hd.dcid, hd.dcidlen) != 0) {
+    ep->dropped++;
+    return 0;
+  }
+  int long_hdr = hd.type != AQ_PKT_1RTT;
+  aq_conn *c = find_conn(ep, &dcid, long_hdr);
+  if (c == NULL && !long_hdr) {
+    /* A stateless reset for one of ours?  (It carries a random DCID.) */
+    for (size_t i = 0; i < ep->nconns; i++) {
+      if (aq_conn_stateless_reset(ep->conns[i], data, len, ts)) {
+        return 0;
+      }
+    }
+    queue_stateless_reset(ep, path, &dcid, len);
+    return 0;
+  }
+  if (c == NULL) {
+    /* A new connection: a v1 Initial in a full-sized datagram (§14.1) with a DCID >= 8 (§7.2). */
+    if (!ep->is_server || hd.type != AQ_PKT_INITIAL || hd.version != AQ_PROTO_VER_V1 ||
+        len < 1200 || hd.dcidlen < 8 || ep->nconns >= ep->cap) {
+      ep->dropped++;
+      return 0;
+    }
+    aq_cid odcid;
+    int retried = 0;
+    if (ep->set.retry) {
+      if (hd.tokenlen == 0) {
+        queue_retry(ep, path, &hd);
+        return 0;
+      }
+      if (token_check(ep, path, &hd, &odcid) != 0) {
+        ep->dropped++; /* §8.1.3: an invalid token; a stricter server would send INVALID_TOKEN */
+        return 0;
+      }
+      retried = 1;
+    }
+    int rc = aq_conn_new(&c, 1, &ep->set, &ep->cb, ep->user_data, ep->mem, path, &hd, ts);
+    if (rc != 0) {
+      return aq_err_is_fatal(rc) ? rc : 0;
+    }
+    if (retried && aq_conn_set_retry(c, &odcid) != 0) {
+      aq_conn_del(c);
+      return 0;
+    }
+    aq_conn_set_ep(c, ep);
+    aq_conn_set_reset_key(c, ep->reset_key);
+    ep->conns[ep->nconns++] = c;
+    if (ep->cb.new_conn != NULL) {
+      ep->cb.new_conn(ep, c, ep->user_data);
+    }
+  }
+  int rc = aq_conn_read_pkt(c, path, data, len, ts);
+  (void)rc; /* a failed connection is reaped by aq_ep_handle_expiry */
+  return 0;
+}
+
+aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tstamp ts) {
+  if (ep->vn_pending) {
+    if (cap < ep->vn_len) {
+      return AQ_ERR_BUFFER_TOO_SMALL;
+    }
+    ep->vn_pending = 0;
+    memcpy(buf, ep->vn_buf, ep->vn_len);
+    *path = ep->vn_path;
+    return (aq_ssize)ep->vn_len;
+  }
+  for (size_t k = 0; k < ep->nconns; k++) {
+    size_t i = (ep->rr + k) % ep->nconns;
+    aq_conn *c = ep->conns[i];
+    if (aq_conn_get_error(c) != 0) {
+      continue;
+    }
+    aq_ssize n = aq_conn_write_pkt(c, path, buf, cap, ts);
+    if (n > 0) {
+      ep->rr = (i + 1) % ep->nconns;
+      return n;
+    }
+    if (n == AQ_ERR_BUFFER_TOO_SMALL) {
+      return n;
+    }
+  }
+  return 0;
+}
+
+aq_tstamp aq_ep_get_expiry(const aq_ep *ep) {
+  aq_tstamp t = AQ_TSTAMP_NEVER;
+  if (ep->vn_pending) {
+    return 0; /* send it now */
+  }
+  for (size_t i = 0; i < ep->nconns; i++) {
+    const aq_conn *c = ep->conns[i];
+    aq_tstamp e = (aq_conn_get_error(c) != 0 || aq_conn_is_done(c)) ? 0 : aq_conn_get_expiry(c);
+    if (e < t) {
+      t = e;
+    }
+  }
+  return t;
+}
+
+int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts) {
+  for (size_t i = 0; i < ep->nconns;) {
+    aq_conn *c = ep->conns[i];
+    if (aq_conn_get_error(c) == 0 && !aq_conn_is_done(c) && aq_conn_get_expiry(c) <= ts) {
+      if (aq_conn_handle_expiry(c, ts) != 0) {
+        /* sticky error: reaped below */
+      }
+    }
+    if (aq_conn_get_error(c) != 0 || aq_conn_is_done(c)) {
+      aq_conn_del(c);
+      ep->conns[i] = ep->conns[--ep->nconns];
+      if (ep->rr >= ep->nconns) {
+        ep->rr = 0;
+      }
+      continue;
+    }
+    i++;
+  }
+  return 0;
+}

@@ -1,0 +1,1190 @@
+/*
+ * aq_strm.c - QUIC streams (RFC 9000 §2-4): bounded receive reassembly,
+ * send buffers with loss/ack bookkeeping, stream and connection flow
+ * control, stream limits raised as peer streams finish, STOP_SENDING /
+ * RESET_STREAM / FIN, and round-robin scheduling of stream data between
+ * streams.
+ *
+ * Timers: none (flow control updates ride on packets the connection sends).
+ *
+ * Memory: a stream's receive ring (settings.initial_max_stream_data bytes)
+ * is allocated on its first data and freed when the stream is; a send ring
+ * grows up to settings.stream_send_buffer.  Fragment bookkeeping is a fixed
+ * array of ranges, so a peer sending sparse fragments cannot make us hold
+ * more than the window: fragments that would need one more range are
+ * dropped (the peer retransmits them).
+ */
+#include <string.h>
+
+#include "aq_conn_int.h"
+#include "aq_mem.h"
+#include "aq_qerr.h"
+
+/* ================================================================ rxbuf */
+
+void aq_rxbuf_init(aq_rxbuf *rb, size_t cap) {
+  memset(rb, 0, sizeof(*rb));
+  rb->cap = (cap + AQ_RX_PAGE - 1) / AQ_RX_PAGE * AQ_RX_PAGE;
+  rb->npages = rb->cap / AQ_RX_PAGE;
+  aq_ranges_init(&rb->have, rb->st, AQ_RX_RANGES, AQ_RANGES_REFUSE);
+}
+
+void aq_rxbuf_free(aq_rxbuf *rb, const aq_mem *mem) {
+  if (rb->pages != NULL) {
+    for (size_t i = 0; i < rb->npages; i++) {
+      if (rb->pages[i] != NULL) {
+        aq_mem_free(mem, rb->pages[i]);
+      }
+    }
+    aq_mem_free(mem, rb->pages);
+    rb->pages = NULL;
+  }
+  rb->pages_used = 0;
+}
+
+/** Copy data to [o, o + n) (inside the window), allocating pages as needed. */
+static int rx_copy_in(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t n) {
+  if (rb->pages == NULL) {
+    rb->pages = aq_mem_calloc(mem, rb->npages, sizeof(uint8_t *));
+    if (rb->pages == NULL) {
+      return AQ_ERR_NOMEM;
+    }
+  }
+  while (n > 0) {
+    size_t idx = (size_t)((o / AQ_RX_PAGE) % rb->npages);
+    size_t in = (size_t)(o % AQ_RX_PAGE);
+    size_t k = AQ_RX_PAGE - in < n ? AQ_RX_PAGE - in : n;
+    if (rb->pages[idx] == NULL) {
+      rb->pages[idx] = aq_mem_malloc(mem, AQ_RX_PAGE);
+      if (rb->pages[idx] == NULL) {
+        return AQ_ERR_NOMEM;
+      }
+      rb->pages_used++;
+    }
+    memcpy(rb->pages[idx] + in, data, k);
+    o += k;
+    data += k;
+    n -= k;
+  }
+  return 0;
+}
+
+int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t len) {
+  uint64_t end = o + len;
+  uint64_t lim = rb->off + rb->cap;
+  if (end <= rb->off || len == 0) {
+    return 0;
+  }
+  if (o < rb->off) {
+    data += rb->off - o;
+    o = rb->off;
+  }
+  if (end > lim) {
+    end = lim;
+  }
+  if (o >= end || aq_ranges_contains_all(&rb->have, o, end)) {
+    return 0;
+  }
+  int rc = aq_ranges_insert(&rb->have, o, end);
+  if (rc == AQ_ERR_LIMIT) {
+    if (o != rb->off) {
+      return 0; /* too fragmented: drop, the peer retransmits */
+    }
+    /* In-order data always gets in: forget the highest fragment instead. */
+    aq_range hi = rb->have.r[rb->have.n - 1];
+    if (aq_ranges_remove(&rb->have, hi.start, hi.end) != 0 ||
+        aq_ranges_insert(&rb->have, o, end) != 0) {
+      return 0;
+    }
+  } else if (rc != 0) {
+    return 0;
+  }
+  rc = rx_copy_in(rb, mem, o, data, (size_t)(end - o));
+  if (rc != 0) {
+    /* Not stored after all. */
+    if (aq_ranges_remove(&rb->have, o, end) != 0) {
+      aq_ranges_clear(&rb->have);
+    }
+  }
+  return rc;
+}
+
+size_t aq_rxbuf_readable(const aq_rxbuf *rb) {
+  if (rb->have.n == 0 || rb->have.r[0].start > rb->off) {
+    return 0;
+  }
+  return (size_t)(rb->have.r[0].end - rb->off);
+}
+
+size_t aq_rxbuf_read(aq_rxbuf *rb, uint8_t *out, size_t cap) {
+  return aq_rxbuf_read_mem(rb, NULL, out, cap);
+}
+
+size_t aq_rxbuf_read_mem(aq_rxbuf *rb, const aq_mem *mem, uint8_t *out, size_t cap) {
+  size_t n = aq_rxbuf_readable(rb);
+  if (n > cap) {
+    n = cap;
+  }
+  size_t done = 0;
+  while (done < n) {
+    size_t idx = (size_t)((rb->off / AQ_RX_PAGE) % rb->npages);
+    size_t in = (size_t)(rb->off % AQ_RX_PAGE);
+    size_t k = AQ_RX_PAGE - in < n - done ? AQ_RX_PAGE - in : n - done;
+    if (out != NULL) {
+      memcpy(out + done, rb->pages[idx] + in, k);
+    }
+    done += k;
+    rb->off += k;
+    if (rb->off % AQ_RX_PAGE == 0 && mem != NULL) {
+      /* The page is fully consumed: give it back. */
+      aq_mem_free(mem, rb->pages[idx]);
+      rb->pages[idx] = NULL;
+      rb->pages_used--;
+    }
+  }
+  aq_ranges_remove_below(&rb->have, rb->off);
+  return n;
+}
+
+/* ================================================================ txbuf */
+
+void aq_txbuf_init(aq_txbuf *tb) {
+  memset(tb, 0, sizeof(*tb));
+  aq_ranges_init(&tb->lost, tb->lost_st, AQ_TX_RANGES, AQ_RANGES_MERGE_CLOSEST);
+  aq_ranges_init(&tb->acked, tb->acked_st, AQ_TX_RANGES, AQ_RANGES_REFUSE);
+}
+
+void aq_txbuf_free(aq_txbuf *tb, const aq_mem *mem) {
+  if (tb->buf != NULL) {
+    aq_mem_free(mem, tb->buf);
+    tb->buf = NULL;
+  }
+  tb->cap = 0;
+}
+
+void aq_txbuf_copy(const aq_txbuf *tb, uint64_t o, uint8_t *out, size_t len) {
+  size_t pos = (size_t)(o % tb->cap);
+  size_t first = tb->cap - pos < len ? tb->cap - pos : len;
+  memcpy(out, tb->buf + pos, first);
+  if (len > first) {
+    memcpy(out + first, tb->buf, len - first);
+  }
+}
+
+aq_ssize aq_txbuf_append(aq_txbuf *tb, const aq_mem *mem, const uint8_t *data, size_t len,
+                         size_t limit) {
+  uint64_t used = tb->end - tb->base;
+  if (used >= limit) {
+    return 0;
+  }
+  if (len > limit - used) {
+    len = (size_t)(limit - used);
+  }
+  if (len == 0) {
+    return 0;
+  }
+  size_t need = (size_t)used + len;
+  if (need > tb->cap) {
+    size_t ncap = tb->cap < 4096 ? 4096 : tb->cap * 2;
+    while (ncap < need) {
+      ncap *= 2;
+    }
+    uint8_t *nb = aq_mem_malloc(mem, ncap);
+    if (nb == NULL) {
+      return AQ_ERR_NOMEM;
+    }
+    /* Re-place [base, end) at their positions modulo the new capacity. */
+    for (uint64_t o = tb->base; o < tb->end;) {
+      size_t pos = (size_t)(o % ncap);
+      size_t n = (size_t)(tb->end - o);
+      if (n > ncap - pos) {
+        n = ncap - pos;
+      }
+      aq_txbuf_copy(tb, o, nb + pos, n);
+      o += n;
+    }
+    if (tb->buf != NULL) {
+      aq_mem_free(mem, tb->buf);
+    }
+    tb->buf = nb;
+    tb->cap = ncap;
+  }
+  size_t pos = (size_t)(tb->end % tb->cap);
+  size_t first = tb->cap - pos < len ? tb->cap - pos : len;
+  memcpy(tb->buf + pos, data, first);
+  if (len > first) {
+    memcpy(tb->buf, data + first, len - first);
+  }
+  tb->end += len;
+  return (aq_ssize)len;
+}
+
+int aq_txbuf_next(const aq_txbuf *tb, uint64_t new_limit, aq_range *out, int *is_new) {
+  for (size_t i = 0; i < tb->lost.n; i++) {
+    aq_range g;
+    uint64_t s = tb->lost.r[i].start < tb->base ? tb->base : tb->lost.r[i].start;
+    uint64_t e = tb->lost.r[i].end > tb->next ? tb->next : tb->lost.r[i].end;
+    if (s < e && aq_ranges_first_gap(&tb->acked, s, e, &g) == 0) {
+      *out = g;
+      *is_new = 0;
+      return 0;
+    }
+  }
+  uint64_t e = tb->end < new_limit ? tb->end : new_limit;
+  if (tb->next < e) {
+    out->start = tb->next;
+    out->end = e;
+    *is_new = 1;
+    return 0;
+  }
+  return AQ_ERR_NOT_FOUND;
+}
+
+void aq_txbuf_on_sent(aq_txbuf *tb, uint64_t o, uint64_t len) {
+  if (o + len > tb->next) {
+    tb->next = o + len;
+  }
+  /* Sending always starts at the front of a lost range: this never splits. */
+  if (aq_ranges_remove(&tb->lost, o, o + len) != 0) {
+    /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+  }
+}
+
+void aq_txbuf_on_lost(aq_txbuf *tb, uint64_t o, uint64_t len) {
+  uint64_t end = o + len;
+  if (o < tb->base) {
+    o = tb->base;
+  }
+  if (o < end) {
+    if (aq_ranges_insert(&tb->lost, o, end) != 0) {
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
+  }
+}
+
+void aq_txbuf_on_acked(aq_txbuf *tb, uint64_t o, uint64_t len) {
+  uint64_t end = o + len;
+  if (o < tb->base) {
+    o = tb->base;
+  }
+  if (o >= end) {
+    return;
+  }
+  if (aq_ranges_insert(&tb->acked, o, end) == AQ_ERR_LIMIT) {
+    /* Forget the lowest acked fragment but resend it, so base can still advance. */
+    aq_range lo = tb->acked.r[0];
+    aq_ranges_remove_below(&tb->acked, lo.end);
+    if (aq_ranges_insert(&tb->lost, lo.start, lo.end) != 0) {
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
+    if (aq_ranges_insert(&tb->acked, o, end) != 0) {
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
+  }
+  if (tb->acked.n > 0 && tb->acked.r[0].start <= tb->base) {
+    tb->base = tb->acked.r[0].end;
+    aq_ranges_remove_below(&tb->acked, tb->base);
+    aq_ranges_remove_below(&tb->lost, tb->base);
+  }
+}
+
+void aq_txbuf_requeue_unacked(aq_txbuf *tb) {
+  if (tb->base < tb->next) {
+    if (aq_ranges_insert(&tb->lost, tb->base, tb->next) != 0) {
+      /* MERGE_CLOSEST never refuses; REFUSE is handled by the caller */
+    }
+  }
+}
+
+/* ================================================================ streams */
+
+static int strm_is_local(const aq_conn *conn, uint64_t id) {
+  return (int)(id & 1u) == conn->is_server;
+}
+
+static size_t strm_bucket(uint64_t id) {
+  return (size_t)((id >> 2) % AQ_STRM_BUCKETS);
+}
+
+aq_strm *aq_strm_find(const aq_conn *conn, uint64_t id) {
+  for (aq_strm *s = conn->strm_tab[strm_bucket(id)]; s != NULL; s = s->hnext) {
+    if (s->id == id) {
+      return s;
+    }
+  }
+  return NULL;
+}
+
+void aq_strm_init_conn(aq_conn *conn) {
+  conn->rx_max_data = conn->set.initial_max_data;
+  conn->rx_max_bidi = conn->set.initial_max_streams_bidi;
+  conn->rx_max_uni = conn->set.initial_max_streams_uni;
+}
+
+void aq_strm_apply_peer_tp(aq_conn *conn) {
+  const aq_tp *tp = &conn->peer_tp;
+  conn->tx_max_data = tp->initial_max_data;
+  conn->peer_max_bidi = tp->initial_max_streams_bidi;
+  conn->peer_max_uni = tp->initial_max_streams_uni;
+}
+
+static void sendq_add(aq_conn *conn, aq_strm *s) {
+  conn->tx_stalled = 0;
+  if (s->queued) {
+    return;
+  }
+  s->queued = 1;
+  if (conn->sendq == NULL) {
+    s->qnext = s->qprev = s;
+    conn->sendq = s;
+  } else {
+    aq_strm *h = conn->sendq;
+    s->qnext = h;
+    s->qprev = h->qprev;
+    h->qprev->qnext = s;
+    h->qprev = s;
+  }
+}
+
+static void sendq_remove(aq_conn *conn, aq_strm *s) {
+  if (!s->queued) {
+    return;
+  }
+  s->queued = 0;
+  if (s->qnext == s) {
+    conn->sendq = NULL;
+  } else {
+    s->qprev->qnext = s->qnext;
+    s->qnext->qprev = s->qprev;
+    if (conn->sendq == s) {
+      conn->sendq = s->qnext;
+    }
+  }
+  s->qnext = s->qprev = NULL;
+}
+
+static aq_strm *strm_create(aq_conn *conn, uint64_t id) {
+  aq_strm *s = aq_mem_calloc(conn->mem, 1, sizeof(*s));
+  if (s == NULL) {
+    return NULL;
+  }
+  int local = strm_is_local(conn, id);
+  int uni = AQ_STREAM_IS_UNI(id);
+  s->id = id;
+  s->has_send = !uni || local;
+  s->has_recv = !uni || !local;
+  aq_txbuf_init(&s->tx);
+  aq_rxbuf_init(&s->rx, (size_t)conn->set.initial_max_stream_data);
+  s->rx_max = conn->set.initial_max_stream_data;
+  s->rx_final = UINT64_MAX;
+  const aq_tp *tp = &conn->peer_tp;
+  if (uni) {
+    s->tx_max = tp->initial_max_stream_data_uni;
+  } else if (local) {
+    s->tx_max = tp->initial_max_stream_data_bidi_remote;
+  } else {
+    s->tx_max = tp->initial_max_stream_data_bidi_local;
+  }
+  size_t b = strm_bucket(id);
+  s->hnext = conn->strm_tab[b];
+  conn->strm_tab[b] = s;
+  conn->nstreams++;
+  return s;
+}
+
+static void strm_free(aq_conn *conn, aq_strm *s) {
+  aq_strm **pp = &conn->strm_tab[strm_bucket(s->id)];
+  while (*pp != NULL && *pp != s) {
+    pp = &(*pp)->hnext;
+  }
+  if (*pp == s) {
+    *pp = s->hnext;
+  }
+  sendq_remove(conn, s);
+  aq_txbuf_free(&s->tx, conn->mem);
+  aq_rxbuf_free(&s->rx, conn->mem);
+  aq_mem_free(conn->mem, s);
+  conn->nstreams--;
+}
+
+void aq_strm_free_all(aq_conn *conn) {
+  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
+    while (conn->strm_tab[b] != NULL) {
+      strm_free(conn, conn->strm_tab[b]);
+    }
+  }
+  conn->sendq = NULL;
+}
+
+static int strm_send_done(const aq_strm *s) {
+  /* The FIN can be acknowledged before earlier data that is still being resent. */
+  return !s->has_send || (s->fin_acked && s->tx.base == s->tx.end) || s->reset_acked;
+}
+
+static int strm_recv_done(const aq_strm *s) {
+  return !s->has_recv || s->rx_fin_read;
+}
+
+void aq_strm_collect(aq_conn *conn) {
+  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
+    aq_strm *s = conn->strm_tab[b];
+    while (s != NULL) {
+      aq_strm *nx = s->hnext;
+      if (strm_send_done(s) && strm_recv_done(s) && !s->reset_pending && !s->stop_pending) {
+        uint64_t id = s->id;
+        if (!strm_is_local(conn, id)) {
+          /* RFC 9000 §4.6: let the peer open another stream in place of this one. */
+          if (AQ_STREAM_IS_UNI(id)) {
+            conn->peer_closed_uni++;
+            conn->rx_max_uni = conn->peer_closed_uni + conn->set.initial_max_streams_uni;
+            conn->max_streams_uni_pending = 1;
+          } else {
+            conn->peer_closed_bidi++;
+            conn->rx_max_bidi = conn->peer_closed_bidi + conn->set.initial_max_streams_bidi;
+            conn->max_streams_bidi_pending = 1;
+          }
+        }
+        strm_free(conn, s);
+        if (conn->cb.stream_close != NULL) {
+          conn->cb.stream_close(conn, id, conn->user_data);
+        }
+      }
+      s = nx;
+    }
+  }
+}
+
+static int strm_wants_send(const aq_conn *conn, const aq_strm *s) {
+  (void)conn;
+  if (!s->has_send || s->reset_sent || s->reset_pending) {
+    return s->reset_pending;
+  }
+  if (s->tx.lost.n > 0 || s->tx.next < s->tx.end) {
+    return 1;
+  }
+  return s->fin_queued && (!s->fin_sent || s->fin_lost) && !s->fin_acked;
+}
+
+int aq_strm_has_pending(const aq_conn *conn) {
+  if (conn->max_data_pending || conn->max_streams_bidi_pending || conn->max_streams_uni_pending ||
+      conn->streams_blocked_bidi_pending || conn->streams_blocked_uni_pending ||
+      conn->data_blocked_pending) {
+    return 1;
+  }
+  for (aq_strm *s = conn->sendq; s != NULL;) {
+    if (s->reset_pending || s->msd_pending || s->stop_pending) {
+      return 1;
+    }
+    if (strm_wants_send(conn, s)) {
+      uint64_t lim = s->tx_max;
+      uint64_t conn_room = conn->tx_max_data - conn->tx_data;
+      if (s->tx.next + conn_room < lim) {
+        lim = s->tx.next + conn_room;
+      }
+      if (s->tx.lost.n > 0 || s->tx.next < (s->tx.end < lim ? s->tx.end : lim) ||
+          (s->fin_queued && s->tx.next == s->tx.end && (!s->fin_sent || s->fin_lost))) {
+        return 1;
+      }
+    }
+    s = s->qnext;
+    if (s == conn->sendq) {
+      break;
+    }
+  }
+  return 0;
+}
+
+/* ----------------------------------------------------------- receiving */
+
+/**
+ * Find or (for a peer-initiated id) open the stream; *s = NULL for a stream
+ * already finished and forgotten (frame ignored).  Errors close the
+ * connection: STREAM_STATE_ERROR / STREAM_LIMIT_ERROR.
+ */
+static int strm_get_rx(aq_conn *conn, uint64_t id, aq_strm **out, aq_tstamp ts, uint64_t ftype) {
+  *out = aq_strm_find(conn, id);
+  if (*out != NULL) {
+    return 0;
+  }
+  uint64_t ord = id >> 2;
+  int uni = AQ_STREAM_IS_UNI(id);
+  if (strm_is_local(conn, id)) {
+    uint64_t next = uni ? conn->next_uni : conn->next_bidi;
+    if (ord >= next) {
+      aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, ftype, "frame for unopened local stream", ts);
+      return AQ_ERR_PROTO;
+    }
+    return 0; /* closed already */
+  }
+  uint64_t *opened = uni ? &conn->peer_opened_uni : &conn->peer_opened_bidi;
+  uint64_t max = uni ? conn->rx_max_uni : conn->rx_max_bidi;
+  if (ord >= max) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_LIMIT_ERROR, ftype, "stream limit exceeded", ts);
+    return AQ_ERR_PROTO;
+  }
+  if (ord < *opened) {
+    return 0; /* closed already */
+  }
+  /* Opening a stream opens every lower-numbered stream of its type (§3.2). */
+  while (*opened <= ord) {
+    uint64_t sid = (*opened << 2) | (id & 3u);
+    aq_strm *s = strm_create(conn, sid);
+    if (s == NULL) {
+      aq_conn_set_fatal(conn, AQ_ERR_NOMEM);
+      return AQ_ERR_NOMEM;
+    }
+    (*opened)++;
+    if (conn->cb.stream_open != NULL) {
+      conn->cb.stream_open(conn, sid, conn->user_data);
+    }
+    *out = s;
+  }
+  *out = aq_strm_find(conn, id);
+  return 0;
+}
+
+/** Final-size and flow-control checks for data up to end (fin: end is final). */
+static int strm_rx_account(aq_conn *conn, aq_strm *s, uint64_t end, int fin, uint64_t ftype,
+                           aq_tstamp ts) {
+  if (s->rx_final != UINT64_MAX && (end > s->rx_final || (fin && end != s->rx_final))) {
+    aq_conn_fail(conn, AQ_QERR_FINAL_SIZE_ERROR, ftype, "final size changed", ts);
+    return AQ_ERR_PROTO;
+  }
+  if (fin && end < s->rx_highest) {
+    aq_conn_fail(conn, AQ_QERR_FINAL_SIZE_ERROR, ftype, "final size below received data", ts);
+    return AQ_ERR_PROTO;
+  }
+  if (end > s->rx_max) {
+    aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "stream flow control", ts);
+    return AQ_ERR_PROTO;
+  }
+  if (end > s->rx_highest) {
+    conn->rx_data += end - s->rx_highest;
+    s->rx_highest = end;
+    if (conn->rx_data > conn->rx_max_data) {
+      aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "connection flow control", ts);
+      return AQ_ERR_PROTO;
+    }
+  }
+  if (fin) {
+    s->rx_final = end;
+  }
+  return 0;
+}
+
+static void strm_notify_data(aq_conn *conn, aq_strm *s) {
+  if (conn->cb.stream_data != NULL) {
+    conn->cb.stream_data(conn, s->id, conn->user_data);
+  }
+}
+
+static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  const aq_frame_stream *fs = &f->u.stream;
+  if (strm_is_local(conn, fs->stream_id) && AQ_STREAM_IS_UNI(fs->stream_id)) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STREAM on a send-only stream", ts);
+    return AQ_ERR_PROTO;
+  }
+  aq_strm *s;
+  int rc = strm_get_rx(conn, fs->stream_id, &s, ts, f->type);
+  if (rc != 0 || s == NULL) {
+    return rc;
+  }
+  uint64_t end = fs->offset + fs->datalen;
+  rc = strm_rx_account(conn, s, end, fs->fin, f->type, ts);
+  if (rc != 0) {
+    return rc;
+  }
+  if (s->rx_reset || s->stop_sent || s->rx_fin_read) {
+    return 0;
+  }
+  size_t before = aq_rxbuf_readable(&s->rx);
+  rc = aq_rxbuf_put(&s->rx, conn->mem, fs->offset, fs->data, fs->datalen);
+  if (rc != 0) {
+    aq_conn_set_fatal(conn, rc);
+    return rc;
+  }
+  size_t after = aq_rxbuf_readable(&s->rx);
+  conn->stats.stream_bytes_recv += fs->datalen;
+  if (after > before || (s->rx_final != UINT64_MAX && s->rx.off + after == s->rx_final)) {
+    strm_notify_data(conn, s);
+  }
+  return 0;
+}
+
+static int on_reset_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  uint64_t id = f->u.reset_stream.stream_id;
+  if (strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "RESET_STREAM on send-only", ts);
+    return AQ_ERR_PROTO;
+  }
+  aq_strm *s;
+  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  if (rc != 0 || s == NULL) {
+    return rc;
+  }
+  rc = strm_rx_account(conn, s, f->u.reset_stream.final_size, 1, f->type, ts);
+  if (rc != 0 || s->rx_reset || s->rx_fin_read) {
+    return rc;
+  }
+  s->rx_reset = 1;
+  s->rx_reset_code = f->u.reset_stream.app_error;
+  /* Unread bytes will never be read: return their credit (§4.5). */
+  conn->rx_consumed += s->rx_final - s->rx.off;
+  s->rx.off = s->rx_final;
+  aq_rxbuf_free(&s->rx, conn->mem);
+  s->stop_pending = 0;
+  strm_notify_data(conn, s);
+  return 0;
+}
+
+static int on_stop_sending(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  uint64_t id = f->u.stop_sending.stream_id;
+  if (!strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STOP_SENDING on receive-only", ts);
+    return AQ_ERR_PROTO;
+  }
+  aq_strm *s;
+  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  if (rc != 0 || s == NULL) {
+    return rc;
+  }
+  if (!s->reset_sent && !s->reset_pending && !s->fin_acked) {
+    s->reset_pending = 1;
+    s->reset_code = f->u.stop_sending.app_error;
+    sendq_add(conn, s);
+    if (conn->cb.stream_stop_sending != NULL) {
+      conn->cb.stream_stop_sending(conn, id, s->reset_code, conn->user_data);
+    }
+  }
+  return 0;
+}
+
+static int on_max_stream_data(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  uint64_t id = f->u.max_stream_data.stream_id;
+  if (!strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "MAX_STREAM_DATA on receive-only", ts);
+    return AQ_ERR_PROTO;
+  }
+  aq_strm *s;
+  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  if (rc != 0 || s == NULL) {
+    return rc;
+  }
+  if (f->u.max_stream_data.max > s->tx_max) {
+    s->tx_max = f->u.max_stream_data.max;
+    if (strm_wants_send(conn, s)) {
+      sendq_add(conn, s);
+    }
+  }
+  return 0;
+}
+
+int aq_strm_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  switch (f->type) {
+  case AQ_FT_RESET_STREAM: return on_reset_stream(conn, f, ts);
+  case AQ_FT_STOP_SENDING: return on_stop_sending(conn, f, ts);
+  case AQ_FT_MAX_DATA:
+    if (f->u.max_data.max > conn->tx_max_data) {
+      conn->tx_max_data = f->u.max_data.max;
+    }
+    return 0;
+  case AQ_FT_MAX_STREAM_DATA: return on_max_stream_data(conn, f, ts);
+  case AQ_FT_MAX_STREAMS_BIDI:
+    if (f->u.max_streams.max > conn->peer_max_bidi) {
+      conn->peer_max_bidi = f->u.max_streams.max;
+    }
+    return 0;
+  case AQ_FT_MAX_STREAMS_UNI:
+    if (f->u.max_streams.max > conn->peer_max_uni) {
+      conn->peer_max_uni = f->u.max_streams.max;
+    }
+    return 0;
+  case AQ_FT_DATA_BLOCKED:
+  case AQ_FT_STREAMS_BLOCKED_BIDI:
+  case AQ_FT_STREAMS_BLOCKED_UNI: return 0;
+  case AQ_FT_STREAM_DATA_BLOCKED: {
+    uint64_t id = f->u.max_stream_data.stream_id;
+    if (strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
+      aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STREAM_DATA_BLOCKED on send-only",
+                   ts);
+      return AQ_ERR_PROTO;
+    }
+    aq_strm *s;
+    return strm_get_rx(conn, id, &s, ts, f->type);
+  }
+  default:
+    if (f->type >= AQ_FT_STREAM && f->type <= (AQ_FT_STREAM | 7u)) {
+      return on_stream(conn, f, ts);
+    }
+    return AQ_ERR_INTERNAL;
+  }
+}
+
+/* ------------------------------------------------------- ack / loss */
+
+void aq_strm_on_record(aq_conn *conn, const aq_sent_frame *sf, int acked) {
+  aq_strm *s = aq_strm_find(conn, sf->id);
+  if (s == NULL) {
+    return;
+  }
+  switch (sf->kind) {
+  case AQ_SF_STREAM:
+    if (acked) {
+      aq_txbuf_on_acked(&s->tx, sf->off, sf->len);
+      if (sf->fin) {
+        s->fin_acked = 1;
+      }
+      if (s->want_writable && s->tx.end - s->tx.base < conn->set.stream_send_buffer) {
+        /* notified by aq_strm_notify_writable after the ACK is processed */
+      }
+    } else if (!s->reset_sent && !s->reset_pending) {
+      aq_txbuf_on_lost(&s->tx, sf->off, sf->len);
+      if (sf->fin && !s->fin_acked) {
+        s->fin_lost = 1;
+      }
+      sendq_add(conn, s);
+    }
+    break;
+  case AQ_SF_RESET_STREAM:
+    if (acked) {
+      s->reset_acked = 1;
+    } else if (!s->reset_acked) {
+      s->reset_pending = 1;
+      sendq_add(conn, s);
+    }
+    break;
+  case AQ_SF_STOP_SENDING:
+    if (!acked && !s->rx_reset && s->rx_final == UINT64_MAX) {
+      s->stop_pending = 1;
+      sendq_add(conn, s);
+    }
+    break;
+  case AQ_SF_MAX_STREAM_DATA:
+    if (!acked && !s->rx_reset && s->rx_final == UINT64_MAX) {
+      s->msd_pending = 1;
+      sendq_add(conn, s);
+    }
+    break;
+  default: break;
+  }
+}
+
+void aq_strm_notify_writable(aq_conn *conn) {
+  if (conn->cb.stream_writable == NULL) {
+    return;
+  }
+  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
+    for (aq_strm *s = conn->strm_tab[b]; s != NULL; s = s->hnext) {
+      if (s->want_writable && s->tx.end - s->tx.base < conn->set.stream_send_buffer) {
+        s->want_writable = 0;
+        conn->cb.stream_writable(conn, s->id, conn->user_data);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------ sending */
+
+static int add_record(aq_sent_meta *m, uint8_t kind, uint64_t id, uint64_t off, uint64_t len,
+                      int fin) {
+  if (m->nframes >= AQ_SENT_MAX_FRAMES) {
+    return AQ_ERR_LIMIT;
+  }
+  aq_sent_frame *sf = &m->f[m->nframes++];
+  sf->kind = kind;
+  sf->id = id;
+  sf->off = off;
+  sf->len = (uint32_t)len;
+  sf->fin = (uint8_t)(fin != 0);
+  return 0;
+}
+
+/** Encode f if it fits entirely; returns 1 if written, 0 if not. */
+static int put_frame(aq_wbuf *w, const aq_frame *f) {
+  size_t n = aq_frame_encoded_len(f);
+  if (n == 0 || n > aq_wbuf_left(w)) {
+    return 0;
+  }
+  return aq_frame_encode(w, f) == 0;
+}
+
+/** Stream-level control frames of s (reset, stop, max_stream_data). */
+static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *m) {
+  (void)conn;
+  aq_frame f;
+  if (s->reset_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
+    memset(&f, 0, sizeof(f));
+    f.type = AQ_FT_RESET_STREAM;
+    f.u.reset_stream.stream_id = s->id;
+    f.u.reset_stream.app_error = s->reset_code;
+    f.u.reset_stream.final_size = s->tx.next;
+    if (put_frame(w, &f)) {
+      (void)add_record(m, AQ_SF_RESET_STREAM, s->id, 0, 0, 0);
+      s->reset_pending = 0;
+      s->reset_sent = 1;
+    }
+  }
+  if (s->stop_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
+    memset(&f, 0, sizeof(f));
+    f.type = AQ_FT_STOP_SENDING;
+    f.u.stop_sending.stream_id = s->id;
+    f.u.stop_sending.app_error = s->stop_code;
+    if (put_frame(w, &f)) {
+      (void)add_record(m, AQ_SF_STOP_SENDING, s->id, 0, 0, 0);
+      s->stop_pending = 0;
+      s->stop_sent = 1;
+    }
+  }
+  if (s->msd_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
+    memset(&f, 0, sizeof(f));
+    f.type = AQ_FT_MAX_STREAM_DATA;
+    f.u.max_stream_data.stream_id = s->id;
+    f.u.max_stream_data.max = s->rx_max;
+    if (put_frame(w, &f)) {
+      (void)add_record(m, AQ_SF_MAX_STREAM_DATA, s->id, 0, 0, 0);
+      s->msd_pending = 0;
+    }
+  }
+}
+
+/**
+ * One STREAM frame for s if anything fits: lost data first, then new data
+ * within stream and connection credit, with the FIN when it is due.
+ * Returns 1 if a frame was written, 0 if nothing (more) can be sent now.
+ */
+static int write_strm_data(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *m) {
+  if (!s->has_send || s->reset_pending || s->reset_sent || m->nframes >= AQ_SENT_MAX_FRAMES) {
+    return 0;
+  }
+  uint64_t lim = s->tx_max;
+  uint64_t room = conn->tx_max_data - conn->tx_data;
+  if (s->tx.next + room < lim) {
+    lim = s->tx.next + room;
+  }
+  aq_range r;
+  int is_new = 0;
+  int have = aq_txbuf_next(&s->tx, lim, &r, &is_new) == 0;
+  int fin_due = s->fin_queued && !s->fin_acked && (!s->fin_sent || s->fin_lost);
+  if (!have) {
+    if (s->tx.next < s->tx.end) {
+      /* Blocked by flow control. */
+      /* One *_BLOCKED per limit value (RFC 9000 §4.1: SHOULD send when blocked). */
+      if (lim == s->tx_max) {
+        if (s->blocked_at != s->tx_max + 1) {
+          s->blocked_at = s->tx_max + 1;
+          s->blocked_pending = 1;
+        }
+      } else if (conn->data_blocked_at != conn->tx_max_data + 1) {
+        conn->data_blocked_at = conn->tx_max_data + 1;
+        conn->data_blocked_pending = 1;
+      }
+    }
+    if (!fin_due || s->tx.next != s->tx.end) {
+      return 0;
+    }
+    r.start = r.end = s->tx.end; /* FIN only */
+  }
+  size_t hdr = 1 + aq_varint_len(s->id) + aq_varint_len(r.start) + 2;
+  size_t left = aq_wbuf_left(w);
+  if (left < hdr + (r.end > r.start ? 1 : 0)) {
+    return 0;
+  }
+  uint64_t len = r.end - r.start;
+  if (len > left - hdr) {
+    len = left - hdr;
+  }
+  if (len > 16383) {
+    len = 16383;
+  }
+  int fin = fin_due && r.start + len == s->tx.end;
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_STREAM | AQ_FT_STREAM_LEN | (r.start != 0 ? AQ_FT_STREAM_OFF : 0u);
+  f.u.stream.stream_id = s->id;
+  f.u.stream.offset = r.start;
+  f.u.stream.fin = (uint8_t)fin;
+  f.u.stream.datalen = (size_t)len;
+  /* Encode the header with the data copied straight from the ring. */
+  aq_wbuf_varint(w, f.type | (fin ? AQ_FT_STREAM_FIN : 0u));
+  aq_wbuf_varint(w, s->id);
+  if (r.start != 0) {
+    aq_wbuf_varint(w, r.start);
+  }
+  aq_wbuf_varint_fixed(w, len, 2);
+  uint8_t *dst = aq_wbuf_reserve(w, (size_t)len);
+  if (aq_wbuf_error(w) != 0 || (len > 0 && dst == NULL)) {
+    return 0;
+  }
+  if (len > 0) {
+    aq_txbuf_copy(&s->tx, r.start, dst, (size_t)len);
+  }
+  (void)add_record(m, AQ_SF_STREAM, s->id, r.start, len, fin);
+  if (is_new && have) {
+    uint64_t newbytes = r.start + len > s->tx.next ? r.start + len - s->tx.next : 0;
+    conn->tx_data += newbytes;
+    conn->stats.stream_bytes_sent += newbytes;
+  }
+  if (have) {
+    aq_txbuf_on_sent(&s->tx, r.start, len);
+  }
+  if (fin) {
+    s->fin_sent = 1;
+    s->fin_lost = 0;
+  }
+  return 1;
+}
+
+int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
+  (void)ts;
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  if (conn->max_data_pending) {
+    f.type = AQ_FT_MAX_DATA;
+    f.u.max_data.max = conn->rx_max_data;
+    if (put_frame(w, &f)) {
+      m->flags |= AQ_SM_MAX_DATA;
+      conn->max_data_pending = 0;
+    }
+  }
+  if (conn->max_streams_bidi_pending) {
+    f.type = AQ_FT_MAX_STREAMS_BIDI;
+    f.u.max_streams.max = conn->rx_max_bidi;
+    if (put_frame(w, &f)) {
+      m->flags |= AQ_SM_MAX_STREAMS_BIDI;
+      conn->max_streams_bidi_pending = 0;
+    }
+  }
+  if (conn->max_streams_uni_pending) {
+    f.type = AQ_FT_MAX_STREAMS_UNI;
+    f.u.max_streams.max = conn->rx_max_uni;
+    if (put_frame(w, &f)) {
+      m->flags |= AQ_SM_MAX_STREAMS_UNI;
+      conn->max_streams_uni_pending = 0;
+    }
+  }
+  if (conn->streams_blocked_bidi_pending) {
+    f.type = AQ_FT_STREAMS_BLOCKED_BIDI;
+    f.u.max_streams.max = conn->peer_max_bidi;
+    if (put_frame(w, &f)) {
+      conn->streams_blocked_bidi_pending = 0;
+    }
+  }
+  if (conn->streams_blocked_uni_pending) {
+    f.type = AQ_FT_STREAMS_BLOCKED_UNI;
+    f.u.max_streams.max = conn->peer_max_uni;
+    if (put_frame(w, &f)) {
+      conn->streams_blocked_uni_pending = 0;
+    }
+  }
+  if (conn->data_blocked_pending) {
+    f.type = AQ_FT_DATA_BLOCKED;
+    f.u.max_data.max = conn->tx_max_data;
+    if (put_frame(w, &f)) {
+      conn->data_blocked_pending = 0;
+    }
+  }
+  /* Round-robin over queued streams: one frame per stream per turn. */
+  aq_strm *start = conn->sendq;
+  if (start == NULL) {
+    return 0;
+  }
+  aq_strm *s = start;
+  int progress = 0;
+  for (;;) {
+    aq_strm *nx = s->qnext;
+    write_strm_ctrl(conn, s, w, m);
+    int wrote = write_strm_data(conn, s, w, m);
+    if (s->blocked_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
+      memset(&f, 0, sizeof(f));
+      f.type = AQ_FT_STREAM_DATA_BLOCKED;
+      f.u.max_stream_data.stream_id = s->id;
+      f.u.max_stream_data.max = s->tx_max;
+      if (put_frame(w, &f)) {
+        s->blocked_pending = 0;
+      }
+    }
+    progress |= wrote;
+    if (!strm_wants_send(conn, s) && !s->msd_pending && !s->stop_pending) {
+      int was_start = s == start;
+      sendq_remove(conn, s);
+      if (conn->sendq == NULL) {
+        break;
+      }
+      if (was_start) {
+        start = nx;
+      }
+    } else if (wrote) {
+      /* Rotate: the next turn starts after this stream. */
+      conn->sendq = nx;
+    }
+    if (aq_wbuf_left(w) < 8 || m->nframes >= AQ_SENT_MAX_FRAMES) {
+      break;
+    }
+    s = nx;
+    if (s == start) {
+      if (!progress) {
+        break;
+      }
+      progress = 0;
+    }
+  }
+  return 0;
+}
+
+/* ===================================================== application API */
+
+int aq_conn_open_stream(aq_conn *conn, int bidi, uint64_t *stream_id) {
+  if (conn->err != 0) {
+    return conn->err;
+  }
+  if (conn->state != AQ_CS_ESTABLISHED || !conn->peer_tp_done) {
+    return AQ_ERR_STATE;
+  }
+  uint64_t *next = bidi ? &conn->next_bidi : &conn->next_uni;
+  uint64_t max = bidi ? conn->peer_max_bidi : conn->peer_max_uni;
+  if (*next >= max) {
+    if (bidi) {
+      conn->streams_blocked_bidi_pending = 1;
+    } else {
+      conn->streams_blocked_uni_pending = 1;
+    }
+    return AQ_ERR_LIMIT;
+  }
+  uint64_t id = (*next << 2) | (bidi ? 0u : 2u) | (conn->is_server ? 1u : 0u);
+  aq_strm *s = strm_create(conn, id);
+  if (s == NULL) {
+    return AQ_ERR_NOMEM;
+  }
+  (*next)++;
+  *stream_id = id;
+  return 0;
+}
+
+aq_ssize aq_conn_stream_write(aq_conn *conn, uint64_t stream_id, const uint8_t *data, size_t len,
+                              int fin) {
+  if (conn->err != 0) {
+    return conn->err;
+  }
+  if (conn->state >= AQ_CS_CLOSING) {
+    return AQ_ERR_CLOSED;
+  }
+  aq_strm *s = aq_strm_find(conn, stream_id);
+  if (s == NULL) {
+    return AQ_ERR_NOT_FOUND;
+  }
+  if (!s->has_send || s->fin_queued || s->reset_pending || s->reset_sent) {
+    return AQ_ERR_STATE;
+  }
+  aq_ssize n = 0;
+  if (len > 0) {
+    n = aq_txbuf_append(&s->tx, conn->mem, data, len, (size_t)conn->set.stream_send_buffer);
+    if (n < 0) {
+      return n;
+    }
+  }
+  if ((size_t)n < len) {
+    s->want_writable = 1;
+  } else if (fin) {
+    s->fin_queued = 1;
+  }
+  if (n > 0 || s->fin_queued) {
+    sendq_add(conn, s);
+  }
+  return n;
+}
+
+aq_ssize aq_conn_stream_read(aq_conn *conn, uint64_t stream_id, uint8_t *buf, size_t cap,
+                             int *fin) {
+  *fin = 0;
+  if (conn->err != 0) {
+    return conn->err;
+  }
+  aq_strm *s = aq_strm_find(conn, stream_id);
+  if (s == NULL) {
+    return AQ_ERR_NOT_FOUND;
+  }
+  if (!s->has_recv) {
+    return AQ_ERR_STATE;
+  }
+  if (s->rx_reset) {
+    *fin = 1;
+    s->rx_fin_read = 1;
+    return AQ_ERR_CLOSED;
+  }
+  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, buf, cap);
+  conn->rx_consumed += n;
+  if (s->rx_final != UINT64_MAX && s->rx.off == s->rx_final) {
+    *fin = 1;
+    s->rx_fin_read = 1;
+    aq_rxbuf_free(&s->rx, conn->mem);
+  } else if (s->rx_final == UINT64_MAX && s->rx_max - s->rx.off < s->rx.cap / 2) {
+    /* Raise the stream window once half of it has been consumed. */
+    s->rx_max = s->rx.off + s->rx.cap;
+    s->msd_pending = 1;
+    sendq_add(conn, s);
+  }
+  uint64_t win = conn->set.initial_max_data;
+  if (conn->rx_max_data - conn->rx_consumed < win / 2) {
+    conn->rx_max_data = conn->rx_consumed + win;
+    conn->max_data_pending = 1;
+  }
+  return (aq_ssize)n;
+}
+
+int aq_conn_stream_shutdown(aq_conn *conn, uint64_t stream_id) {
+  aq_ssize n = aq_conn_stream_write(conn, stream_id, NULL, 0, 1);
+  return n < 0 ? (int)n : 0;
+}
+
+int aq_conn_stream_reset(aq_conn *conn, uint64_t stream_id, uint64_t app_error) {
+  if (conn->err != 0) {
+    return conn->err;
+  }
+  aq_strm *s = aq_strm_find(conn, stream_id);
+  if (s == NULL) {
+    return AQ_ERR_NOT_FOUND;
+  }
+  if (!s->has_send) {
+    return AQ_ERR_STATE;
+  }
+  if (s->reset_pending || s->reset_sent || s->fin_acked) {
+    return 0;
+  }
+  s->reset_pending = 1;
+  s->reset_code = app_error;
+  aq_ranges_clear(&s->tx.lost);
+  sendq_add(conn, s);
+  return 0;
+}
+
+int aq_conn_stream_stop_sending(aq_conn *conn, uint64_t stream_id, uint64_t app_error) {
+  if (conn->err != 0) {
+    return conn->err;
+  }
+  aq_strm *s = aq_strm_find(conn, stream_id);
+  if (s == NULL) {
+    return AQ_ERR_NOT_FOUND;
+  }
+  if (!s->has_recv) {
+    return AQ_ERR_STATE;
+  }
+  if (s->rx_reset || s->stop_sent || s->stop_pending || s->rx_final != UINT64_MAX) {
+    return 0;
+  }
+  s->stop_pending = 1;
+  s->stop_code = app_error;
+  /* Unread data is discarded and its credit returned. */
+  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, NULL, SIZE_MAX);
+  conn->rx_consumed += n;
+  sendq_add(conn, s);
+  return 0;
+}
+
+int aq_conn_stream_reset_code(const aq_conn *conn, uint64_t stream_id, uint64_t *code) {
+  const aq_strm *s = aq_strm_find(conn, stream_id);
+  if (s == NULL || !s->rx_reset) {
+    return AQ_ERR_NOT_FOUND;
+  }
+  *code = s->rx_reset_code;
+  return 0;
+}
