@@ -82,6 +82,7 @@ int node_loop_stopped(const node_loop *l) {
 
 /* ------------------------------------------------------------ create/free */
 
+/* Make fd non-blocking and close-on-exec; 0 or -1. */
 static int set_nonblock_cloexec(int fd) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
@@ -90,6 +91,7 @@ static int set_nonblock_cloexec(int fd) {
   return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* The slot watching fd, or -1. */
 static int loop_slot_find(const node_loop *l, int fd) {
   for (size_t i = 0; i < NODE_LOOP_MAX_FDS; i++) {
     if (l->slots[i].kind != LOOP_SLOT_FREE && l->slots[i].fd == fd) {

@@ -17,6 +17,7 @@
 #define EPOLL_TIMER_TAG 0xffffffffu
 #define EPOLL_MAX_EVENTS NODE_LOOP_MAX_FDS
 
+/* Create the epoll set and the timerfd (registered under EPOLL_TIMER_TAG). */
 static int epoll_be_init(node_loop *l) {
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (l->epfd < 0) {
@@ -34,6 +35,7 @@ static int epoll_be_init(node_loop *l) {
   return epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timerfd, &ev);
 }
 
+/* Close the timerfd and the epoll set. */
 static void epoll_be_fini(node_loop *l) {
   if (l->timerfd >= 0) {
     close(l->timerfd);
@@ -44,6 +46,7 @@ static void epoll_be_fini(node_loop *l) {
   l->timerfd = l->epfd = -1;
 }
 
+/* Mirror a slot change (add / modify events / remove) into the epoll set. */
 static int epoll_be_update(node_loop *l, size_t slot, int op) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof(ev));
@@ -74,6 +77,7 @@ static int epoll_arm(node_loop *l, aq_tstamp deadline) {
   return 0;
 }
 
+/* Sleep until an fd is ready or the deadline; dispatch ready slots.  0 or -1. */
 static int epoll_be_wait(node_loop *l, aq_tstamp deadline) {
   int timeout_ms = -1;
   if (deadline != AQ_TSTAMP_NEVER && deadline <= node_now()) {

@@ -9,11 +9,13 @@
 #include <poll.h>
 #include <string.h>
 
+/* Nothing to set up: the pollfd array is built per wait. */
 static int poll_be_init(node_loop *l) {
   (void)l;
   return 0;
 }
 
+/* Nothing to free. */
 static void poll_be_fini(node_loop *l) {
   (void)l;
 }
@@ -26,6 +28,7 @@ static int poll_be_update(node_loop *l, size_t slot, int op) {
   return 0;
 }
 
+/* Build the pollfd array, ppoll until ready or the deadline, dispatch.  0 or -1. */
 static int poll_be_wait(node_loop *l, aq_tstamp deadline) {
   struct pollfd pfd[NODE_LOOP_MAX_FDS];
   size_t map[NODE_LOOP_MAX_FDS];

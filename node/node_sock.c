@@ -104,6 +104,7 @@ int node_addr_from_sockaddr(aq_addr *a, const struct sockaddr *sa, socklen_t ssl
   return AQ_ERR_INVALID_ARGUMENT;
 }
 
+/* Non-zero for the IPv6 unspecified address [::]. */
 static int is_unspecified_v6(const aq_addr *a) {
   static const uint8_t zero[16];
   return a->family == AQ_AF_INET6 && memcmp(a->ip, zero, 16) == 0;
@@ -111,10 +112,12 @@ static int is_unspecified_v6(const aq_addr *a) {
 
 /* ------------------------------------------------------------ open/close */
 
+/* setsockopt with an int value; 0 or -1. */
 static int setopt_int(int fd, int level, int name, int value) {
   return setsockopt(fd, level, name, &value, (socklen_t)sizeof(value));
 }
 
+/* getsockopt of an int value, -1 on failure. */
 static int getopt_int(int fd, int level, int name) {
   int v = 0;
   socklen_t l = (socklen_t)sizeof(v);
@@ -235,7 +238,7 @@ int node_sock_open(node_sock *s, const aq_addr *bind_addr, const node_sock_opts 
 }
 
 void node_sock_close(node_sock *s) {
-  if (s->fd > 0) {
+  if (s->fd >= 0) {
     close(s->fd);
   }
   s->fd = -1;
@@ -430,7 +433,8 @@ static size_t sock_build_ctrl(uint8_t *ctrl, const node_dgram *d, size_t gso_seg
 /*
  * sendmmsg, or a sendmsg loop when mmsg is off; same return convention
  * (count sent, or -1 with errno for the first message).  The GSO test hook
- * fails the first GSO message: messages before it are sent normally.
+ * fails the first GSO message: messages before it are sent normally; the
+ * block hook caps how many messages go before an EAGAIN.
  */
 static int sys_sendmmsg(node_sock *s, struct mmsghdr *m, const wire_ref *ref, unsigned n) {
   if (s->test_fail_gso > 0) {
@@ -447,6 +451,17 @@ static int sys_sendmmsg(node_sock *s, struct mmsghdr *m, const wire_ref *ref, un
       return -1;
     }
     n = first_gso;
+  }
+  if (s->test_block) {
+    if (s->test_block_after <= 0) {
+      s->test_block = 0;
+      errno = EAGAIN;
+      return -1;
+    }
+    if ((int)n > s->test_block_after) {
+      n = (unsigned)s->test_block_after;
+    }
+    s->test_block_after -= (int)n;
   }
   s->stats.tx_calls++;
   if (s->mmsg) {

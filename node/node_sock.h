@@ -97,6 +97,13 @@ typedef struct node_sock {
    */
   int test_fail_gso;
   int test_gso_errno;
+  /*
+   * Test hook: while test_block != 0, only test_block_after more messages
+   * reach the kernel; the send after that fails with EAGAIN as if the
+   * socket buffer were full, and test_block is cleared.
+   */
+  int test_block;
+  int test_block_after;
 } node_sock;
 
 /**
@@ -111,7 +118,7 @@ typedef struct node_sock {
 AQ_MUST_CHECK int node_sock_open(node_sock *s, const aq_addr *bind_addr,
                                  const node_sock_opts *opts);
 
-/** Close the socket (safe on a closed or never-opened zeroed struct with fd -1 or 0). */
+/** Close the socket; safe to repeat, and after a failed node_sock_open (fd -1). */
 void node_sock_close(node_sock *s);
 
 /**

@@ -298,7 +298,9 @@ static node_driver io_driver(io_drv *x) {
   return d;
 }
 
-static void loop_send_recv(int force_poll, int gso) {
+/* 200 datagrams out through the loop to a peer socket, 40 back in; block_after >= 0 makes the
+ * socket "full" after that many messages once, to exercise the wait-for-writable path. */
+static void loop_send_recv(int force_poll, int gso, int block_after) {
   aq_addr bind = aq_addr_ipv4(lo4, 0);
   node_sock_opts so = {.no_gso = !gso, .no_gro = 1};
   node_sock mine, peer;
@@ -308,6 +310,10 @@ static void loop_send_recv(int force_poll, int gso) {
   node_loop_opts o = {.force_poll = force_poll};
   REQUIRE(node_loop_new(&l, &o) == 0);
   REQUIRE(node_loop_add_sock(l, &mine) == 0);
+  if (block_after >= 0) {
+    mine.test_block = 1;
+    mine.test_block_after = block_after;
+  }
   io_drv x;
   memset(&x, 0, sizeof(x));
   x.peer = peer.bound;
@@ -324,7 +330,10 @@ static void loop_send_recv(int force_poll, int gso) {
   node_loop_stats_get(l, &st);
   CHECK_INT(st.tx_dgrams, IO_N);
   CHECK_INT(mine.stats.tx_dgrams, IO_N);
-  if (mine.gso) {
+  CHECK_INT(st.tx_blocked, block_after >= 0 ? 1 : 0);
+  if (block_after >= 0) {
+    CHECK_INT(mine.test_block, 0);
+  } else if (mine.gso) {
     /* Trains of up to 50 (54 KB under the 65000-byte cap) closed by the short datagram. */
     CHECK(st.tx_trains <= 12);
   } else {
@@ -384,11 +393,19 @@ static void loop_send_recv(int force_poll, int gso) {
 }
 
 AQ_TEST(node_loop_send_recv_gso_epoll) {
-  loop_send_recv(0, 1);
+  loop_send_recv(0, 1, -1);
 }
 
 AQ_TEST(node_loop_send_recv_nogso_poll) {
-  loop_send_recv(1, 0);
+  loop_send_recv(1, 0, -1);
+}
+
+AQ_TEST(node_loop_send_blocked_epoll) {
+  loop_send_recv(0, 0, 5);
+}
+
+AQ_TEST(node_loop_send_blocked_gso_poll) {
+  loop_send_recv(1, 1, 1);
 }
 
 /* An always-busy sender must not starve the timer: bounded work per iteration. */
