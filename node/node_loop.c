@@ -395,6 +395,9 @@ static int loop_flush(node_loop *l) {
 
 /* The first socket that can send to meta->remote (from meta->local's family), or nsocks. */
 static size_t loop_route(const node_loop *l, const node_dgram *meta) {
+  if (meta->local.family != 0 && meta->local.family != meta->remote.family) {
+    return l->nsocks; /* node_sock_send would reject the whole batch: drop just this one */
+  }
   for (size_t i = 0; i < l->nsocks; i++) {
     if (node_sock_can_reach(l->socks[i].s, &meta->remote)) {
       return i;

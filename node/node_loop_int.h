@@ -9,8 +9,8 @@
 
 #include "node_loop.h"
 
-/* Build-time choice: epoll where the header exists (Linux), else poll only. */
-#if defined(__has_include)
+/* Build-time choice: epoll where the headers exist (Linux) unless -DNODE_LOOP_NO_EPOLL. */
+#if defined(__has_include) && !defined(NODE_LOOP_NO_EPOLL)
 #if __has_include(<sys/epoll.h>) && __has_include(<sys/timerfd.h>)
 #define NODE_LOOP_HAVE_EPOLL 1
 #endif

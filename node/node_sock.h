@@ -62,6 +62,24 @@ typedef struct node_dgram {
   uint8_t ecn;
 } node_dgram;
 
+/**
+ * Iterate over the segments of a received GRO train (or the one datagram):
+ * start with *off = 0; each call sets *seg and *seglen to the next segment and
+ * advances *off.  Returns 1 while a segment was produced, 0 at the end.
+ */
+static inline int node_dgram_next_seg(const node_dgram *d, size_t *off, const uint8_t **seg,
+                                      size_t *seglen) {
+  if (*off >= d->len) {
+    return 0;
+  }
+  size_t step = d->segsize ? d->segsize : d->len;
+  size_t left = d->len - *off;
+  *seg = d->buf + *off;
+  *seglen = left < step ? left : step;
+  *off += *seglen;
+  return 1;
+}
+
 /** Options for node_sock_open (zero = defaults). */
 typedef struct node_sock_opts {
   int bufsize; /* SO_RCVBUF/SO_SNDBUF to ask for; 0 = 8 MiB (then 4, 2, 1 MiB) */

@@ -245,12 +245,12 @@ static void io_on_dgrams(void *u, node_dgram *d, size_t n, aq_tstamp now) {
   io_drv *x = u;
   (void)now;
   for (size_t k = 0; k < n; k++) {
-    size_t seg = d[k].segsize ? d[k].segsize : d[k].len;
-    for (size_t off = 0; off < d[k].len; off += seg) {
-      size_t len = d[k].len - off < seg ? d[k].len - off : seg;
+    size_t off = 0, len;
+    const uint8_t *p;
+    while (node_dgram_next_seg(&d[k], &off, &p, &len)) {
       int ok = len == 100 && aq_addr_eq(&d[k].local, &x->rx_local_expect);
       for (size_t j = 0; ok && j < len; j++) {
-        ok = d[k].buf[off + j] == io_pat(x->rx, j);
+        ok = p[j] == io_pat(x->rx, j);
       }
       x->rx_bad += !ok;
       x->rx++;

@@ -587,3 +587,42 @@ AQ_TEST(node_sock_pktinfo_wildcard_v4) {
 AQ_TEST(node_sock_pktinfo_wildcard_v6) {
   wildcard_pktinfo(1);
 }
+
+AQ_TEST(node_sock_dgram_segments) {
+  uint8_t buf[25];
+  for (size_t i = 0; i < sizeof(buf); i++) {
+    buf[i] = (uint8_t)i;
+  }
+  /* 25 bytes in segments of 10: 10, 10, 5. */
+  node_dgram d = {.buf = buf, .len = 25, .segsize = 10};
+  size_t off = 0, len = 0, n = 0, total = 0;
+  const uint8_t *p = NULL;
+  static const size_t want[3] = {10, 10, 5};
+  while (node_dgram_next_seg(&d, &off, &p, &len) && n < 10) {
+    REQUIRE(n < 3);
+    CHECK_INT(len, want[n]);
+    CHECK(p == buf + total);
+    total += len;
+    n++;
+  }
+  CHECK_INT(n, 3);
+  CHECK_INT(total, 25);
+  /* Exact multiple: 20 in 10s -> two; segsize 0 or >= len -> the whole datagram. */
+  d.len = 20;
+  off = n = 0;
+  while (node_dgram_next_seg(&d, &off, &p, &len) && n < 10) {
+    CHECK_INT(len, 10);
+    n++;
+  }
+  CHECK_INT(n, 2);
+  d.segsize = 0;
+  off = n = 0;
+  while (node_dgram_next_seg(&d, &off, &p, &len) && n < 10) {
+    CHECK_INT(len, 20);
+    n++;
+  }
+  CHECK_INT(n, 1);
+  d.len = 0;
+  off = 0;
+  CHECK_INT(node_dgram_next_seg(&d, &off, &p, &len), 0);
+}
