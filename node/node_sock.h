@@ -103,8 +103,8 @@ typedef struct node_sock {
   int family;    /* socket family: AQ_AF_INET or AQ_AF_INET6 */
   int dualstack; /* IPv6 socket that also carries IPv4 (v4-mapped) */
   aq_addr bound; /* the local address after bind (port filled in) */
-  int rcvbuf;    /* SO_RCVBUF as reported by the kernel after setting */
-  int sndbuf;    /* SO_SNDBUF as reported by the kernel after setting */
+  int rcvbuf;    /* SO_RCVBUF per getsockopt (Linux doubles what was set) */
+  int sndbuf;    /* SO_SNDBUF as getsockopt reports it */
   int gso;       /* 1 while UDP_SEGMENT is used; cleared on a kernel refusal */
   int gro;       /* 1 if UDP_GRO was accepted */
   int mmsg;      /* 1 if recvmmsg/sendmmsg are used */
