@@ -16,6 +16,17 @@
  * iteration; the wake-up uses a self-pipe, so stopping from a signal handler
  * or another thread is safe.
  *
+ * A QUIC connection adapter maps the driver onto the sans-IO core like this
+ * (names per STYLE.md §F):
+ *   on_datagrams:  for each d[i], for each segment (node_dgram_next_seg):
+ *                  aq_conn_read_pkt(conn, path {d[i].local, d[i].remote}, seg, len, now),
+ *                  d[i].ecn feeding the ECN counts
+ *   next_send:     n = aq_conn_write_pkt(conn, &path_out, buf, cap, now);
+ *                  meta->local/remote = path_out, meta->ecn = NODE_ECN_ECT0 if ECN is on
+ *   get_expiry:    aq_conn_get_expiry(conn)   handle_expiry: aq_conn_handle_expiry(conn, now)
+ * Several connections (or aq_punch / aq_qad) fit behind one driver by taking
+ * the minimum expiry and round-robining next_send.
+ *
  * Backend: epoll with a timerfd for nanosecond deadlines where <sys/epoll.h>
  * exists, else poll()/ppoll(); the poll backend can also be forced at run
  * time (opts.force_poll) so both are tested on Linux.
