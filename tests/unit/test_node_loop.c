@@ -235,6 +235,7 @@ typedef struct io_drv {
   node_loop *loop;
   aq_tstamp expiry; /* one timer */
   aq_tstamp expired_at;
+  size_t rx_at_expiry;
 } io_drv;
 
 static uint8_t io_pat(size_t i, size_t j) {
@@ -288,6 +289,7 @@ static aq_tstamp io_get_expiry(void *u) {
 static void io_handle_expiry(void *u, aq_tstamp now) {
   io_drv *x = u;
   x->expired_at = now;
+  x->rx_at_expiry = x->rx;
   if (x->infinite) {
     node_loop_stop(x->loop);
   }
@@ -406,6 +408,64 @@ AQ_TEST(node_loop_send_blocked_epoll) {
 
 AQ_TEST(node_loop_send_blocked_gso_poll) {
   loop_send_recv(1, 1, 1);
+}
+
+/* A flooded receiver must not starve the timer: one bounded read phase, then the expiry. */
+static void flooded_receiver(int force_poll) {
+  aq_addr bind = aq_addr_ipv4(lo4, 0);
+  node_sock_opts no = {.no_gro = 1};
+  node_sock mine, peer;
+  REQUIRE(node_sock_open(&mine, &bind, &no) == 0);
+  REQUIRE(node_sock_open(&peer, &bind, &no) == 0);
+  enum { FLOOD = 640 };
+  static uint8_t sbuf[64][100];
+  node_dgram sd[64];
+  size_t queued = 0;
+  for (size_t round = 0; round < FLOOD / 64; round++) {
+    for (size_t i = 0; i < 64; i++) {
+      for (size_t j = 0; j < 100; j++) {
+        sbuf[i][j] = io_pat(round * 64 + i, j);
+      }
+      memset(&sd[i], 0, sizeof(sd[i]));
+      sd[i].buf = sbuf[i];
+      sd[i].len = 100;
+      sd[i].remote = mine.bound;
+    }
+    int r = node_sock_send(&peer, sd, 64);
+    CHECK_INT(r, 64);
+    queued += r > 0 ? (size_t)r : 0;
+  }
+  REQUIRE(queued == FLOOD);
+  node_loop *l;
+  node_loop_opts o = {.force_poll = force_poll, .batch = 8, .max_rx_batches = 2};
+  REQUIRE(node_loop_new(&l, &o) == 0);
+  REQUIRE(node_loop_add_sock(l, &mine) == 0);
+  io_drv x;
+  memset(&x, 0, sizeof(x));
+  x.peer = peer.bound;
+  x.loop = l;
+  x.rx_local_expect = mine.bound;
+  x.rx_want = FLOOD;
+  x.expiry = node_now(); /* already due */
+  node_driver d = io_driver(&x);
+  REQUIRE(node_loop_set_driver(l, &d) == 0);
+  CHECK_INT(node_loop_run(l, node_now() + 2 * AQ_SECONDS), 0);
+  CHECK(x.expired_at != 0);
+  CHECK_INT(x.rx_at_expiry, 16); /* 2 batches of 8 before the timer, not the whole flood */
+  CHECK_INT(x.rx, FLOOD);
+  CHECK_INT(x.rx_bad, 0);
+  CHECK_INT(node_loop_remove_fd(l, mine.fd), 0);
+  node_loop_del(l);
+  node_sock_close(&mine);
+  node_sock_close(&peer);
+}
+
+AQ_TEST(node_loop_flooded_receiver_epoll) {
+  flooded_receiver(0);
+}
+
+AQ_TEST(node_loop_flooded_receiver_poll) {
+  flooded_receiver(1);
 }
 
 /* An always-busy sender must not starve the timer: bounded work per iteration. */
