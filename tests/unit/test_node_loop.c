@@ -99,9 +99,9 @@ static void timer_order(int force_poll) {
   CHECK_INT(st.expiries, t.expiry_calls);
   /* It slept rather than spun: a handful of iterations, not thousands. */
   CHECK(st.iterations < 50);
-  /* Lateness bounded (generous for a loaded 2-core CI box). */
-  CHECK(st.max_late_ns < 50 * AQ_MILLISECONDS);
-  CHECK(elapsed >= 30 * AQ_MILLISECONDS && elapsed < 500 * AQ_MILLISECONDS);
+  /* Lateness bounded (generous: a loaded 2-core CI box can stall a thread for tens of ms). */
+  CHECK(st.max_late_ns < 200 * AQ_MILLISECONDS);
+  CHECK(elapsed >= 30 * AQ_MILLISECONDS && elapsed < AQ_SECONDS);
   fprintf(stderr, "  %s: %llu iterations, worst lateness %llu us, elapsed %llu ms\n",
           force_poll ? "poll" : "epoll", (unsigned long long)st.iterations,
           (unsigned long long)(st.max_late_ns / 1000), (unsigned long long)(elapsed / 1000000));
@@ -125,7 +125,7 @@ AQ_TEST(node_loop_run_deadline) {
     aq_tstamp start = node_now();
     CHECK_INT(node_loop_run(l, start + 20 * AQ_MILLISECONDS), AQ_ERR_TIMEOUT);
     aq_tstamp el = node_now() - start;
-    CHECK(el >= 20 * AQ_MILLISECONDS && el < 500 * AQ_MILLISECONDS);
+    CHECK(el >= 20 * AQ_MILLISECONDS && el < AQ_SECONDS);
     node_loop_stats st;
     node_loop_stats_get(l, &st);
     CHECK(st.iterations < 10);
@@ -490,7 +490,7 @@ static void busy_sender(int force_poll) {
   REQUIRE(node_loop_set_driver(l, &d) == 0);
   CHECK_INT(node_loop_run(l, start + 2 * AQ_SECONDS), 0); /* the expiry stopped it */
   CHECK(x.expired_at >= x.expiry);
-  CHECK(x.expired_at - x.expiry < 100 * AQ_MILLISECONDS);
+  CHECK(x.expired_at - x.expiry < 250 * AQ_MILLISECONDS);
   CHECK(x.sent > 256); /* it really was busy for several iterations */
   fprintf(stderr, "  %s: %zu datagrams sent before the timer, %llu us late\n",
           force_poll ? "poll" : "epoll", x.sent,
