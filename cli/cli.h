@@ -3,5 +3,6 @@
 #define AQ_CLI_H
 
 int cmd_selftest(int argc, char **argv);
+int cmd_identity(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static const struct {
   const char *help;
 } subcommands[] = {
     {"selftest", cmd_selftest, "Run the built-in cryptographic known-answer tests"},
+    {"identity", cmd_identity, "Load or create the node identity and print its PeerId"},
 };
 
 static void usage(FILE *f) {

@@ -10,6 +10,8 @@
 #include "aq_ct.h"
 #include "aq_pprot.h"
 #include "aq_selftest.h"
+#include "aq_mldsa65.h"
+#include "aq_mlkem768.h"
 #include "aq_sha3.h"
 
 static int kat_eq(const uint8_t *got, const uint8_t *want, size_t len) {
@@ -285,6 +287,8 @@ static const aq_selftest_entry table[] = {
     {"quic retry tag (RFC 9001)", kat_retry},
     {"x25519 (RFC 7748)", kat_x25519},
     {"ed25519 (RFC 8032)", kat_ed25519},
+    {"ml-kem-768 (ACVP, Wycheproof)", aq_mlkem768_selftest},
+    {"ml-dsa-65 (ACVP)", aq_mldsa65_selftest},
 };
 
 const aq_selftest_entry *aq_selftest_table(size_t *n) {
