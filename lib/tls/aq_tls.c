@@ -36,7 +36,9 @@ static const aq_tls_suite suites[] = {
     {AQ_TLS_CHACHA20_POLY1305_SHA256, AQ_AEAD_CHACHA20_POLY1305, AQ_HASH_SHA256},
 };
 
-static const uint16_t default_groups[] = {AQ_TLS_GROUP_X25519};
+/* draft-ietf-tls-ecdhe-mlkem + DESIGN.md: hybrid first, then pure ML-KEM (the Rust nodes), then X25519. */
+static const uint16_t default_groups[] = {AQ_TLS_GROUP_X25519MLKEM768, AQ_TLS_GROUP_MLKEM768,
+                                          AQ_TLS_GROUP_X25519};
 
 /* RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash. */
 static const char cv_ctx_server[] = "TLS 1.3, server CertificateVerify";

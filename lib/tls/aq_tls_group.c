@@ -41,6 +41,10 @@ static int x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv
 }
 
 static const aq_tls_group groups[] = {
+    {AQ_TLS_GROUP_X25519MLKEM768, "X25519MLKEM768", 1, 1216, 1120, aq_tls_x25519mlkem768_keygen,
+     aq_tls_x25519mlkem768_exchange, aq_tls_x25519mlkem768_finish},
+    {AQ_TLS_GROUP_MLKEM768, "MLKEM768", 1, 1184, 1088, aq_tls_mlkem768_keygen,
+     aq_tls_mlkem768_exchange, aq_tls_mlkem768_finish},
     {AQ_TLS_GROUP_X25519, "x25519", 0, AQ_X25519_LEN, AQ_X25519_LEN, x25519_keygen, x25519_exchange,
      x25519_finish},
     {AQ_TLS_GROUP_SECP256R1, "secp256r1", 0, 65, 65, aq_tls_p256_keygen, aq_tls_p256_exchange,
@@ -60,6 +64,7 @@ const aq_tls_group *aq_tls_group_find(uint16_t id) {
 /* ------------------------------------------------------- signature schemes */
 
 static const aq_tls_sigscheme schemes[] = {
+    {AQ_SIG_MLDSA65, "mldsa65"},
     {AQ_SIG_ED25519, "ed25519"},
     {AQ_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256"},
     {AQ_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384"},

@@ -56,6 +56,22 @@ AQ_MUST_CHECK int aq_tls_p256_finish(uint8_t *secret, size_t *secretlen, const u
                                      const uint8_t *server_share);
 
 /** The group with IANA id, or NULL if we do not implement it. */
+/* Post-quantum rows (aq_tls_group_pq.c). */
+AQ_MUST_CHECK int aq_tls_mlkem768_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
+                                         void *rand_ud);
+AQ_MUST_CHECK int aq_tls_mlkem768_exchange(uint8_t *server_share, uint8_t *secret,
+                                           size_t *secretlen, const uint8_t *client_share,
+                                           aq_rand_fn rand, void *rand_ud);
+AQ_MUST_CHECK int aq_tls_mlkem768_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
+                                         const uint8_t *server_share);
+AQ_MUST_CHECK int aq_tls_x25519mlkem768_keygen(uint8_t *priv, uint8_t *client_share,
+                                               aq_rand_fn rand, void *rand_ud);
+AQ_MUST_CHECK int aq_tls_x25519mlkem768_exchange(uint8_t *server_share, uint8_t *secret,
+                                                 size_t *secretlen, const uint8_t *client_share,
+                                                 aq_rand_fn rand, void *rand_ud);
+AQ_MUST_CHECK int aq_tls_x25519mlkem768_finish(uint8_t *secret, size_t *secretlen,
+                                               const uint8_t *priv, const uint8_t *server_share);
+
 const aq_tls_group *aq_tls_group_find(uint16_t id);
 
 /** A signature scheme we can verify (and maybe sign with, through the credential). */

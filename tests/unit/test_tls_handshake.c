@@ -299,8 +299,8 @@ static void run_suite(uint16_t suite) {
   REQUIRE(aq_tls_get_suite(p.c.tls) != NULL);
   CHECK_INT(aq_tls_get_suite(p.c.tls)->id, suite);
   CHECK_INT(aq_tls_get_suite(p.s.tls)->id, suite);
-  CHECK_INT(aq_tls_get_group(p.c.tls), AQ_TLS_GROUP_X25519);
-  CHECK_INT(aq_tls_get_group(p.s.tls), AQ_TLS_GROUP_X25519);
+  CHECK_INT(aq_tls_get_group(p.c.tls), AQ_TLS_GROUP_X25519MLKEM768); /* the default */
+  CHECK_INT(aq_tls_get_group(p.s.tls), AQ_TLS_GROUP_X25519MLKEM768); /* the default */
   check_secrets_match(&p.c, &p.s);
   /* ALPN: the server's first preference. */
   REQUIRE(aq_tls_get_alpn(p.c.tls) != NULL && aq_tls_get_alpn(p.s.tls) != NULL);
@@ -990,16 +990,27 @@ AQ_TEST(tls_hs_large_client_hello) {
 }
 
 AQ_TEST(tls_hs_require_pq) {
-  /* No post-quantum group exists yet: a server that requires one refuses (insufficient_security),
-   * and so does a client. */
+  /* Defaults negotiate X25519MLKEM768, so require_pq on both sides succeeds; a peer limited to
+   * X25519 is refused with insufficient_security by the side that requires post-quantum. */
+  static const uint16_t classical[] = {AQ_TLS_GROUP_X25519};
   pair p;
   pair_setup(&p);
   p.sc.require_pq = 1;
+  p.cc.require_pq = 1;
+  CHECK_INT(pair_run(&p, NULL, NULL, NULL), 0);
+  CHECK_INT(aq_tls_get_group(p.c.tls), AQ_TLS_GROUP_X25519MLKEM768);
+  pair_free(&p);
+  pair_setup(&p);
+  p.sc.require_pq = 1;
+  p.cc.groups = classical;
+  p.cc.ngroups = 1;
   CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
   CHECK_INT(aq_tls_alert(p.s.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
   pair_free(&p);
   pair_setup(&p);
   p.cc.require_pq = 1;
+  p.sc.groups = classical;
+  p.sc.ngroups = 1;
   CHECK_INT(pair_run(&p, NULL, NULL, NULL), AQ_ERR_TLS_ALERT);
   CHECK_INT(aq_tls_alert(p.c.tls), AQ_TLS_ALERT_INSUFFICIENT_SECURITY);
   pair_free(&p);
