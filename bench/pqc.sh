@@ -12,7 +12,7 @@ OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
 ran=0
-for b in bench_mlkem bench_mldsa; do
+for b in bench_mlkem bench_mldsa bench_classical; do
   if [ -x "$BUILD/$b" ]; then
     "$BUILD/$b" "$SECS" | grep '^OP ' >>"$OUT"
     ran=1
