@@ -8,3 +8,10 @@ echo "== $bin --version"
 echo
 echo "== $bin selftest"
 "$bin" selftest
+echo
+tmp=$(mktemp -d /tmp/ant-quic-demo.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+echo "== $bin identity --identity $tmp/identity.key   (ML-DSA-65 node identity, created on first use)"
+"$bin" identity --identity "$tmp/identity.key"
+echo "== again: the same PeerId is loaded from the file"
+"$bin" identity --identity "$tmp/identity.key"
