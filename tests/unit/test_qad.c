@@ -81,6 +81,12 @@ AQ_TEST(qad_bucket_burst_then_steady) {
   int n = 0;
   while (aq_qad_bucket_take(&b, t)) n++;
   CHECK_INT(n, 10);
+  /* A partly drained bucket refills only up to the burst too. */
+  CHECK_INT(aq_qad_bucket_take(&b, t + 5 * AQ_SECONDS), 1);
+  t += 6 * AQ_SECONDS;
+  n = 0;
+  while (aq_qad_bucket_take(&b, t)) n++;
+  CHECK_INT(n, 10);
   /* Time going backwards adds nothing. */
   CHECK_INT(aq_qad_bucket_take(&b, t - AQ_SECONDS), 0);
 }
