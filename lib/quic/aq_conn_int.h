@@ -452,4 +452,9 @@ void aq_strm_collect(aq_conn *conn);
 /** Fire stream_writable for streams whose writes were cut short and have room now. */
 void aq_strm_notify_writable(aq_conn *conn);
 
+/** Encode our transport parameters into conn->tp_buf (aq_conn_tp.c). */
+AQ_MUST_CHECK int aq_conn_encode_tp(aq_conn *conn);
+/** Decode and check the peer's transport parameters once TLS has them (aq_conn_tp.c). */
+AQ_MUST_CHECK int aq_conn_process_peer_tp(aq_conn *conn, aq_tstamp ts);
+
 #endif /* AQ_CONN_INT_H */
