@@ -10,7 +10,7 @@
  * reduction) are noted where they matter.
  *
  * Speed: A is expanded once per signature (and per verification), four
- * SHAKE streams at a time (aq_mldsa65_x4.c), as are ExpandS and ExpandMask;
+ * SHAKE streams at a time (aq_keccakx4.c), as are ExpandS and ExpandMask;
  * NTT(s1), NTT(s2), NTT(t0) are computed once per signature; the cheaper,
  * more often failing r0 check runs before the z check.
  *
@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "aq_ct.h"
-#include "aq_mldsa65_x4.h"
+#include "aq_keccakx4.h"
 #include "aq_sha3.h"
 
 #if defined(AQ_CT_VALGRIND)
@@ -344,7 +344,7 @@ static void expand_a(poly A[KK][LL], const uint8_t rho[32]) {
       in[l] = seeds[l];
       out[l] = buf[l];
     }
-    aq_keccakx4 k;
+    aq_shakex4 k;
     aq_shakex4_absorb_once(&k, AQ_SHAKE128_RATE, in, sizeof(seeds[0]));
     aq_shakex4_squeezeblocks(&k, out, 5);
     unsigned done = 1;
@@ -397,7 +397,7 @@ static void sample_eta_x4(poly *const dst[4], const uint8_t rhop[64], const uint
     uint8_t seeds[4][66];
     uint8_t buf[4][2 * AQ_SHAKE256_RATE];
     int32_t out[4][N + 2];
-    aq_keccakx4 k;
+    aq_shakex4 k;
   } w;
   const uint8_t *in[4];
   uint8_t *out[4];
@@ -438,7 +438,7 @@ static void sample_mask_x4(poly *const dst[4], const uint8_t rhopp[64], const ui
   struct {
     uint8_t seeds[4][66];
     uint8_t buf[4][5 * AQ_SHAKE256_RATE];
-    aq_keccakx4 k;
+    aq_shakex4 k;
   } w;
   const uint8_t *in[4];
   uint8_t *out[4];

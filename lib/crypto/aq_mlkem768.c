@@ -13,11 +13,11 @@
  *
  * Speed: all Keccak work of an operation (matrix XOFs, noise PRFs, H(ek),
  * J(z ‖ c)) runs as jobs on four Keccak states at once
- * (aq_mlkem768_keccakx4.c, AVX2 at run time).  The NTTs, the
+ * (aq_keccakx4.c, AVX2 at run time).  The NTTs, the
  * multiply-accumulate, ByteDecode12, Compress10 and the matrix rejection
  * sampling have AVX2 versions (aq_mlkem768_ntt_avx2.c) that return 0 when
  * the CPU lacks AVX2; the portable code below is then used.
- * -DAQ_MLKEM768_NO_AVX2 forces the portable code everywhere.
+ * -DAQ_NO_AVX2 forces the portable code everywhere.
  *
  * Constant time: branches and memory indices depend only on public data (the
  * matrix seed rho, the ciphertext, key lengths).  Compression divides by q
@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "aq_ct.h"
-#include "aq_mlkem768_keccakx4.h"
+#include "aq_keccakx4.h"
 #include "aq_mlkem768_ntt.h"
 #include "aq_sha3.h"
 
@@ -371,7 +371,7 @@ static void poly_tomsg(uint8_t m[32], const poly *p) {
 /* ------------------------------------------------------------- sampling */
 
 /*
- * All Keccak work of an operation is handed to aq_mlkem768_keccakx4_run as
+ * All Keccak work of an operation is handed to aq_keccakx4_run as
  * jobs, four lanes at a time: matrix entries (SHAKE128 streams), noise
  * (SHAKE256 PRF), H(ek) (SHA3-256) and J(z ‖ c) (SHAKE256).
  */
@@ -415,7 +415,7 @@ typedef struct {
 } xof_ctx;
 
 /* Job callback: parse one XOF block; 1 while the entry still needs coefficients. */
-static int xof_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+static int xof_block(aq_keccakx4_job *job, const uint8_t *out, size_t len) {
   xof_ctx *c = job->ctx;
   c->ctr += rej_uniform(c->a->c + c->ctr, MLKEM_N - c->ctr, out, len);
   return c->ctr < MLKEM_N;
@@ -427,7 +427,7 @@ static int xof_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
  * rho ‖ i ‖ j, the A-hat^T of Alg. 14), row-major in a[3 i + j].  rho is
  * public, so the rejection loop may branch on the XOF output.
  */
-static size_t matrix_jobs(aq_mlkem768_x4_job *jobs, xof_ctx ctx[MLKEM_K * MLKEM_K],
+static size_t matrix_jobs(aq_keccakx4_job *jobs, xof_ctx ctx[MLKEM_K * MLKEM_K],
                           poly a[MLKEM_K * MLKEM_K], const uint8_t rho[32], int transposed) {
   for (int i = 0; i < MLKEM_K; i++) {
     for (int j = 0; j < MLKEM_K; j++) {
@@ -437,7 +437,7 @@ static size_t matrix_jobs(aq_mlkem768_x4_job *jobs, xof_ctx ctx[MLKEM_K * MLKEM_
       memcpy(c->in, rho, 32);
       c->in[32] = (uint8_t)(transposed ? i : j);
       c->in[33] = (uint8_t)(transposed ? j : i);
-      jobs[3 * i + j] = (aq_mlkem768_x4_job){
+      jobs[3 * i + j] = (aq_keccakx4_job){
           c->in, sizeof(c->in), AQ_SHAKE128_RATE, 0x1f, AQ_SHAKE128_RATE, xof_block, c};
     }
   }
@@ -466,7 +466,7 @@ typedef struct {
 } prf_ctx;
 
 /* Job callback: the 128 PRF bytes become one CBD_2 polynomial. */
-static int prf_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+static int prf_block(aq_keccakx4_job *job, const uint8_t *out, size_t len) {
   prf_ctx *c = job->ctx;
   (void)len; /* 128 */
   poly_cbd2(c->p, out);
@@ -474,13 +474,13 @@ static int prf_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
 }
 
 /* Jobs for the n noise polynomials *p[i] = CBD(PRF(seed, nonce0 + i)).  seed is secret. */
-static size_t noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx *ctx, poly *const *p, size_t n,
+static size_t noise_jobs(aq_keccakx4_job *jobs, prf_ctx *ctx, poly *const *p, size_t n,
                          const uint8_t seed[32], uint8_t nonce0) {
   for (size_t i = 0; i < n; i++) {
     ctx[i].p = p[i];
     memcpy(ctx[i].in, seed, 32);
     ctx[i].in[32] = (uint8_t)(nonce0 + i);
-    jobs[i] = (aq_mlkem768_x4_job){ctx[i].in, sizeof(ctx[i].in), AQ_SHAKE256_RATE, 0x1f,
+    jobs[i] = (aq_keccakx4_job){ctx[i].in, sizeof(ctx[i].in), AQ_SHAKE256_RATE, 0x1f,
                                    128,       prf_block,         &ctx[i]};
   }
   return n;
@@ -493,18 +493,18 @@ typedef struct {
 } hash_ctx;
 
 /* Job callback: copy the digest / XOF output (one block). */
-static int hash_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+static int hash_block(aq_keccakx4_job *job, const uint8_t *out, size_t len) {
   hash_ctx *c = job->ctx;
   memcpy(c->out, out, len); /* len = outlen <= rate */
   return 0;
 }
 
 /* A job hashing in[0:inlen] at the given rate and domain byte into out[0:outlen]. */
-static aq_mlkem768_x4_job hash_job(hash_ctx *c, const uint8_t *in, size_t inlen, size_t rate,
+static aq_keccakx4_job hash_job(hash_ctx *c, const uint8_t *in, size_t inlen, size_t rate,
                                    uint8_t dsep, uint8_t *out, size_t outlen) {
   c->out = out;
   c->outlen = outlen;
-  return (aq_mlkem768_x4_job){in, inlen, rate, dsep, outlen, hash_block, c};
+  return (aq_keccakx4_job){in, inlen, rate, dsep, outlen, hash_block, c};
 }
 
 /* ------------------------------------------------------------------ PKE */
@@ -534,7 +534,7 @@ typedef struct {
 } enc_noise;
 
 /* Jobs for the seven K-PKE.Encrypt noise polynomials from r (secret). */
-static size_t enc_noise_jobs(aq_mlkem768_x4_job *jobs, prf_ctx ctx[7], enc_noise *nz,
+static size_t enc_noise_jobs(aq_keccakx4_job *jobs, prf_ctx ctx[7], enc_noise *nz,
                              const uint8_t r[32]) {
   poly *const p[7] = {&nz->y.v[0],  &nz->y.v[1],  &nz->y.v[2], &nz->e1.v[0],
                       &nz->e1.v[1], &nz->e1.v[2], &nz->e2};
@@ -622,7 +622,7 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   poly_mulcache sc[MLKEM_K];
   poly a[MLKEM_K * MLKEM_K];
   poly t;
-  aq_mlkem768_x4_job jobs[MLKEM_K * MLKEM_K + 2 * MLKEM_K];
+  aq_keccakx4_job jobs[MLKEM_K * MLKEM_K + 2 * MLKEM_K];
   xof_ctx xc[MLKEM_K * MLKEM_K];
   prf_ctx pc[2 * MLKEM_K];
 
@@ -637,7 +637,7 @@ void aq_mlkem768_keygen_internal(uint8_t ek[static AQ_MLKEM768_EK_LEN],
   poly *const noise[2 * MLKEM_K] = {&s.v[0], &s.v[1], &s.v[2], &e.v[0], &e.v[1], &e.v[2]};
   size_t n = matrix_jobs(jobs, xc, a, rho, 0);
   n += noise_jobs(jobs + n, pc, noise, 2 * MLKEM_K, sigma, 0);
-  aq_mlkem768_keccakx4_run(jobs, n);
+  aq_keccakx4_run(jobs, n);
 
   for (int i = 0; i < MLKEM_K; i++) {
     poly_ntt(&s.v[i]);
@@ -698,7 +698,7 @@ void aq_mlkem768_encaps_internal(uint8_t ct[static AQ_MLKEM768_CT_LEN],
   enc_noise nz;
   uint8_t h[32];
   uint8_t kr[64];
-  aq_mlkem768_x4_job jobs[1 + MLKEM_K * MLKEM_K];
+  aq_keccakx4_job jobs[1 + MLKEM_K * MLKEM_K];
   xof_ctx xc[MLKEM_K * MLKEM_K];
   prf_ctx pc[7];
   hash_ctx hc;
@@ -707,11 +707,11 @@ void aq_mlkem768_encaps_internal(uint8_t ct[static AQ_MLKEM768_CT_LEN],
   /* H(ek) beside the nine matrix entries (the long job first, for packing). */
   jobs[0] = hash_job(&hc, ek, AQ_MLKEM768_EK_LEN, AQ_SHA3_256_RATE, 0x06, h, 32);
   size_t n = 1 + matrix_jobs(jobs + 1, xc, at, pk.rho, 1);
-  aq_mlkem768_keccakx4_run(jobs, n);
+  aq_keccakx4_run(jobs, n);
 
   hash_g(kr, m, h);
   n = enc_noise_jobs(jobs, pc, &nz, kr + 32);
-  aq_mlkem768_keccakx4_run(jobs, n);
+  aq_keccakx4_run(jobs, n);
   pke_encrypt(ct, at, &pk.t, &nz, m);
   memcpy(ss, kr, AQ_MLKEM768_SS_LEN);
 
@@ -777,7 +777,7 @@ int aq_mlkem768_decaps(uint8_t ss[static AQ_MLKEM768_SS_LEN],
   uint8_t kbar[32];
   uint8_t zc[32 + AQ_MLKEM768_CT_LEN];
   uint8_t ct2[AQ_MLKEM768_CT_LEN];
-  aq_mlkem768_x4_job jobs[2 + MLKEM_K * MLKEM_K + 7];
+  aq_keccakx4_job jobs[2 + MLKEM_K * MLKEM_K + 7];
   xof_ctx xc[MLKEM_K * MLKEM_K];
   prf_ctx pc[7];
   hash_ctx hc[2];
@@ -796,7 +796,7 @@ int aq_mlkem768_decaps(uint8_t ss[static AQ_MLKEM768_SS_LEN],
   jobs[1] = hash_job(&hc[1], zc, sizeof(zc), AQ_SHAKE256_RATE, 0x1f, kbar, 32);
   size_t n = 2 + matrix_jobs(jobs + 2, xc, at, pk.rho, 1);
   n += enc_noise_jobs(jobs + n, pc, &nz, kr + 32);
-  aq_mlkem768_keccakx4_run(jobs, n);
+  aq_keccakx4_run(jobs, n);
 
   /* §7.3 "(Hash check.) Perform the computation test <- H(dk[384k : 768k + 32]).
    * If test != dk[768k + 32 : 768k + 64], then input checking has failed." */

@@ -26,7 +26,7 @@
 #include "aq_ct.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                            \
-    !defined(AQ_MLKEM768_NO_AVX2)
+    !defined(AQ_NO_AVX2)
 #include <immintrin.h>
 
 #define NTT_Q 3329

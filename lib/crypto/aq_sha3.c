@@ -6,7 +6,7 @@
 #include "aq_ct.h"
 
 /* FIPS 202 §3.2.5: round constants RC[ir]. */
-static const uint64_t keccak_rc[24] = {
+const uint64_t aq_keccak_rc[24] = {
     0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
     0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
     0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
@@ -55,7 +55,7 @@ void aq_keccak_f1600(uint64_t s_[25]) {
     e2 = b2 ^ (~b3 & b4);
     e3 = b3 ^ (~b4 & b0);
     e4 = b4 ^ (~b0 & b1);
-    e0 ^= keccak_rc[round];
+    e0 ^= aq_keccak_rc[round];
     b0 = ROL64(s3 ^ d3, 28);
     b1 = ROL64(s9 ^ d4, 20);
     b2 = ROL64(s10 ^ d0, 3);
@@ -116,7 +116,7 @@ void aq_keccak_f1600(uint64_t s_[25]) {
     s2 = b2 ^ (~b3 & b4);
     s3 = b3 ^ (~b4 & b0);
     s4 = b4 ^ (~b0 & b1);
-    s0 ^= keccak_rc[round + 1];
+    s0 ^= aq_keccak_rc[round + 1];
     b0 = ROL64(e3 ^ d3, 28);
     b1 = ROL64(e9 ^ d4, 20);
     b2 = ROL64(e10 ^ d0, 3);

@@ -28,6 +28,9 @@ typedef struct aq_keccak {
 /** The Keccak-p[1600, 24] permutation on 25 lanes. */
 void aq_keccak_f1600(uint64_t s[25]);
 
+/** The 24 round constants RC[ir] of Keccak-p[1600, 24] (FIPS 202 §3.2.5). */
+extern const uint64_t aq_keccak_rc[24];
+
 void aq_shake128_init(aq_keccak *k);
 void aq_shake256_init(aq_keccak *k);
 void aq_sha3_256_init(aq_keccak *k);

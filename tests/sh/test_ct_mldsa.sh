@@ -15,6 +15,6 @@ echo '#include <valgrind/memcheck.h>' | "$cc" -E -x c - >/dev/null 2>&1 ||
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$cc" -std=c11 -O2 -g -DAQ_CT_VALGRIND -I"$src/include" -I"$src/lib" -I"$src/lib/crypto" \
-  -o "$tmp/ct_mldsa" "$src/tests/tools/ct_mldsa.c" "$src/lib/crypto/aq_mldsa65.c" "$src/lib/crypto/aq_mldsa65_x4.c" \
+  -o "$tmp/ct_mldsa" "$src/tests/tools/ct_mldsa.c" "$src/lib/crypto/aq_mldsa65.c" "$src/lib/crypto/aq_keccakx4.c" \
   "$src/lib/crypto/aq_sha3.c" "$src/lib/crypto/aq_ct.c"
 valgrind -q --error-exitcode=1 --track-origins=yes "$tmp/ct_mldsa" 2

@@ -15,13 +15,13 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
 # Stage 1 (no valgrind needed): the ML-KEM unit tests (ACVP, Wycheproof,
-# properties) on the portable code only (-DAQ_MLKEM768_NO_AVX2), since the
+# properties) on the portable code only (-DAQ_NO_AVX2), since the
 # normal build takes the AVX2 paths on this machine.
 VEC=${AQ_VECTORS_DIR:-${AQ_VECTORS_DIR_DEFAULT:-$SRC/../shared/specs/vectors}}
-if "$CC" -std=c11 -D_GNU_SOURCE -O2 -DAQ_MLKEM768_NO_AVX2 -DAQ_DEFAULT_VECTORS_DIR="\"$VEC\"" \
+if "$CC" -std=c11 -D_GNU_SOURCE -O2 -DAQ_NO_AVX2 -DAQ_DEFAULT_VECTORS_DIR="\"$VEC\"" \
     -I"$SRC/include" -I"$SRC/lib" -I"$SRC/lib/crypto" -I"$SRC/tests/testlib" \
     "$SRC"/tests/testlib/*.c "$SRC/tests/unit/test_mlkem768.c" "$SRC"/lib/crypto/aq_mlkem768*.c \
-    "$SRC/lib/crypto/aq_sha3.c" "$SRC/lib/crypto/aq_ct.c" "$SRC/lib/aq_err.c" "$SRC/lib/aq_mem.c" \
+    "$SRC/lib/crypto/aq_keccakx4.c" "$SRC/lib/crypto/aq_sha3.c" "$SRC/lib/crypto/aq_ct.c" "$SRC/lib/aq_err.c" "$SRC/lib/aq_mem.c" \
     -o "$TMP/test_portable" 2>"$TMP/cc.log"; then
   echo "== portable ML-KEM unit tests"
   rc=0
@@ -52,11 +52,11 @@ if ! printf '#include <valgrind/memcheck.h>\nint main(void){return 0;}\n' |
 fi
 
 # Stage 2: -O2 and -O3 with the AVX2 code (when the CPU has it), and -O2 with the portable code.
-for opt in ${AQ_CT_OPTS:--O2 -O3 -O2,-DAQ_MLKEM768_NO_AVX2}; do
+for opt in ${AQ_CT_OPTS:--O2 -O3 -O2,-DAQ_NO_AVX2}; do
   # shellcheck disable=SC2086
   "$CC" -std=c11 -D_GNU_SOURCE -DAQ_CT_TESTING ${opt//,/ } -g \
     -I"$SRC/include" -I"$SRC/lib" -I"$SRC/lib/crypto" \
-    "$SRC"/lib/crypto/aq_mlkem768*.c "$SRC/lib/crypto/aq_sha3.c" "$SRC/lib/crypto/aq_ct.c" \
+    "$SRC"/lib/crypto/aq_mlkem768*.c "$SRC/lib/crypto/aq_keccakx4.c" "$SRC/lib/crypto/aq_sha3.c" "$SRC/lib/crypto/aq_ct.c" \
     "$SRC/tests/tools/ct_mlkem.c" -o "$TMP/ct_mlkem"
   echo "== $CC $opt"
   valgrind -q --error-exitcode=1 --track-origins=yes "$TMP/ct_mlkem" 2

@@ -139,7 +139,7 @@ AQ_TEST(mldsa65_arith_shake_x4) {
   const size_t rates[2] = {AQ_SHAKE128_RATE, AQ_SHAKE256_RATE};
   for (unsigned t = 0; t < 2; t++) {
     for (size_t len = 0; len <= 66; len += 33) {
-      aq_keccakx4 k;
+      aq_shakex4 k;
       aq_shakex4_absorb_once(&k, rates[t], ins, len);
       aq_shakex4_squeezeblocks(&k, outs, 2); /* then 3 more, continuing */
       uint8_t *more[4] = {out[0] + 2 * rates[t], out[1] + 2 * rates[t], out[2] + 2 * rates[t],

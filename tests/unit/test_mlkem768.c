@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "aq_mlkem768.h"
-#include "aq_mlkem768_keccakx4.h"
+#include "aq_keccakx4.h"
 #include "aq_sha3.h"
 #include "aq_test.h"
 
@@ -532,8 +532,8 @@ AQ_TEST(mlkem768_keccakx4) {
       }
       aq_keccak_f1600(one[k]);
     }
-    aq_mlkem768_keccakx4_f1600(x4);
-    aq_mlkem768_keccakx4_f1600_portable(port);
+    aq_keccakx4_f1600(x4);
+    aq_keccakx4_f1600_portable(port);
     for (int k = 0; k < 4; k++) {
       for (int i = 0; i < 25; i++) {
         CHECK(x4[4 * i + k] == one[k][i]);
@@ -549,7 +549,7 @@ typedef struct {
   size_t len, cap;
 } collect_ctx;
 
-static int collect_block(aq_mlkem768_x4_job *job, const uint8_t *out, size_t len) {
+static int collect_block(aq_keccakx4_job *job, const uint8_t *out, size_t len) {
   collect_ctx *c = job->ctx;
   size_t n = len < c->cap - c->len ? len : c->cap - c->len;
   memcpy(c->buf + c->len, out, n);
@@ -567,7 +567,7 @@ AQ_TEST(mlkem768_keccakx4_jobs) {
   enum { NJ = sizeof(inlens) / sizeof(inlens[0]) * 4 };
   static uint8_t msg[1200];
   static collect_ctx ctx[NJ];
-  aq_mlkem768_x4_job jobs[NJ];
+  aq_keccakx4_job jobs[NJ];
   uint8_t want[700];
   uint64_t st = 5;
   CHECK_INT(aq_test_rand(msg, sizeof(msg), &st), 0);
@@ -577,23 +577,23 @@ AQ_TEST(mlkem768_keccakx4_jobs) {
     switch (i % 4) {
     case 0: /* SHAKE128, several blocks out */
       ctx[i].cap = 3 * 168 + 10;
-      jobs[i] = (aq_mlkem768_x4_job){msg, inlen, 168, 0x1f, 168, collect_block, &ctx[i]};
+      jobs[i] = (aq_keccakx4_job){msg, inlen, 168, 0x1f, 168, collect_block, &ctx[i]};
       break;
     case 1: /* SHAKE256, partial block handed over */
       ctx[i].cap = 2 * 128;
-      jobs[i] = (aq_mlkem768_x4_job){msg + 1, inlen, 136, 0x1f, 128, collect_block, &ctx[i]};
+      jobs[i] = (aq_keccakx4_job){msg + 1, inlen, 136, 0x1f, 128, collect_block, &ctx[i]};
       break;
     case 2: /* SHA3-256 */
       ctx[i].cap = 32;
-      jobs[i] = (aq_mlkem768_x4_job){msg + 2, inlen, 136, 0x06, 32, collect_block, &ctx[i]};
+      jobs[i] = (aq_keccakx4_job){msg + 2, inlen, 136, 0x06, 32, collect_block, &ctx[i]};
       break;
     default: /* SHA3-512 */
       ctx[i].cap = 64;
-      jobs[i] = (aq_mlkem768_x4_job){msg + 3, inlen, 72, 0x06, 64, collect_block, &ctx[i]};
+      jobs[i] = (aq_keccakx4_job){msg + 3, inlen, 72, 0x06, 64, collect_block, &ctx[i]};
       break;
     }
   }
-  aq_mlkem768_keccakx4_run(jobs, NJ);
+  aq_keccakx4_run(jobs, NJ);
   for (size_t i = 0; i < NJ; i++) {
     size_t inlen = inlens[i / 4];
     CHECK_INT(ctx[i].len, ctx[i].cap);

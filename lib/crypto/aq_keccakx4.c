@@ -1,7 +1,7 @@
 /*
- * aq_mlkem768_keccakx4.c - four Keccak-f[1600] permutations side by side.
+ * aq_keccakx4.c - four Keccak-f[1600] permutations side by side.
  *
- * ML-KEM spends most of its time in Keccak, and its calls come in
+ * ML-KEM and ML-DSA spend most of their time in Keccak, and the calls come in
  * independent groups (the nine SHAKE128 streams of the matrix, the six or
  * seven SHAKE256 noise streams), so four run at once: with AVX2 each
  * 256-bit register holds one lane of all four states, and four
@@ -9,11 +9,11 @@
  * the development machine, AMD EPYC).  The AVX2 code is chosen at run time
  * (__builtin_cpu_supports); elsewhere the portable path permutes the four
  * states one after the other with aq_keccak_f1600 (also forced by building
- * with -DAQ_MLKEM768_NO_AVX2).
+ * with -DAQ_NO_AVX2).
  *
  * State layout: s[4 * lane + instance], lane = x + 5y as in FIPS 202.
  */
-#include "aq_mlkem768_keccakx4.h"
+#include "aq_keccakx4.h"
 
 #include <string.h>
 
@@ -21,7 +21,7 @@
 #include "aq_sha3.h"
 
 /* The four states one after the other (any platform). */
-void aq_mlkem768_keccakx4_f1600_portable(uint64_t s[100]) {
+void aq_keccakx4_f1600_portable(uint64_t s[100]) {
   uint64_t one[25];
   for (int k = 0; k < 4; k++) {
     for (int i = 0; i < 25; i++) {
@@ -36,17 +36,9 @@ void aq_mlkem768_keccakx4_f1600_portable(uint64_t s[100]) {
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&                            \
-    !defined(AQ_MLKEM768_NO_AVX2)
+    !defined(AQ_NO_AVX2)
 #include <immintrin.h>
 
-/* FIPS 202 §3.2.5 round constants. */
-static const uint64_t rcx4[24] = {
-    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL, 0x8000000080008000ULL,
-    0x000000000000808bULL, 0x0000000080000001ULL, 0x8000000080008081ULL, 0x8000000000008009ULL,
-    0x000000000000008aULL, 0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
-    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL, 0x8000000000008003ULL,
-    0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
-    0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
 
 #define LOAD(i) _mm256_loadu_si256((const __m256i *)(const void *)(s + 4 * (i)))
 #define STORE(i, v) _mm256_storeu_si256((__m256i *)(void *)(s + 4 * (i)), (v))
@@ -91,7 +83,7 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
     e2 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
     e3 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
     e4 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
-    e0 = _mm256_xor_si256(e0, _mm256_set1_epi64x((long long)rcx4[round]));
+    e0 = _mm256_xor_si256(e0, _mm256_set1_epi64x((long long)aq_keccak_rc[round]));
     b0 = ROL(_mm256_xor_si256(s3, d3), 28);
     b1 = ROL(_mm256_xor_si256(s9, d4), 20);
     b2 = ROL(_mm256_xor_si256(s10, d0), 3);
@@ -152,7 +144,7 @@ __attribute__((target("avx2"))) static void keccakx4_avx2(uint64_t s[100]) {
     s2 = _mm256_xor_si256(b2, _mm256_andnot_si256(b3, b4));
     s3 = _mm256_xor_si256(b3, _mm256_andnot_si256(b4, b0));
     s4 = _mm256_xor_si256(b4, _mm256_andnot_si256(b0, b1));
-    s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)rcx4[round + 1]));
+    s0 = _mm256_xor_si256(s0, _mm256_set1_epi64x((long long)aq_keccak_rc[round + 1]));
     b0 = ROL(_mm256_xor_si256(e3, d3), 28);
     b1 = ROL(_mm256_xor_si256(e9, d4), 20);
     b2 = ROL(_mm256_xor_si256(e10, d0), 3);
@@ -229,7 +221,7 @@ static int have_avx2(void) {
 #else
 
 static void keccakx4_avx2(uint64_t s[100]) {
-  aq_mlkem768_keccakx4_f1600_portable(s);
+  aq_keccakx4_f1600_portable(s);
 }
 
 static int have_avx2(void) {
@@ -238,17 +230,17 @@ static int have_avx2(void) {
 
 #endif
 
-void aq_mlkem768_keccakx4_f1600(uint64_t s[100]) {
+void aq_keccakx4_f1600(uint64_t s[100]) {
   if (have_avx2()) {
     keccakx4_avx2(s);
   } else {
-    aq_mlkem768_keccakx4_f1600_portable(s);
+    aq_keccakx4_f1600_portable(s);
   }
 }
 
-/* Per-lane progress of aq_mlkem768_keccakx4_run. */
+/* Per-lane progress of aq_keccakx4_run. */
 typedef struct {
-  aq_mlkem768_x4_job *job; /* NULL = idle */
+  aq_keccakx4_job *job; /* NULL = idle */
   size_t absorbed;         /* input bytes absorbed so far */
   int squeezing;           /* padded: every permutation now yields a block */
 } x4_lane;
@@ -311,7 +303,7 @@ static void lane_extract(uint8_t *out, const uint64_t s[100], size_t k, size_t l
  * (or the last partial block plus the pad10*1 padding), then all four states
  * are permuted, then each squeezing lane hands its block to the callback.
  */
-void aq_mlkem768_keccakx4_run(aq_mlkem768_x4_job *jobs, size_t njobs) {
+void aq_keccakx4_run(aq_keccakx4_job *jobs, size_t njobs) {
   uint64_t s[100];
   uint8_t blk[4][200];
   x4_lane lane[4] = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}};
@@ -327,7 +319,7 @@ void aq_mlkem768_keccakx4_run(aq_mlkem768_x4_job *jobs, size_t njobs) {
           s[4 * i + k] = 0;
         }
       }
-      aq_mlkem768_x4_job *j = lane[k].job;
+      aq_keccakx4_job *j = lane[k].job;
       if (j == NULL) {
         continue;
       }
@@ -350,9 +342,9 @@ void aq_mlkem768_keccakx4_run(aq_mlkem768_x4_job *jobs, size_t njobs) {
     if (!busy) {
       break;
     }
-    aq_mlkem768_keccakx4_f1600(s);
+    aq_keccakx4_f1600(s);
     for (size_t k = 0; k < 4; k++) {
-      aq_mlkem768_x4_job *j = lane[k].job;
+      aq_keccakx4_job *j = lane[k].job;
       if (j == NULL || !lane[k].squeezing) {
         continue;
       }
@@ -364,4 +356,23 @@ void aq_mlkem768_keccakx4_run(aq_mlkem768_x4_job *jobs, size_t njobs) {
   }
   aq_memzero(s, sizeof(s));
   aq_memzero(blk, sizeof(blk));
+}
+
+void aq_shakex4_absorb_once(aq_shakex4 *k, size_t rate, const uint8_t *const in[4], size_t len) {
+  memset(k->s, 0, sizeof(k->s));
+  k->rate = rate;
+  for (size_t l = 0; l < 4; l++) {
+    lane_absorb(k->s, l, in[l], len);
+    lane_xor_byte(k->s, l, len, 0x1f);      /* SHAKE domain bits 1111, first pad bit */
+    lane_xor_byte(k->s, l, rate - 1, 0x80); /* last pad bit (pad10*1) */
+  }
+}
+
+void aq_shakex4_squeezeblocks(aq_shakex4 *k, uint8_t *const out[4], size_t nblocks) {
+  for (size_t n = 0; n < nblocks; n++) {
+    aq_keccakx4_f1600(k->s);
+    for (size_t l = 0; l < 4; l++) {
+      lane_extract(out[l] + n * k->rate, k->s, l, k->rate);
+    }
+  }
 }
