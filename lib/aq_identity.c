@@ -290,7 +290,7 @@ aq_ssize aq_identity_sign(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_t 
     if (sigcap < AQ_ED25519_SIG_LEN) {
       return AQ_ERR_BUFFER_TOO_SMALL;
     }
-    rv = aq_ed25519_sign(sig, id->seed, msg, msglen);
+    rv = aq_ed25519_sign_pair(sig, id->seed, id->pk, msg, msglen);
     return rv != 0 ? rv : AQ_ED25519_SIG_LEN;
   }
   uint8_t rnd[32] = {0};

@@ -26,7 +26,8 @@
 #define AQ_TLS_GROUP_MLKEM768 0x0201
 #define AQ_TLS_GROUP_X25519MLKEM768 0x11ec
 
-/* Capacity for every group we will carry (X25519MLKEM768 is the largest). */
+/* Capacity for every group we will carry (X25519MLKEM768 is the largest:
+ * the ML-KEM decapsulation key, then the X25519 scalar and public value). */
 #define AQ_TLS_GROUP_MAX_PRIV 2464
 #define AQ_TLS_GROUP_MAX_SHARE 1216
 #define AQ_TLS_GROUP_MAX_SECRET 64
@@ -46,6 +47,16 @@ typedef struct aq_tls_group {
   AQ_MUST_CHECK int (*finish)(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
                               const uint8_t *server_share);
 } aq_tls_group;
+
+/* X25519 (aq_tls_group.c), also the classical half of X25519MLKEM768.  The
+ * private state is 64 bytes: the scalar, then its public value. */
+AQ_MUST_CHECK int aq_tls_x25519_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
+                                       void *rand_ud);
+AQ_MUST_CHECK int aq_tls_x25519_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
+                                         const uint8_t *client_share, aq_rand_fn rand,
+                                         void *rand_ud);
+AQ_MUST_CHECK int aq_tls_x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
+                                       const uint8_t *server_share);
 
 /* secp256r1 (aq_tls_group_p256.c): operations for the table row. */
 AQ_MUST_CHECK int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,

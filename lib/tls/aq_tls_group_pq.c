@@ -46,38 +46,26 @@ int aq_tls_mlkem768_finish(uint8_t *secret, size_t *secretlen, const uint8_t *pr
 
 int aq_tls_x25519mlkem768_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
                                  void *rand_ud) {
-  uint8_t *xpriv = priv + AQ_MLKEM768_DK_LEN;
   int rv = aq_tls_mlkem768_keygen(priv, client_share, rand, rand_ud);
-  if (rv != 0) {
-    return rv;
-  }
-  if (rand(xpriv, AQ_X25519_LEN, rand_ud) != 0) {
-    rv = AQ_ERR_CALLBACK_FAILURE;
-  } else {
-    rv = aq_x25519_public(client_share + AQ_MLKEM768_EK_LEN, xpriv);
+  if (rv == 0) {
+    rv = aq_tls_x25519_keygen(priv + AQ_MLKEM768_DK_LEN, client_share + AQ_MLKEM768_EK_LEN, rand,
+                              rand_ud);
   }
   if (rv != 0) {
-    aq_memzero(priv, AQ_MLKEM768_DK_LEN + AQ_X25519_LEN);
+    aq_memzero(priv, AQ_MLKEM768_DK_LEN + 2 * AQ_X25519_LEN);
   }
   return rv;
 }
 
 int aq_tls_x25519mlkem768_exchange(uint8_t *server_share, uint8_t *secret, size_t *secretlen,
                                    const uint8_t *client_share, aq_rand_fn rand, void *rand_ud) {
-  uint8_t xpriv[AQ_X25519_LEN];
-  size_t kl;
+  size_t kl, xl;
   int rv = aq_tls_mlkem768_exchange(server_share, secret, &kl, client_share, rand, rand_ud);
-  if (rv == 0 && rand(xpriv, sizeof(xpriv), rand_ud) != 0) {
-    rv = AQ_ERR_CALLBACK_FAILURE;
-  }
   if (rv == 0) {
-    rv = aq_x25519_public(server_share + AQ_MLKEM768_CT_LEN, xpriv);
+    /* RFC 8446 §7.4.2 all-zero refusal inside the X25519 step. */
+    rv = aq_tls_x25519_exchange(server_share + AQ_MLKEM768_CT_LEN, secret + AQ_MLKEM768_SS_LEN, &xl,
+                                client_share + AQ_MLKEM768_EK_LEN, rand, rand_ud);
   }
-  if (rv == 0) {
-    /* RFC 8446 §7.4.2 all-zero refusal inside aq_x25519. */
-    rv = aq_x25519(secret + AQ_MLKEM768_SS_LEN, xpriv, client_share + AQ_MLKEM768_EK_LEN);
-  }
-  aq_memzero(xpriv, sizeof(xpriv));
   if (rv != 0) {
     aq_memzero(secret, AQ_MLKEM768_SS_LEN + AQ_X25519_LEN);
   }
@@ -87,11 +75,11 @@ int aq_tls_x25519mlkem768_exchange(uint8_t *server_share, uint8_t *secret, size_
 
 int aq_tls_x25519mlkem768_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
                                  const uint8_t *server_share) {
-  size_t kl;
+  size_t kl, xl;
   int rv = aq_tls_mlkem768_finish(secret, &kl, priv, server_share);
   if (rv == 0) {
-    rv = aq_x25519(secret + AQ_MLKEM768_SS_LEN, priv + AQ_MLKEM768_DK_LEN,
-                   server_share + AQ_MLKEM768_CT_LEN);
+    rv = aq_tls_x25519_finish(secret + AQ_MLKEM768_SS_LEN, &xl, priv + AQ_MLKEM768_DK_LEN,
+                              server_share + AQ_MLKEM768_CT_LEN);
   }
   if (rv != 0) {
     aq_memzero(secret, AQ_MLKEM768_SS_LEN + AQ_X25519_LEN);

@@ -41,6 +41,13 @@ AQ_TEST(crypto_x25519_rfc7748) {
   CHECK(aq_test_memeq_hex(ka, 32,
                           "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
   CHECK_MEM(ka, kb, 32);
+  /* The same exchange through the fast paths (responder b, initiator a). */
+  uint8_t pb2[32], kb2[32], ka2[32];
+  CHECK_INT(aq_x25519_exchange(pb2, kb2, b, pa), 0);
+  CHECK_MEM(pb2, pb, 32);
+  CHECK_MEM(kb2, ka, 32);
+  CHECK_INT(aq_x25519_pair(ka2, a, pa, pb), 0);
+  CHECK_MEM(ka2, ka, 32);
 }
 
 AQ_TEST(crypto_x25519_zero_shared_refused) {
@@ -85,6 +92,15 @@ AQ_TEST(crypto_x25519_wycheproof) {
       REQUIRE(aq_test_unhex_into(want, 32, aq_json_get_str(tc, "shared")) == 32);
       int rv = aq_x25519(out, priv, pub);
       int zero = memcmp(want, zeros, 32) == 0;
+      /* The fast paths give the same answer, refusals included. */
+      uint8_t mypub[32], out2[32], out3[32], pub3[32];
+      REQUIRE(aq_x25519_public(mypub, priv) == 0);
+      int rv2 = aq_x25519_pair(out2, priv, mypub, pub);
+      int rv3 = aq_x25519_exchange(pub3, out3, priv, pub);
+      if (rv2 != rv || rv3 != rv || memcmp(out2, out, 32) != 0 || memcmp(out3, out, 32) != 0 ||
+          (rv == 0 && memcmp(pub3, mypub, 32) != 0)) {
+        aq_test_fail(__FILE__, __LINE__, "x25519 tcId %lld: fast paths disagree", id);
+      }
       if (strcmp(result, "valid") == 0) {
         nvalid++;
         if (rv != 0 || memcmp(out, want, 32) != 0) {
@@ -144,6 +160,9 @@ AQ_TEST(crypto_ed25519_rfc8032) {
     CHECK_INT(aq_ed25519_public(pk, sk), 0);
     CHECK(aq_test_memeq_hex(pk, 32, rfc8032[i].pk));
     CHECK_INT(aq_ed25519_sign(sig, sk, msglen ? msg : NULL, msglen), 0);
+    CHECK(aq_test_memeq_hex(sig, 64, rfc8032[i].sig));
+    memset(sig, 0, sizeof(sig));
+    CHECK_INT(aq_ed25519_sign_pair(sig, sk, pk, msglen ? msg : NULL, msglen), 0);
     CHECK(aq_test_memeq_hex(sig, 64, rfc8032[i].sig));
     CHECK_INT(aq_ed25519_verify(sig, 64, pk, msg, msglen), 0);
     /* Any flipped bit of the signature, key or message breaks it; wrong lengths too. */
