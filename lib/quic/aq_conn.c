@@ -307,6 +307,7 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
     if (m->flags & AQ_SM_RETIRE_CID) {
       conn->retire_pending = 1;
     }
+    aq_dgram_on_lost(conn, m);
     if (m->flags & AQ_SM_PATH_CHALLENGE) {
       aq_conn_path *cp = &conn->paths[conn->active_path];
       if (!cp->validated && cp->challenge_outstanding) {
@@ -486,6 +487,7 @@ void aq_conn_del(aq_conn *conn) {
     aq_rxbuf_free(&s->crx, mem);
   }
   aq_strm_free_all(conn);
+  aq_dgram_free(conn);
   if (conn->tls != NULL) {
     aq_tls_del(conn->tls);
   }
@@ -743,11 +745,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       }
       break;
     case AQ_FT_DATAGRAM:
-    case AQ_FT_DATAGRAM_LEN:
-      /* We advertise no max_datagram_frame_size (RFC 9221 §3). */
-      aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "DATAGRAM not negotiated", ts);
-      rc = AQ_ERR_PROTO;
-      break;
+    case AQ_FT_DATAGRAM_LEN: rc = aq_dgram_on_frame(conn, &f, ts); break;
     case AQ_FT_RESET_STREAM:
     case AQ_FT_STOP_SENDING:
     case AQ_FT_MAX_DATA:

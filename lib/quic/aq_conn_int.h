@@ -118,6 +118,8 @@ enum {
 #define AQ_SM_STREAMS_BLOCKED_UNI 0x080u
 #define AQ_SM_RETIRE_CID 0x100u
 #define AQ_SM_PATH_CHALLENGE 0x200u
+/* Bits 24..31 of aq_sent_meta.flags: DATAGRAM frames in the packet (aq_conn_dgram.c). */
+#define AQ_SM_DGRAM_SHIFT 24u
 
 /** One retransmittable item of a sent packet. */
 typedef struct aq_sent_frame {
@@ -366,6 +368,9 @@ struct aq_conn {
 
   aq_conn_stats stats;
   uint8_t scratch[AQ_CONN_MAX_DGRAM];
+
+  /* RFC 9221 DATAGRAM send queue (aq_conn_dgram.c); NULL until the first send. */
+  struct aq_conn_dgram *dgram;
 };
 
 /* --------------------------------------------------- internal calls */
@@ -393,6 +398,19 @@ int aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len,
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
                   aq_tstamp ts);
 void aq_conn_set_fatal(aq_conn *conn, int err);
+
+/* aq_conn_dgram.c (RFC 9221) */
+typedef struct aq_conn_dgram aq_conn_dgram;
+/** Datagrams wait in the send queue. */
+int aq_dgram_pending(const aq_conn *conn);
+/** Move queued datagrams that fit into w (a 1-RTT packet); counts them in m->flags. */
+void aq_dgram_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m);
+/** A packet recorded by m was lost: count its datagrams (never resent). */
+void aq_dgram_on_lost(aq_conn *conn, const aq_sent_meta *m);
+/** A DATAGRAM frame arrived: check it against our limit and deliver it. 0 or AQ_ERR_PROTO. */
+AQ_MUST_CHECK int aq_dgram_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts);
+/** Free the send queue. */
+void aq_dgram_free(aq_conn *conn);
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);

@@ -85,7 +85,7 @@ int aq_conn_has_app_data(const aq_conn *conn) {
     }
   }
   const aq_conn_path *ap = &conn->paths[conn->active_path];
-  if (ap->response_pending || ap->challenge_pending) {
+  if (ap->response_pending || ap->challenge_pending || aq_dgram_pending(conn)) {
     return 1;
   }
   return aq_strm_has_pending(conn);
@@ -262,6 +262,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
       break;
     }
   }
+  aq_dgram_write_frames(conn, w, m); /* RFC 9221: before stream data, never resent */
   (void)aq_strm_write_frames(conn, w, m, ts);
   return aq_wbuf_len(w) > before;
 }
