@@ -307,6 +307,7 @@ typedef struct aq_conn_stats {
   /* RFC 9221 DATAGRAM frames: sent, received, declared lost (never resent),
    * refused by a full send queue or dropped because they no longer fit. */
   uint64_t datagrams_sent, datagrams_recv, datagrams_lost, datagrams_dropped;
+  uint64_t key_updates; /* 1-RTT key updates (RFC 9001 §6), initiated by either side */
 } aq_conn_stats;
 
 /* Stream ID helpers (RFC 9000 §2.1). */
@@ -463,6 +464,20 @@ AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_send_datagram(aq_conn *conn, const uint
                                                        size_t len);
 /** The largest datagram payload aq_conn_send_datagram accepts now (0 = none allowed). */
 AQ_EXTERN size_t aq_conn_max_datagram_size(const aq_conn *conn);
+
+/* ------------------------------------------ key update (RFC 9001 §6) */
+
+/**
+ * Initiate a 1-RTT key update now: packets sent from here on use the next
+ * key generation and the other Key Phase bit; the peer follows.  Updates
+ * also happen automatically before the AEAD confidentiality limit (2^23
+ * packets per AES-GCM key), and a peer's updates are answered.  Returns 0,
+ * AQ_ERR_STATE (not allowed yet: the handshake is not confirmed, or no
+ * packet sent with the current keys has been acknowledged, e.g. the
+ * previous update is still unconfirmed; retry later), AQ_ERR_CLOSED,
+ * AQ_ERR_CRYPTO.  Must not be called from inside a callback.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_initiate_key_update(aq_conn *conn, aq_tstamp ts);
 
 #ifdef __cplusplus
 }
