@@ -14,6 +14,7 @@
 #include "aq_conn.h"
 #include "quic/aq_acktr.h"
 #include "quic/aq_cc.h"
+#include "quic/aq_conn_0rtt.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -366,6 +367,8 @@ struct aq_conn {
 
   aq_conn_stats stats;
   uint8_t scratch[AQ_CONN_MAX_DGRAM];
+
+  aq_conn_zrtt zrtt; /* resumption and 0-RTT (aq_conn_0rtt.c) */
 };
 
 /* --------------------------------------------------- internal calls */
