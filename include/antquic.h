@@ -242,6 +242,10 @@ typedef struct aq_settings {
   /* RFC 9221 DATAGRAM: largest DATAGRAM frame (type + length + payload) we
    * accept, advertised as max_datagram_frame_size; 0 = unsupported (default). */
   uint64_t max_datagram_frame_size;
+  /* Resumption and 0-RTT (RFC 9001 §4.6), address-validation tokens (RFC 9000 §8.1.3). */
+  const uint8_t *ticket_key;         /* server: 32 bytes sealing session tickets and NEW_TOKEN
+                                      * tokens (copied); NULL = random per endpoint */
+  int accept_early_data;             /* server: accept 0-RTT data from resuming clients */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -294,6 +298,14 @@ typedef struct aq_callbacks {
   void (*conn_closed)(aq_conn *conn, const aq_close_info *info, void *user_data);
   /** A DATAGRAM frame (RFC 9221) arrived; data is valid only during the call. */
   void (*datagram_recv)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
+  /**
+   * Client: a resumption state arrived (a session ticket and/or a NEW_TOKEN
+   * address-validation token).  blob/len is opaque; store it as a secret
+   * (it holds the resumption key) and give it to aq_conn_set_session for a
+   * later connection to the same server.  Later calls supersede earlier
+   * ones.  blob is valid only during the call.
+   */
+  void (*new_session)(aq_conn *conn, const uint8_t *blob, size_t len, void *user_data);
 } aq_callbacks;
 
 /** Statistics of one connection. */
@@ -478,6 +490,31 @@ AQ_EXTERN size_t aq_conn_max_datagram_size(const aq_conn *conn);
  * AQ_ERR_CRYPTO.  Must not be called from inside a callback.
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_conn_initiate_key_update(aq_conn *conn, aq_tstamp ts);
+/* ---- resumption and 0-RTT (RFC 9001 §4.6, RFC 9000 §7.4.1) */
+
+/** aq_conn_early_data_state values. */
+#define AQ_EARLY_DATA_NONE 0     /* not attempted (no usable session, or server side without) */
+#define AQ_EARLY_DATA_OFFERED 1  /* 0-RTT keys in use, the server has not answered yet */
+#define AQ_EARLY_DATA_ACCEPTED 2 /* the server accepted our 0-RTT data / we accepted the peer's */
+#define AQ_EARLY_DATA_REJECTED 3 /* rejected: the 0-RTT data was sent again in 1-RTT */
+
+/**
+ * Client: resume with a blob from aq_callbacks.new_session, before the
+ * first aq_conn_write_pkt (aq_ep_connect, then this).  The blob is copied.
+ * With a session that allows early data, streams may be opened and written
+ * at once: that data goes out in 0-RTT packets under the remembered limits,
+ * and is resent in 1-RTT if the server rejects it.  An expired or foreign
+ * ticket just means a full handshake.  A token in the blob is sent in the
+ * Initial.  Errors: AQ_ERR_MALFORMED / AQ_ERR_TRUNCATED /
+ * AQ_ERR_TRAILING_DATA / AQ_ERR_VALUE_RANGE (not a blob of ours: nothing
+ * changed), AQ_ERR_STATE (server, or the handshake has started),
+ * AQ_ERR_NOMEM.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_set_session(aq_conn *conn, const uint8_t *blob, size_t len);
+/** AQ_EARLY_DATA_* of the connection. */
+AQ_EXTERN int aq_conn_early_data_state(const aq_conn *conn);
+/** Non-zero if the handshake resumed a session (no certificate exchange). */
+AQ_EXTERN int aq_conn_is_resumed(const aq_conn *conn);
 
 #ifdef __cplusplus
 }

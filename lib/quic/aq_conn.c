@@ -138,7 +138,8 @@ static int tls_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_s
   aq_conn *conn = ud;
   int sp = space_of_epoch(epoch);
   if (sp < 0) {
-    return 0; /* 0-RTT is not used */
+    return epoch == AQ_EPOCH_0RTT ? aq_zrtt_set_secret(conn, is_write, suite, secret, secretlen)
+                                  : 0;
   }
   aq_pnspace *s = &conn->sp[sp];
   aq_pprot *pp = is_write ? &s->tx : &s->rx;
@@ -174,11 +175,14 @@ static int tls_verify(void *ud, const uint8_t *spki, size_t spkilen, const uint8
   return conn->cb.verify_peer(conn, spki, spkilen, cert, certlen, conn->user_data) == 0 ? 0 : -1;
 }
 
-static const aq_tls_callbacks tls_cbs_verify = {
-    .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand, .verify_peer = tls_verify};
+static const aq_tls_callbacks tls_cbs_verify = {.send = tls_send,
+                                                .set_secret = tls_set_secret,
+                                                .rand = tls_rand,
+                                                .verify_peer = tls_verify,
+                                                .on_ticket = aq_zrtt_on_ticket};
 
 static const aq_tls_callbacks tls_cbs = {
-    .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand};
+    .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand, .on_ticket = aq_zrtt_on_ticket};
 
 static int start_tls(aq_conn *conn, aq_tstamp ts) {
   if (conn->tls != NULL) {
@@ -209,6 +213,7 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.transport_params = conn->tp_buf;
   tc.transport_params_len = conn->tp_len;
   tc.quic = 1;
+  aq_zrtt_tls_config(conn, &tc);
   conn->tls =
       aq_tls_new(&tc, conn->cb.verify_peer != NULL ? &tls_cbs_verify : &tls_cbs, conn, conn->mem);
   if (conn->tls == NULL) {
@@ -489,6 +494,7 @@ void aq_conn_del(aq_conn *conn) {
   aq_strm_free_all(conn);
   aq_dgram_free(conn);
   aq_ku_free(conn);
+  aq_zrtt_free(conn);
   if (conn->tls != NULL) {
     aq_tls_del(conn->tls);
   }
@@ -574,7 +580,7 @@ static int feed_tls(aq_conn *conn, unsigned sp, aq_tstamp ts) {
     return rc;
   }
   check_handshake(conn, ts);
-  return 0;
+  return aq_zrtt_after_tls(conn, ts);
 }
 
 /* ==================================================== frame processing */
@@ -714,6 +720,8 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       if (conn->is_server) {
         aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "NEW_TOKEN from a client", ts);
         rc = AQ_ERR_PROTO;
+      } else {
+        aq_zrtt_on_new_token(conn, f.u.new_token.token, f.u.new_token.tokenlen);
       }
       break;
     case AQ_FT_NEW_CONNECTION_ID: rc = aq_cid_on_new(conn, &f.u.new_cid, ts); break;
@@ -843,18 +851,28 @@ static int migrate_to(aq_conn *conn, unsigned path_idx, aq_tstamp ts) {
 static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq_pkt_hd *hd,
                     const uint8_t *pkt, size_t pktlen, aq_tstamp ts) {
   int sp = pkt_space(hd->type);
+  aq_pprot *zk = NULL; /* 0-RTT packets: application space, 0-RTT read key */
+  if (hd->type == AQ_PKT_0RTT) {
+    zk = aq_zrtt_rx_key(conn, &conn->paths[path_idx].addr, pkt, pktlen);
+    if (zk == NULL) {
+      conn->stats.pkts_dropped++;
+      return 0; /* kept for when the key exists, or dropped */
+    }
+    sp = AQ_PN_SPACE_APP;
+  }
   if (sp < 0) {
-    return 0; /* 0-RTT, Retry, VN: not handled */
+    return 0; /* Retry, VN: not handled here */
   }
   aq_pnspace *s = &conn->sp[sp];
+  aq_pprot *rxk = zk != NULL ? zk : &s->rx;
   /* RFC 9001 §5.7: a server processes no 1-RTT packet before the handshake completes;
    * RFC 9000 §14.1: a server drops Initials in datagrams below 1200 bytes. */
-  if ((conn->is_server && sp == AQ_PN_SPACE_APP && !conn->handshake_complete) ||
+  if ((conn->is_server && hd->type == AQ_PKT_1RTT && !conn->handshake_complete) ||
       (conn->is_server && sp == AQ_PN_SPACE_INITIAL && dgram_len < 1200)) {
     conn->stats.pkts_dropped++;
     return 0;
   }
-  if (!s->has_rx || s->discarded || pktlen > sizeof(conn->scratch)) {
+  if ((zk == NULL && !s->has_rx) || s->discarded || pktlen > sizeof(conn->scratch)) {
     conn->stats.pkts_dropped++;
     return 0;
   }
@@ -873,7 +891,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
   memcpy(p, pkt, pktlen);
   size_t pn_len;
   uint64_t tpn;
-  if (aq_pprot_unprotect_header(&s->rx, p, pktlen, hd->pn_offset, &pn_len, &tpn) != 0) {
+  if (aq_pprot_unprotect_header(rxk, p, pktlen, hd->pn_offset, &pn_len, &tpn) != 0) {
     conn->stats.pkts_dropped++;
     return 0;
   }
@@ -886,7 +904,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
   if (!is_long) {
     plen = aq_ku_open(conn, p, pktlen, hdrlen, pn, phase, ts); /* RFC 9001 §6 */
   } else {
-    plen = aq_pprot_open(&s->rx, p, pktlen, hdrlen, pn);
+    plen = aq_pprot_open(rxk, p, pktlen, hdrlen, pn);
   }
   if (plen < 0) {
     if (aq_err_is_fatal((int)plen)) {
@@ -1084,9 +1102,25 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
   if (conn->stats.pkts_recv == recv_before && conn->err == 0) {
     aq_cid_check_stateless_reset(conn, data, len, ts);
   }
+  if (aq_zrtt_replay(conn, ts) != 0) {
+    return conn->err;
+  }
   aq_strm_collect(conn);
   aq_strm_notify_writable(conn);
   return conn->err;
+}
+
+int aq_conn_read_single(aq_conn *conn, const aq_path *path, const uint8_t *pkt, size_t len,
+                        aq_tstamp ts) {
+  aq_pkt_iter it;
+  aq_pkt_hd hd;
+  const uint8_t *p;
+  size_t plen;
+  aq_pkt_iter_init(&it, pkt, len, conn->scid.len);
+  if (conn->err != 0 || aq_pkt_iter_next(&it, &hd, &p, &plen) <= 0) {
+    return conn->err;
+  }
+  return read_one(conn, find_path(conn, path), len, &hd, p, plen, ts);
 }
 
 /* ================================================================ timers */

@@ -14,6 +14,7 @@
 #include "aq_conn.h"
 #include "quic/aq_acktr.h"
 #include "quic/aq_cc.h"
+#include "quic/aq_conn_0rtt.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -63,7 +64,7 @@
 
 /**
  * Bounded in-order reassembly: bytes [off, off + cap) live in a ring of
- * cap / AQ_RX_PAGE pages, each allocated when data first lands in it and
+ * cap / AQ_RX_PAGE + 1 page slots, each allocated when data first lands in it and
  * freed once read; ranges records which bytes are present.  Flow control
  * keeps the peer inside the window, so a stream never holds more than cap
  * bytes whatever the fragment pattern, and a page exists only where the
@@ -395,6 +396,7 @@ struct aq_conn {
   struct aq_conn_dgram *dgram;
   /* RFC 9001 §6 key updates (aq_conn_ku.c). */
   aq_conn_ku ku;
+  aq_conn_zrtt zrtt; /* resumption and 0-RTT (aq_conn_0rtt.c) */
 };
 
 /* --------------------------------------------------- internal calls */

@@ -74,7 +74,7 @@ static void meta_free(aq_conn *conn, uint32_t idx) {
 
 int aq_conn_has_app_data(const aq_conn *conn) {
   if (!conn->handshake_complete) {
-    return 0;
+    return aq_zrtt_can_send(conn) && aq_strm_has_pending(conn); /* 0-RTT stream data */
   }
   if (conn->hs_done_pending || conn->retire_pending || conn->sp[AQ_PN_SPACE_APP].ping_pending) {
     return 1;
@@ -356,10 +356,15 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
   int has_initial = 0, initial_ae = 0, any_ae = 0;
   for (unsigned sp = 0; sp < AQ_PN_SPACE_COUNT; sp++) {
     aq_pnspace *s = &conn->sp[sp];
-    if (!s->has_tx || s->discarded) {
+    /* Client before the handshake completes: application data in 0-RTT packets. */
+    int zrtt = sp == AQ_PN_SPACE_APP && !closing && aq_zrtt_can_send(conn);
+    if ((!s->has_tx && !zrtt) || s->discarded) {
       continue;
     }
-    if (sp == AQ_PN_SPACE_APP && !conn->handshake_complete && !closing) {
+    /* Server: 0-RTT packets are acknowledged in 1-RTT packets before the handshake
+     * completes (RFC 9000 §12.3; only ACKs: no 0.5-RTT data). */
+    int early_ack = sp == AQ_PN_SPACE_APP && conn->is_server && !closing;
+    if (sp == AQ_PN_SPACE_APP && !conn->handshake_complete && !closing && !zrtt && !early_ack) {
       continue;
     }
     if (closing && sp == AQ_PN_SPACE_APP && !conn->handshake_complete) {
@@ -402,6 +407,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     aq_pkt_hd *hd = &t->hd;
     hd->type = sp == AQ_PN_SPACE_INITIAL     ? AQ_PKT_INITIAL
                : sp == AQ_PN_SPACE_HANDSHAKE ? AQ_PKT_HANDSHAKE
+               : zrtt                        ? AQ_PKT_0RTT
                                              : AQ_PKT_1RTT;
     hd->version = conn->version;
     hd->dcid = conn->dcid.data;
@@ -432,7 +438,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
         break;
       }
     } else {
-      if (s->acktr.ack_pending) {
+      if (s->acktr.ack_pending && !zrtt) { /* no ACK in 0-RTT (RFC 9000 §12.5) */
         (void)write_ack(conn, sp, &w, m, ts);
       }
       if (data) {
@@ -501,7 +507,8 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       return AQ_ERR_INTERNAL;
     }
     aq_pnspace *s = &conn->sp[t->sp];
-    int rc = aq_pprot_seal(&s->tx, p, pktlen, t->hd.pktlen, t->hd.pn_offset, t->hd.pn_len,
+    aq_pprot *txk = t->hd.type == AQ_PKT_0RTT ? aq_zrtt_tx_key(conn) : &s->tx;
+    int rc = aq_pprot_seal(txk, p, pktlen, t->hd.pktlen, t->hd.pn_offset, t->hd.pn_len,
                            t->hd.pkt_num);
     if (rc != 0) {
       return rc;

@@ -35,6 +35,9 @@ struct aq_ep {
   aq_path vn_path;
   uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 128];
   size_t vn_len;
+  /* Resumption (aq_conn_0rtt.c): session ticket key; 0-RTT datagrams ahead of their Initial. */
+  uint8_t ticket_key[32];
+  aq_ep_zstash zstash;
 };
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
@@ -79,8 +82,15 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
     memcpy(ep->reset_key, ep->set.static_key, sizeof(ep->reset_key));
     ep->set.static_key = NULL; /* not kept by pointer */
   }
+  int have_tkey = ep->set.ticket_key != NULL;
+  if (have_tkey && is_server) {
+    memcpy(ep->ticket_key, ep->set.ticket_key, sizeof(ep->ticket_key));
+  }
+  ep->set.ticket_key = is_server ? ep->ticket_key : NULL; /* connections borrow ours */
   ep->conns = aq_mem_calloc(mem, ep->cap, sizeof(aq_conn *));
   if (ep->conns == NULL ||
+      (is_server && !have_tkey &&
+       ep->cb.rand(ep->ticket_key, sizeof(ep->ticket_key), user_data) != 0) ||
       (is_server && ep->set.retry &&
        ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0) ||
       (!have_key && ep->cb.rand(ep->reset_key, sizeof(ep->reset_key), user_data) != 0)) {
@@ -101,6 +111,7 @@ void aq_ep_del(aq_ep *ep) {
   aq_mem_free(ep->mem, ep->conns);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
+  aq_memzero(ep->ticket_key, sizeof(ep->ticket_key));
   aq_mem_free(ep->mem, ep);
 }
 
@@ -259,6 +270,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   }
   int long_hdr = hd.type != AQ_PKT_1RTT;
   aq_conn *c = find_conn(ep, &dcid, long_hdr);
+  int fresh = c == NULL; /* a server connection is created below */
   if (c == NULL && !long_hdr) {
     /* A stateless reset for one of ours?  (It carries a random DCID.) */
     for (size_t i = 0; i < ep->nconns; i++) {
@@ -271,6 +283,10 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   }
   if (c == NULL) {
     /* A new connection: a v1 Initial in a full-sized datagram (§14.1) with a DCID >= 8 (§7.2). */
+    if (ep->is_server && hd.type == AQ_PKT_0RTT && hd.version == AQ_PROTO_VER_V1) {
+      aq_zrtt_stash_put(&ep->zstash, path, data, len); /* its Initial may come next */
+      return 0;
+    }
     if (!ep->is_server || hd.type != AQ_PKT_INITIAL || hd.version != AQ_PROTO_VER_V1 ||
         len < 1200 || hd.dcidlen < 8 || ep->nconns >= ep->cap) {
       ep->dropped++;
@@ -306,6 +322,9 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   }
   int rc = aq_conn_read_pkt(c, path, data, len, ts);
   (void)rc; /* a failed connection is reaped by aq_ep_handle_expiry */
+  if (fresh) {
+    aq_zrtt_stash_flush(&ep->zstash, c, ts);
+  }
   return 0;
 }
 

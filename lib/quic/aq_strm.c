@@ -1037,7 +1037,7 @@ int aq_conn_open_stream(aq_conn *conn, int bidi, uint64_t *stream_id) {
   if (conn->err != 0) {
     return conn->err;
   }
-  if (conn->state != AQ_CS_ESTABLISHED || !conn->peer_tp_done) {
+  if ((conn->state != AQ_CS_ESTABLISHED || !conn->peer_tp_done) && !aq_zrtt_streams_ok(conn)) {
     return AQ_ERR_STATE;
   }
   uint64_t *next = bidi ? &conn->next_bidi : &conn->next_uni;
