@@ -25,7 +25,10 @@
 void aq_rxbuf_init(aq_rxbuf *rb, size_t cap) {
   memset(rb, 0, sizeof(*rb));
   rb->cap = (cap + AQ_RX_PAGE - 1) / AQ_RX_PAGE * AQ_RX_PAGE;
-  rb->npages = rb->cap / AQ_RX_PAGE;
+  /* One slot more than the window: once off is not page-aligned, the window
+   * [off, off + cap) touches cap / AQ_RX_PAGE + 1 pages, and its last one
+   * must not share a slot with the page being read. */
+  rb->npages = rb->cap / AQ_RX_PAGE + 1;
   aq_ranges_init(&rb->have, rb->st, AQ_RX_RANGES, AQ_RANGES_REFUSE);
 }
 

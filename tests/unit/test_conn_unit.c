@@ -901,3 +901,32 @@ AQ_TEST(conn_alloc_failures) {
   }
   CHECK(succeeded);
 }
+
+/*
+ * Regression: with the read offset inside a page, the window's far end lies
+ * in the page after the ring's last slot; it must not land in the page being
+ * read (it used to, and was freed with it: lost data, then a NULL page read).
+ */
+AQ_TEST(conn_rxbuf_unaligned_window_end) {
+  aq_rxbuf rb;
+  const aq_mem *mem = aq_mem_default();
+  uint8_t data[3 * AQ_RX_PAGE], out[3 * AQ_RX_PAGE];
+  for (size_t i = 0; i < sizeof(data); i++) {
+    data[i] = (uint8_t)(i * 13 + (i >> 8));
+  }
+  aq_rxbuf_init(&rb, 2 * AQ_RX_PAGE);
+  CHECK_INT(aq_rxbuf_put(&rb, mem, 0, data, 6000), 0);
+  CHECK_INT(aq_rxbuf_read_mem(&rb, mem, out, 100), 100);
+  /* Up to the window's end: off + cap = 100 + 8192. */
+  CHECK_INT(aq_rxbuf_put(&rb, mem, 6000, data + 6000, 2 * AQ_RX_PAGE + 100 - 6000), 0);
+  CHECK_INT(aq_rxbuf_readable(&rb), 2 * AQ_RX_PAGE);
+  size_t got = 100;
+  while (got < 2 * AQ_RX_PAGE + 100) {
+    size_t n = aq_rxbuf_read_mem(&rb, mem, out + got, 1000);
+    REQUIRE(n > 0);
+    got += n;
+  }
+  CHECK_MEM(out + 100, data + 100, 2 * AQ_RX_PAGE);
+  CHECK(aq_rxbuf_mem(&rb) <= 2 * AQ_RX_PAGE + AQ_RX_PAGE);
+  aq_rxbuf_free(&rb, mem);
+}
