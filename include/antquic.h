@@ -239,6 +239,10 @@ typedef struct aq_settings {
   int require_client_auth;           /* server: demand a client key */
   int offer_rpk;                     /* raw public keys (RFC 7250), default 1 */
   int allow_x509;                    /* X.509 certificates too, default 1 */
+  /* Receive-window auto-tuning (lib/quic/aq_fc.h): a window drained by the application in less
+   * than 2 RTTs doubles, up to these caps; a cap <= the initial window disables tuning. */
+  uint64_t max_stream_window;        /* per stream (default 16 MiB) */
+  uint64_t max_conn_window;          /* per connection (default 24 MiB) */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */

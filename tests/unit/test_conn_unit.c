@@ -140,19 +140,19 @@ AQ_TEST(conn_sparse_fragments_bounded) {
   }
   aq_strm *st = aq_strm_find(s, 0);
   REQUIRE(st != NULL);
-  CHECK(st->rx.have.n <= AQ_RX_RANGES); /* bookkeeping is bounded */
-  CHECK_INT(st->rx.cap, 8192);          /* and memory is at most the window */
-  CHECK(aq_rxbuf_mem(&st->rx) <= 8192);
-  /* One byte near the end of another stream's window costs one page, not the window. */
+  /* Every fragment is kept, in at most the window's chunks (+1/8 presence bitmap) and slots. */
+  CHECK_INT(st->rx.window_cap, 8192);
+  CHECK(aq_strm_rbuf_mem(&st->rx) <= 2 * AQ_STRM_CHUNK_BYTES + 3 * sizeof(void *));
+  /* One byte near the end of another stream's window costs one chunk, not the window. */
   f.u.stream.stream_id = 4;
   f.u.stream.offset = 8000;
   CHECK_INT(inject(s, &f, ts), 0);
   aq_strm *st4 = aq_strm_find(s, 4);
   REQUIRE(st4 != NULL);
-  CHECK_INT(aq_rxbuf_mem(&st4->rx), AQ_RX_PAGE);
+  CHECK_INT(aq_strm_rbuf_mem(&st4->rx), AQ_STRM_CHUNK_BYTES + 3 * sizeof(void *));
   f.u.stream.stream_id = 0;
-  CHECK_INT(aq_rxbuf_readable(&st->rx), 0);
-  /* In-order data is never refused, even when the range table is full. */
+  CHECK_INT(aq_strm_rbuf_readable(&st->rx), 0);
+  /* In-order data joins the fragments: 4000 bytes, then byte 4000 (a fragment). */
   uint8_t data[8192];
   for (size_t i = 0; i < sizeof(data); i++) {
     data[i] = aq_simq_pattern(0, i);
@@ -161,7 +161,7 @@ AQ_TEST(conn_sparse_fragments_bounded) {
   f.u.stream.data = data;
   f.u.stream.datalen = 4000;
   CHECK_INT(inject(s, &f, ts), 0);
-  CHECK_INT(aq_rxbuf_readable(&st->rx), 4000);
+  CHECK_INT(aq_strm_rbuf_readable(&st->rx), 4001);
   CHECK(!aq_conn_is_closed(s));
   /* One byte past the stream window: FLOW_CONTROL_ERROR. */
   f.u.stream.offset = 8192;
@@ -795,7 +795,7 @@ AQ_TEST(conn_client_retry) {
   REQUIRE(aq_conn_new(&s, 1, &set, &cb, &srng, NULL, &sp, &hd, 5) == 0);
   CHECK_INT(aq_conn_read_pkt(s, &sp, dg, (size_t)n, 5), 0);
   CHECK_INT(s->stats.pkts_recv, 1);
-  CHECK(s->sp[AQ_PN_SPACE_INITIAL].crx.off > 100);
+  CHECK(s->sp[AQ_PN_SPACE_INITIAL].crx.read_off > 100);
   /* A second Retry is ignored (§17.2.5.2). */
   static const uint8_t other[8] = {1, 1, 1, 1, 1, 1, 1, 1};
   rn = make_retry(&chd, other, 8, token, 5, 0, r, sizeof(r));
