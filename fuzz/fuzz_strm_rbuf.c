@@ -5,7 +5,7 @@
  * delivered byte can be checked; the expected error of each receive is
  * computed from the RFC 9000 §4.5 rules independently of the library; a
  * failed call must leave the buffer unchanged; memory stays bounded by the
- * window.
+ * window.  Another operation grows the window (auto-tuning) mid-stream.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +22,7 @@ static uint8_t byte_at(uint64_t i) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   aq_strm_rbuf rb;
-  if (aq_strm_rbuf_init(&rb, aq_mem_default(), WINDOW) != 0) {
-    abort();
-  }
+  aq_strm_rbuf_init(&rb, aq_mem_default(), WINDOW);
   static uint8_t frag[65536], out[65536];
   uint64_t m_final = UINT64_MAX, m_recv_end = 0;
   int reset = 0;
@@ -44,6 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
       }
       if (fin != (m_final != UINT64_MAX && rb.read_off == m_final)) {
+        abort();
+      }
+      continue;
+    }
+    if ((op & 3) == 2 && (op & 8) && !(op & 4)) {
+      /* Grow the window (at most 4x) and check the bytes survive. */
+      uint64_t before = aq_strm_rbuf_readable(&rb);
+      if (rb.window_cap < 4 * WINDOW && (aq_strm_rbuf_grow(&rb, rb.window_cap + len * 16) != 0 ||
+                                         aq_strm_rbuf_readable(&rb) != before)) {
         abort();
       }
       continue;
@@ -100,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (!reset && rb.recv_end != m_recv_end) || rb.final_size != m_final) {
       abort();
     }
-    if (rb.allocated > (WINDOW / AQ_STRM_CHUNK + 2) * (AQ_STRM_CHUNK + AQ_STRM_CHUNK / 8)) {
+    if (rb.allocated > (rb.window_cap / AQ_STRM_CHUNK + 2) * AQ_STRM_CHUNK_BYTES) {
       abort();
     }
   }

@@ -246,6 +246,10 @@ typedef struct aq_settings {
   const uint8_t *ticket_key;         /* server: 32 bytes sealing session tickets and NEW_TOKEN
                                       * tokens (copied); NULL = random per endpoint */
   int accept_early_data;             /* server: accept 0-RTT data from resuming clients */
+  /* Receive-window auto-tuning (lib/quic/aq_fc.h): a window drained by the application in less
+   * than 2 RTTs doubles, up to these caps; a cap <= the initial window disables tuning. */
+  uint64_t max_stream_window;        /* per stream (default 16 MiB) */
+  uint64_t max_conn_window;          /* per connection (default 24 MiB) */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */

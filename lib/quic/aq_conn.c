@@ -49,6 +49,8 @@ void aq_settings_default(aq_settings *s) {
   s->max_conns = 1024;
   s->offer_rpk = 1;
   s->allow_x509 = 1;
+  s->max_stream_window = 16u << 20; /* receive-window auto-tuning caps */
+  s->max_conn_window = 24u << 20;
 }
 
 /* ================================================================ errors */
@@ -276,7 +278,7 @@ static int discard_space(aq_conn *conn, unsigned sp, aq_tstamp ts) {
   s->ping_pending = 0;
   int rc = aq_recov_discard_space(&conn->recov, sp, ts);
   aq_txbuf_free(&s->ctx, conn->mem);
-  aq_rxbuf_free(&s->crx, conn->mem);
+  aq_strm_rbuf_free(&s->crx);
   if (rc != 0) {
     aq_conn_set_fatal(conn, rc);
   }
@@ -415,9 +417,9 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
   for (size_t i = 0; i < AQ_PN_SPACE_COUNT; i++) {
     aq_acktr_init(&conn->sp[i].acktr, i != AQ_PN_SPACE_APP, conn->set.max_ack_delay);
     aq_txbuf_init(&conn->sp[i].ctx);
-    aq_rxbuf_init(&conn->sp[i].crx, AQ_CRYPTO_RX_CAP);
+    aq_strm_rbuf_init(&conn->sp[i].crx, mem, AQ_CRYPTO_RX_CAP);
   }
-  aq_strm_init_conn(conn);
+  aq_strm_init_conn(conn, ts);
   int rc = rand_cid(conn, &conn->scid, conn->set.scid_len);
   conn->local_cids[0].seq = 0;
   conn->local_cids[0].cid = conn->scid;
@@ -489,7 +491,7 @@ void aq_conn_del(aq_conn *conn) {
       aq_pprot_free(&s->tx);
     }
     aq_txbuf_free(&s->ctx, mem);
-    aq_rxbuf_free(&s->crx, mem);
+    aq_strm_rbuf_free(&s->crx);
   }
   aq_strm_free_all(conn);
   aq_dgram_free(conn);
@@ -558,10 +560,11 @@ static void check_handshake(aq_conn *conn, aq_tstamp ts) {
 
 /** Deliver contiguous CRYPTO bytes of space sp to TLS. */
 static int feed_tls(aq_conn *conn, unsigned sp, aq_tstamp ts) {
-  aq_rxbuf *rb = &conn->sp[sp].crx;
+  aq_strm_rbuf *rb = &conn->sp[sp].crx;
   uint8_t tmp[2048];
   for (;;) {
-    size_t n = aq_rxbuf_read_mem(rb, conn->mem, tmp, sizeof(tmp));
+    /* Copied out: TLS may discard this space (and free rb) during the call. */
+    size_t n = aq_strm_rbuf_read(rb, tmp, sizeof(tmp), NULL);
     if (n == 0) {
       break;
     }
@@ -627,13 +630,13 @@ static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, aq_ts
 }
 
 static int on_crypto(aq_conn *conn, unsigned sp, const aq_frame *f, aq_tstamp ts) {
-  aq_rxbuf *rb = &conn->sp[sp].crx;
+  aq_strm_rbuf *rb = &conn->sp[sp].crx;
   uint64_t end = f->u.crypto.offset + f->u.crypto.datalen;
-  if (end > rb->off + rb->cap) {
+  if (end > rb->read_off + rb->window_cap) {
     aq_conn_fail(conn, AQ_QERR_CRYPTO_BUFFER_EXCEEDED, f->type, "CRYPTO beyond buffer", ts);
     return AQ_ERR_PROTO;
   }
-  int rc = aq_rxbuf_put(rb, conn->mem, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.datalen);
+  int rc = aq_strm_rbuf_recv(rb, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.datalen, 0);
   if (rc != 0) {
     aq_conn_set_fatal(conn, rc);
     return rc;

@@ -15,11 +15,13 @@
 #include "quic/aq_acktr.h"
 #include "quic/aq_cc.h"
 #include "quic/aq_conn_0rtt.h"
+#include "quic/aq_fc.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
 #include "quic/aq_ranges.h"
 #include "quic/aq_rtb.h"
+#include "quic/aq_strm_buf.h"
 #include "quic/aq_tp.h"
 #include "tls/aq_tls.h"
 
@@ -31,8 +33,6 @@
 #define AQ_CONN_TP_MAX 8192u
 /** Receive window of one epoch's CRYPTO stream (RFC 9000 §7.5: at least 4096). */
 #define AQ_CRYPTO_RX_CAP 65536u
-/** Disjoint received ranges remembered per receive buffer. */
-#define AQ_RX_RANGES 32
 /** Lost / acknowledged ranges tracked per send buffer. */
 #define AQ_TX_RANGES 32
 /** Retransmittable records kept per sent packet. */
@@ -58,28 +58,6 @@
 #define AQ_CONN_MAX_EXT 4
 
 /* ----------------------------------------------------- byte buffers */
-
-/** Page size of receive buffers. */
-#define AQ_RX_PAGE 4096u
-
-/**
- * Bounded in-order reassembly: bytes [off, off + cap) live in a ring of
- * cap / AQ_RX_PAGE + 1 page slots, each allocated when data first lands in it and
- * freed once read; ranges records which bytes are present.  Flow control
- * keeps the peer inside the window, so a stream never holds more than cap
- * bytes whatever the fragment pattern, and a page exists only where the
- * peer spent connection credit to reach it (so the connection as a whole
- * holds at most its window plus one page per stream).
- */
-typedef struct aq_rxbuf {
-  uint8_t **pages; /* ring of page pointers (NULL = not allocated) */
-  size_t npages;
-  size_t pages_used;
-  size_t cap;
-  uint64_t off; /* next byte to deliver */
-  aq_range st[AQ_RX_RANGES];
-  aq_ranges have;
-} aq_rxbuf;
 
 /**
  * Send buffer: bytes [base, end) are kept in a ring of cap bytes until
@@ -161,10 +139,8 @@ struct aq_strm {
   int want_writable;   /* a write was cut short: signal stream_writable */
   /* receive part */
   int has_recv;
-  aq_rxbuf rx;
-  uint64_t rx_max;     /* our advertised MAX_STREAM_DATA */
-  uint64_t rx_highest; /* highest offset received + 1 */
-  uint64_t rx_final;   /* final size, UINT64_MAX if unknown */
+  aq_strm_rbuf rx; /* reassembly; rx.final_size = final size (UINT64_MAX if unknown) */
+  aq_fc_recv rfc;  /* our MAX_STREAM_DATA, auto-tuned window */
   int rx_fin_read;     /* the application saw the end */
   int rx_reset;
   uint64_t rx_reset_code;
@@ -259,7 +235,7 @@ typedef struct aq_pnspace {
   int discarded;
   aq_acktr acktr;
   aq_txbuf ctx;    /* CRYPTO to send (cap grows: whole handshake flight) */
-  aq_rxbuf crx;    /* CRYPTO received */
+  aq_strm_rbuf crx; /* CRYPTO received */
   unsigned probes; /* PTO probes owed */
   int ping_pending;
 } aq_pnspace;
@@ -367,9 +343,7 @@ struct aq_conn {
   /* flow control: connection level */
   uint64_t tx_max_data; /* peer's MAX_DATA */
   uint64_t tx_data;     /* new stream bytes sent (sum over streams) */
-  uint64_t rx_max_data; /* our MAX_DATA */
-  uint64_t rx_data;     /* sum of highest received offsets */
-  uint64_t rx_consumed; /* bytes the application read (+ discarded) */
+  aq_fc_recv rfc; /* our MAX_DATA (sum of highest received offsets), auto-tuned window */
   int max_data_pending;
   int data_blocked_pending;
   uint64_t data_blocked_at; /* tx_max_data + 1 when DATA_BLOCKED was last queued */
@@ -459,22 +433,7 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
 aq_tstamp aq_conn_tx_pacer_expiry(const aq_conn *conn, aq_tstamp ts);
 int aq_conn_has_app_data(const aq_conn *conn);
 
-/* buffers (aq_strm.c) */
-void aq_rxbuf_init(aq_rxbuf *rb, size_t cap);
-void aq_rxbuf_free(aq_rxbuf *rb, const aq_mem *mem);
-/** Store [o, o + len); bytes outside [off, off + cap) are ignored. AQ_ERR_NOMEM. */
-AQ_MUST_CHECK int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data,
-                               size_t len);
-/** Bytes of page memory currently held. */
-static inline size_t aq_rxbuf_mem(const aq_rxbuf *rb) {
-  return rb->pages_used * AQ_RX_PAGE;
-}
-/** Bytes readable in order from off. */
-size_t aq_rxbuf_readable(const aq_rxbuf *rb);
-/** Copy up to cap in-order bytes out (out NULL: discard) and advance off. */
-size_t aq_rxbuf_read(aq_rxbuf *rb, uint8_t *out, size_t cap);
-/** Same, freeing pages that are fully consumed (mem NULL: keep them). */
-size_t aq_rxbuf_read_mem(aq_rxbuf *rb, const aq_mem *mem, uint8_t *out, size_t cap);
+/* send buffers (aq_strm.c) */
 void aq_txbuf_init(aq_txbuf *tb);
 void aq_txbuf_free(aq_txbuf *tb, const aq_mem *mem);
 /** Append up to len bytes (bounded by limit total buffered; grows the ring). Returns accepted. */
@@ -492,7 +451,8 @@ void aq_txbuf_on_acked(aq_txbuf *tb, uint64_t o, uint64_t len);
 void aq_txbuf_requeue_unacked(aq_txbuf *tb);
 
 /* streams (aq_strm.c) */
-void aq_strm_init_conn(aq_conn *conn);
+/** Connection-level receive flow control from the settings, at ts. */
+void aq_strm_init_conn(aq_conn *conn, aq_tstamp ts);
 void aq_strm_free_all(aq_conn *conn);
 aq_strm *aq_strm_find(const aq_conn *conn, uint64_t id);
 void aq_strm_apply_peer_tp(aq_conn *conn);

@@ -7,147 +7,25 @@
  *
  * Timers: none (flow control updates ride on packets the connection sends).
  *
- * Memory: a stream's receive ring (settings.initial_max_stream_data bytes)
- * is allocated on its first data and freed when the stream is; a send ring
- * grows up to settings.stream_send_buffer.  Fragment bookkeeping is a fixed
- * array of ranges, so a peer sending sparse fragments cannot make us hold
- * more than the window: fragments that would need one more range are
- * dropped (the peer retransmits them).
+ * Memory: a stream's receive buffer (aq_strm_buf.h) holds at most its
+ * advertised window (x 1.125 for the presence bitmap, plus one chunk)
+ * whatever fragments the peer sends, and a chunk exists only where the peer
+ * spent connection credit to reach it; a send ring grows up to
+ * settings.stream_send_buffer.
+ *
+ * Receive flow control (aq_fc.h): one aq_fc_recv per stream and one for
+ * the connection.  Reads only count consumed bytes and flag an update once
+ * half a window is consumed; the MAX_STREAM_DATA / MAX_DATA value (and the
+ * auto-tuned window: doubled when half a window drained in under 2 RTTs, up
+ * to settings.max_stream_window / max_conn_window) is decided when the
+ * frame is written, with the time of writing.  A stream's reassembly
+ * buffer grows before a larger window is advertised.
  */
 #include <string.h>
 
 #include "aq_conn_int.h"
 #include "aq_mem.h"
 #include "aq_qerr.h"
-
-/* ================================================================ rxbuf */
-
-void aq_rxbuf_init(aq_rxbuf *rb, size_t cap) {
-  memset(rb, 0, sizeof(*rb));
-  rb->cap = (cap + AQ_RX_PAGE - 1) / AQ_RX_PAGE * AQ_RX_PAGE;
-  /* One slot more than the window: once off is not page-aligned, the window
-   * [off, off + cap) touches cap / AQ_RX_PAGE + 1 pages, and its last one
-   * must not share a slot with the page being read. */
-  rb->npages = rb->cap / AQ_RX_PAGE + 1;
-  aq_ranges_init(&rb->have, rb->st, AQ_RX_RANGES, AQ_RANGES_REFUSE);
-}
-
-void aq_rxbuf_free(aq_rxbuf *rb, const aq_mem *mem) {
-  if (rb->pages != NULL) {
-    for (size_t i = 0; i < rb->npages; i++) {
-      if (rb->pages[i] != NULL) {
-        aq_mem_free(mem, rb->pages[i]);
-      }
-    }
-    aq_mem_free(mem, rb->pages);
-    rb->pages = NULL;
-  }
-  rb->pages_used = 0;
-}
-
-/** Copy data to [o, o + n) (inside the window), allocating pages as needed. */
-static int rx_copy_in(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t n) {
-  if (rb->pages == NULL) {
-    rb->pages = aq_mem_calloc(mem, rb->npages, sizeof(uint8_t *));
-    if (rb->pages == NULL) {
-      return AQ_ERR_NOMEM;
-    }
-  }
-  while (n > 0) {
-    size_t idx = (size_t)((o / AQ_RX_PAGE) % rb->npages);
-    size_t in = (size_t)(o % AQ_RX_PAGE);
-    size_t k = AQ_RX_PAGE - in < n ? AQ_RX_PAGE - in : n;
-    if (rb->pages[idx] == NULL) {
-      rb->pages[idx] = aq_mem_malloc(mem, AQ_RX_PAGE);
-      if (rb->pages[idx] == NULL) {
-        return AQ_ERR_NOMEM;
-      }
-      rb->pages_used++;
-    }
-    memcpy(rb->pages[idx] + in, data, k);
-    o += k;
-    data += k;
-    n -= k;
-  }
-  return 0;
-}
-
-int aq_rxbuf_put(aq_rxbuf *rb, const aq_mem *mem, uint64_t o, const uint8_t *data, size_t len) {
-  uint64_t end = o + len;
-  uint64_t lim = rb->off + rb->cap;
-  if (end <= rb->off || len == 0) {
-    return 0;
-  }
-  if (o < rb->off) {
-    data += rb->off - o;
-    o = rb->off;
-  }
-  if (end > lim) {
-    end = lim;
-  }
-  if (o >= end || aq_ranges_contains_all(&rb->have, o, end)) {
-    return 0;
-  }
-  int rc = aq_ranges_insert(&rb->have, o, end);
-  if (rc == AQ_ERR_LIMIT) {
-    if (o != rb->off) {
-      return 0; /* too fragmented: drop, the peer retransmits */
-    }
-    /* In-order data always gets in: forget the highest fragment instead. */
-    aq_range hi = rb->have.r[rb->have.n - 1];
-    if (aq_ranges_remove(&rb->have, hi.start, hi.end) != 0 ||
-        aq_ranges_insert(&rb->have, o, end) != 0) {
-      return 0;
-    }
-  } else if (rc != 0) {
-    return 0;
-  }
-  rc = rx_copy_in(rb, mem, o, data, (size_t)(end - o));
-  if (rc != 0) {
-    /* Not stored after all. */
-    if (aq_ranges_remove(&rb->have, o, end) != 0) {
-      aq_ranges_clear(&rb->have);
-    }
-  }
-  return rc;
-}
-
-size_t aq_rxbuf_readable(const aq_rxbuf *rb) {
-  if (rb->have.n == 0 || rb->have.r[0].start > rb->off) {
-    return 0;
-  }
-  return (size_t)(rb->have.r[0].end - rb->off);
-}
-
-size_t aq_rxbuf_read(aq_rxbuf *rb, uint8_t *out, size_t cap) {
-  return aq_rxbuf_read_mem(rb, NULL, out, cap);
-}
-
-size_t aq_rxbuf_read_mem(aq_rxbuf *rb, const aq_mem *mem, uint8_t *out, size_t cap) {
-  size_t n = aq_rxbuf_readable(rb);
-  if (n > cap) {
-    n = cap;
-  }
-  size_t done = 0;
-  while (done < n) {
-    size_t idx = (size_t)((rb->off / AQ_RX_PAGE) % rb->npages);
-    size_t in = (size_t)(rb->off % AQ_RX_PAGE);
-    size_t k = AQ_RX_PAGE - in < n - done ? AQ_RX_PAGE - in : n - done;
-    if (out != NULL) {
-      memcpy(out + done, rb->pages[idx] + in, k);
-    }
-    done += k;
-    rb->off += k;
-    if (rb->off % AQ_RX_PAGE == 0 && mem != NULL) {
-      /* The page is fully consumed: give it back. */
-      aq_mem_free(mem, rb->pages[idx]);
-      rb->pages[idx] = NULL;
-      rb->pages_used--;
-    }
-  }
-  aq_ranges_remove_below(&rb->have, rb->off);
-  return n;
-}
 
 /* ================================================================ txbuf */
 
@@ -318,8 +196,13 @@ aq_strm *aq_strm_find(const aq_conn *conn, uint64_t id) {
   return NULL;
 }
 
-void aq_strm_init_conn(aq_conn *conn) {
-  conn->rx_max_data = conn->set.initial_max_data;
+/* The latest time the connection has seen (reads and stream opens get no ts). */
+static aq_tstamp conn_now(const aq_conn *conn) {
+  return conn->last_send_ts > conn->last_recv_ts ? conn->last_send_ts : conn->last_recv_ts;
+}
+
+void aq_strm_init_conn(aq_conn *conn, aq_tstamp ts) {
+  aq_fc_recv_init(&conn->rfc, conn->set.initial_max_data, conn->set.max_conn_window, ts);
   conn->rx_max_bidi = conn->set.initial_max_streams_bidi;
   conn->rx_max_uni = conn->set.initial_max_streams_uni;
 }
@@ -377,9 +260,9 @@ static aq_strm *strm_create(aq_conn *conn, uint64_t id) {
   s->has_send = !uni || local;
   s->has_recv = !uni || !local;
   aq_txbuf_init(&s->tx);
-  aq_rxbuf_init(&s->rx, (size_t)conn->set.initial_max_stream_data);
-  s->rx_max = conn->set.initial_max_stream_data;
-  s->rx_final = UINT64_MAX;
+  aq_strm_rbuf_init(&s->rx, conn->mem, conn->set.initial_max_stream_data);
+  aq_fc_recv_init(&s->rfc, conn->set.initial_max_stream_data, conn->set.max_stream_window,
+                  conn_now(conn));
   const aq_tp *tp = &conn->peer_tp;
   if (uni) {
     s->tx_max = tp->initial_max_stream_data_uni;
@@ -405,7 +288,7 @@ static void strm_free(aq_conn *conn, aq_strm *s) {
   }
   sendq_remove(conn, s);
   aq_txbuf_free(&s->tx, conn->mem);
-  aq_rxbuf_free(&s->rx, conn->mem);
+  aq_strm_rbuf_free(&s->rx);
   aq_mem_free(conn->mem, s);
   conn->nstreams--;
 }
@@ -469,7 +352,8 @@ static int strm_wants_send(const aq_conn *conn, const aq_strm *s) {
 }
 
 int aq_strm_has_pending(const aq_conn *conn) {
-  if (conn->max_data_pending || conn->max_streams_bidi_pending || conn->max_streams_uni_pending ||
+  if (conn->max_data_pending || aq_fc_recv_update_due(&conn->rfc) ||
+      conn->max_streams_bidi_pending || conn->max_streams_uni_pending ||
       conn->streams_blocked_bidi_pending || conn->streams_blocked_uni_pending ||
       conn->data_blocked_pending) {
     return 1;
@@ -546,33 +430,43 @@ static int strm_get_rx(aq_conn *conn, uint64_t id, aq_strm **out, aq_tstamp ts, 
   return 0;
 }
 
-/** Final-size and flow-control checks for data up to end (fin: end is final). */
-static int strm_rx_account(aq_conn *conn, aq_strm *s, uint64_t end, int fin, uint64_t ftype,
-                           aq_tstamp ts) {
-  if (s->rx_final != UINT64_MAX && (end > s->rx_final || (fin && end != s->rx_final))) {
-    aq_conn_fail(conn, AQ_QERR_FINAL_SIZE_ERROR, ftype, "final size changed", ts);
-    return AQ_ERR_PROTO;
-  }
-  if (fin && end < s->rx_highest) {
-    aq_conn_fail(conn, AQ_QERR_FINAL_SIZE_ERROR, ftype, "final size below received data", ts);
-    return AQ_ERR_PROTO;
-  }
-  if (end > s->rx_max) {
+/**
+ * Flow control for data up to end: the stream's limit, then the
+ * connection's (RFC 9000 §4.1).  Errors close with FLOW_CONTROL_ERROR.
+ * Final-size rules are the reassembly buffer's (aq_strm_rbuf_recv).
+ */
+static int strm_rx_account(aq_conn *conn, aq_strm *s, uint64_t end, uint64_t ftype, aq_tstamp ts) {
+  uint64_t delta = end > s->rfc.highest ? end - s->rfc.highest : 0;
+  if (aq_fc_recv_on_data(&s->rfc, end) != 0) {
     aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "stream flow control", ts);
     return AQ_ERR_PROTO;
   }
-  if (end > s->rx_highest) {
-    conn->rx_data += end - s->rx_highest;
-    s->rx_highest = end;
-    if (conn->rx_data > conn->rx_max_data) {
-      aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "connection flow control", ts);
-      return AQ_ERR_PROTO;
-    }
-  }
-  if (fin) {
-    s->rx_final = end;
+  if (aq_fc_recv_add(&conn->rfc, delta) != 0) {
+    aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "connection flow control", ts);
+    return AQ_ERR_PROTO;
   }
   return 0;
+}
+
+/** Map a reassembly error to a connection close. */
+static int strm_rx_error(aq_conn *conn, int rc, uint64_t ftype, aq_tstamp ts) {
+  if (rc == AQ_ERR_FINAL_SIZE) {
+    aq_conn_fail(conn, AQ_QERR_FINAL_SIZE_ERROR, ftype, "final size", ts);
+    return AQ_ERR_PROTO;
+  }
+  if (rc == AQ_ERR_FLOW_CONTROL) {
+    aq_conn_fail(conn, AQ_QERR_FLOW_CONTROL_ERROR, ftype, "beyond the receive window", ts);
+    return AQ_ERR_PROTO;
+  }
+  aq_conn_set_fatal(conn, rc);
+  return rc;
+}
+
+/** Bytes the read offset moved without the application (reset, discard): return their credit. */
+static void strm_rx_skipped(aq_conn *conn, uint64_t n) {
+  if (n > 0) {
+    aq_fc_recv_on_consumed(&conn->rfc, n);
+  }
 }
 
 static void strm_notify_data(aq_conn *conn, aq_strm *s) {
@@ -593,22 +487,28 @@ static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
     return rc;
   }
   uint64_t end = fs->offset + fs->datalen;
-  rc = strm_rx_account(conn, s, end, fs->fin, f->type, ts);
+  rc = strm_rx_account(conn, s, end, f->type, ts);
   if (rc != 0) {
     return rc;
   }
-  if (s->rx_reset || s->stop_sent || s->rx_fin_read) {
+  if (s->rx_fin_read) {
+    /* Everything was delivered: only the final size rules remain to check. */
+    if (end > s->rx.final_size || (fs->fin && end != s->rx.final_size)) {
+      return strm_rx_error(conn, AQ_ERR_FINAL_SIZE, f->type, ts);
+    }
     return 0;
   }
-  size_t before = aq_rxbuf_readable(&s->rx);
-  rc = aq_rxbuf_put(&s->rx, conn->mem, fs->offset, fs->data, fs->datalen);
+  uint64_t before = aq_strm_rbuf_readable(&s->rx), off_before = s->rx.read_off;
+  rc = aq_strm_rbuf_recv(&s->rx, fs->offset, fs->data, fs->datalen, fs->fin);
   if (rc != 0) {
-    aq_conn_set_fatal(conn, rc);
-    return rc;
+    return strm_rx_error(conn, rc, f->type, ts);
   }
-  size_t after = aq_rxbuf_readable(&s->rx);
+  strm_rx_skipped(conn, s->rx.read_off - off_before); /* discarding after STOP_SENDING */
   conn->stats.stream_bytes_recv += fs->datalen;
-  if (after > before || (s->rx_final != UINT64_MAX && s->rx.off + after == s->rx_final)) {
+  uint64_t after = aq_strm_rbuf_readable(&s->rx);
+  if (!s->rx_reset && !s->rx.discard &&
+      (after > before ||
+       (s->rx.final_size != UINT64_MAX && s->rx.read_off + after == s->rx.final_size))) {
     strm_notify_data(conn, s);
   }
   return 0;
@@ -625,16 +525,27 @@ static int on_reset_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   if (rc != 0 || s == NULL) {
     return rc;
   }
-  rc = strm_rx_account(conn, s, f->u.reset_stream.final_size, 1, f->type, ts);
-  if (rc != 0 || s->rx_reset || s->rx_fin_read) {
+  uint64_t final = f->u.reset_stream.final_size;
+  rc = strm_rx_account(conn, s, final, f->type, ts);
+  if (rc != 0) {
     return rc;
+  }
+  if (s->rx_fin_read) {
+    return final != s->rx.final_size ? strm_rx_error(conn, AQ_ERR_FINAL_SIZE, f->type, ts) : 0;
+  }
+  uint64_t off_before = s->rx.read_off;
+  rc = aq_strm_rbuf_on_reset(&s->rx, final);
+  if (rc != 0) {
+    return strm_rx_error(conn, rc, f->type, ts);
+  }
+  /* Unread bytes will never be read: return their connection credit (§4.5). */
+  strm_rx_skipped(conn, s->rx.read_off - off_before);
+  if (s->rx_reset) {
+    return 0;
   }
   s->rx_reset = 1;
   s->rx_reset_code = f->u.reset_stream.app_error;
-  /* Unread bytes will never be read: return their credit (§4.5). */
-  conn->rx_consumed += s->rx_final - s->rx.off;
-  s->rx.off = s->rx_final;
-  aq_rxbuf_free(&s->rx, conn->mem);
+  aq_strm_rbuf_free(&s->rx);
   s->stop_pending = 0;
   strm_notify_data(conn, s);
   return 0;
@@ -757,13 +668,13 @@ void aq_strm_on_record(aq_conn *conn, const aq_sent_frame *sf, int acked) {
     }
     break;
   case AQ_SF_STOP_SENDING:
-    if (!acked && !s->rx_reset && s->rx_final == UINT64_MAX) {
+    if (!acked && !s->rx_reset && s->rx.final_size == UINT64_MAX) {
       s->stop_pending = 1;
       sendq_add(conn, s);
     }
     break;
   case AQ_SF_MAX_STREAM_DATA:
-    if (!acked && !s->rx_reset && s->rx_final == UINT64_MAX) {
+    if (!acked && !s->rx_reset && s->rx.final_size == UINT64_MAX) {
       s->msd_pending = 1;
       sendq_add(conn, s);
     }
@@ -811,9 +722,23 @@ static int put_frame(aq_wbuf *w, const aq_frame *f) {
   return aq_frame_encode(w, f) == 0;
 }
 
+/**
+ * The MAX_STREAM_DATA / MAX_DATA value to send now (aq_fc_recv_next_limit);
+ * for a stream, its reassembly buffer first grows to the new window (on
+ * allocation failure the window it has is advertised).
+ */
+static uint64_t fc_update_value(aq_conn *conn, aq_fc_recv *fc, aq_strm_rbuf *rb, aq_tstamp ts) {
+  uint64_t v = aq_fc_recv_next_limit(fc, conn->recov.rtt.smoothed, ts);
+  if (rb != NULL && v - fc->consumed > rb->window_cap &&
+      aq_strm_rbuf_grow(rb, v - fc->consumed) != 0) {
+    uint64_t capped = fc->consumed + rb->window_cap;
+    v = capped > fc->limit ? capped : fc->limit;
+  }
+  return v;
+}
+
 /** Stream-level control frames of s (reset, stop, max_stream_data). */
-static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *m) {
-  (void)conn;
+static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   aq_frame f;
   if (s->reset_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
     memset(&f, 0, sizeof(f));
@@ -842,10 +767,11 @@ static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta 
     memset(&f, 0, sizeof(f));
     f.type = AQ_FT_MAX_STREAM_DATA;
     f.u.max_stream_data.stream_id = s->id;
-    f.u.max_stream_data.max = s->rx_max;
+    f.u.max_stream_data.max = fc_update_value(conn, &s->rfc, &s->rx, ts);
     if (put_frame(w, &f)) {
       (void)add_record(m, AQ_SF_MAX_STREAM_DATA, s->id, 0, 0, 0);
       s->msd_pending = 0;
+      aq_fc_recv_on_update_sent(&s->rfc, f.u.max_stream_data.max, ts);
     }
   }
 }
@@ -938,15 +864,15 @@ static int write_strm_data(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta *
 }
 
 int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
-  (void)ts;
   aq_frame f;
   memset(&f, 0, sizeof(f));
-  if (conn->max_data_pending) {
+  if (conn->max_data_pending || aq_fc_recv_update_due(&conn->rfc)) {
     f.type = AQ_FT_MAX_DATA;
-    f.u.max_data.max = conn->rx_max_data;
+    f.u.max_data.max = fc_update_value(conn, &conn->rfc, NULL, ts);
     if (put_frame(w, &f)) {
       m->flags |= AQ_SM_MAX_DATA;
       conn->max_data_pending = 0;
+      aq_fc_recv_on_update_sent(&conn->rfc, f.u.max_data.max, ts);
     }
   }
   if (conn->max_streams_bidi_pending) {
@@ -995,7 +921,7 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
   int progress = 0;
   for (;;) {
     aq_strm *nx = s->qnext;
-    write_strm_ctrl(conn, s, w, m);
+    write_strm_ctrl(conn, s, w, m, ts);
     int wrote = write_strm_data(conn, s, w, m);
     if (s->blocked_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
       memset(&f, 0, sizeof(f));
@@ -1114,22 +1040,21 @@ aq_ssize aq_conn_stream_read(aq_conn *conn, uint64_t stream_id, uint8_t *buf, si
     s->rx_fin_read = 1;
     return AQ_ERR_CLOSED;
   }
-  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, buf, cap);
-  conn->rx_consumed += n;
-  if (s->rx_final != UINT64_MAX && s->rx.off == s->rx_final) {
+  int done = 0;
+  size_t n = aq_strm_rbuf_read(&s->rx, buf, cap, &done);
+  aq_fc_recv_on_consumed(&s->rfc, n);
+  aq_fc_recv_on_consumed(&conn->rfc, n);
+  if (aq_fc_recv_update_due(&conn->rfc)) {
+    conn->tx_stalled = 0; /* MAX_DATA to send */
+  }
+  if (done) {
     *fin = 1;
     s->rx_fin_read = 1;
-    aq_rxbuf_free(&s->rx, conn->mem);
-  } else if (s->rx_final == UINT64_MAX && s->rx_max - s->rx.off < s->rx.cap / 2) {
-    /* Raise the stream window once half of it has been consumed. */
-    s->rx_max = s->rx.off + s->rx.cap;
+    aq_strm_rbuf_free(&s->rx);
+  } else if (s->rx.final_size == UINT64_MAX && aq_fc_recv_update_due(&s->rfc) && !s->msd_pending) {
+    /* Half the stream window consumed: MAX_STREAM_DATA (value decided when written). */
     s->msd_pending = 1;
     sendq_add(conn, s);
-  }
-  uint64_t win = conn->set.initial_max_data;
-  if (conn->rx_max_data - conn->rx_consumed < win / 2) {
-    conn->rx_max_data = conn->rx_consumed + win;
-    conn->max_data_pending = 1;
   }
   return (aq_ssize)n;
 }
@@ -1171,14 +1096,14 @@ int aq_conn_stream_stop_sending(aq_conn *conn, uint64_t stream_id, uint64_t app_
   if (!s->has_recv) {
     return AQ_ERR_STATE;
   }
-  if (s->rx_reset || s->stop_sent || s->stop_pending || s->rx_final != UINT64_MAX) {
+  if (s->rx_reset || s->stop_sent || s->stop_pending || s->rx.final_size != UINT64_MAX) {
     return 0;
   }
   s->stop_pending = 1;
   s->stop_code = app_error;
-  /* Unread data is discarded and its credit returned. */
-  size_t n = aq_rxbuf_read_mem(&s->rx, conn->mem, NULL, SIZE_MAX);
-  conn->rx_consumed += n;
+  s->msd_pending = 0;
+  /* Unread data is discarded, later data too, and its connection credit returned. */
+  strm_rx_skipped(conn, aq_strm_rbuf_discard(&s->rx));
   sendq_add(conn, s);
   return 0;
 }

@@ -174,7 +174,7 @@ static void (*orig_hs)(aq_conn *, void *);
 static uint64_t g_hs_crypto;
 
 static void wrap_hs(aq_conn *conn, void *ud) {
-  g_hs_crypto = conn->sp[AQ_PN_SPACE_HANDSHAKE].crx.off;
+  g_hs_crypto = conn->sp[AQ_PN_SPACE_HANDSHAKE].crx.read_off;
   orig_hs(conn, ud);
 }
 

@@ -14,6 +14,7 @@
 #include "aq_qerr.h"
 #include "aq_sim_quic.h"
 #include "aq_test.h"
+#include "quic/aq_strm_buf.h"
 
 static int det_rand(uint8_t *buf, size_t len, void *ud) {
   return aq_test_rand(buf, len, ud);
@@ -140,19 +141,19 @@ AQ_TEST(conn_sparse_fragments_bounded) {
   }
   aq_strm *st = aq_strm_find(s, 0);
   REQUIRE(st != NULL);
-  CHECK(st->rx.have.n <= AQ_RX_RANGES); /* bookkeeping is bounded */
-  CHECK_INT(st->rx.cap, 8192);          /* and memory is at most the window */
-  CHECK(aq_rxbuf_mem(&st->rx) <= 8192);
-  /* One byte near the end of another stream's window costs one page, not the window. */
+  /* Every fragment is kept, in at most the window's chunks (+1/8 presence bitmap) and slots. */
+  CHECK_INT(st->rx.window_cap, 8192);
+  CHECK(aq_strm_rbuf_mem(&st->rx) <= 2 * AQ_STRM_CHUNK_BYTES + 3 * sizeof(void *));
+  /* One byte near the end of another stream's window costs one chunk, not the window. */
   f.u.stream.stream_id = 4;
   f.u.stream.offset = 8000;
   CHECK_INT(inject(s, &f, ts), 0);
   aq_strm *st4 = aq_strm_find(s, 4);
   REQUIRE(st4 != NULL);
-  CHECK_INT(aq_rxbuf_mem(&st4->rx), AQ_RX_PAGE);
+  CHECK_INT(aq_strm_rbuf_mem(&st4->rx), AQ_STRM_CHUNK_BYTES + 3 * sizeof(void *));
   f.u.stream.stream_id = 0;
-  CHECK_INT(aq_rxbuf_readable(&st->rx), 0);
-  /* In-order data is never refused, even when the range table is full. */
+  CHECK_INT(aq_strm_rbuf_readable(&st->rx), 0);
+  /* In-order data joins the fragments: 4000 bytes, then byte 4000 (a fragment). */
   uint8_t data[8192];
   for (size_t i = 0; i < sizeof(data); i++) {
     data[i] = aq_simq_pattern(0, i);
@@ -161,7 +162,7 @@ AQ_TEST(conn_sparse_fragments_bounded) {
   f.u.stream.data = data;
   f.u.stream.datalen = 4000;
   CHECK_INT(inject(s, &f, ts), 0);
-  CHECK_INT(aq_rxbuf_readable(&st->rx), 4000);
+  CHECK_INT(aq_strm_rbuf_readable(&st->rx), 4001);
   CHECK(!aq_conn_is_closed(s));
   /* One byte past the stream window: FLOW_CONTROL_ERROR. */
   f.u.stream.offset = 8192;
@@ -795,7 +796,7 @@ AQ_TEST(conn_client_retry) {
   REQUIRE(aq_conn_new(&s, 1, &set, &cb, &srng, NULL, &sp, &hd, 5) == 0);
   CHECK_INT(aq_conn_read_pkt(s, &sp, dg, (size_t)n, 5), 0);
   CHECK_INT(s->stats.pkts_recv, 1);
-  CHECK(s->sp[AQ_PN_SPACE_INITIAL].crx.off > 100);
+  CHECK(s->sp[AQ_PN_SPACE_INITIAL].crx.read_off > 100);
   /* A second Retry is ignored (§17.2.5.2). */
   static const uint8_t other[8] = {1, 1, 1, 1, 1, 1, 1, 1};
   rn = make_retry(&chd, other, 8, token, 5, 0, r, sizeof(r));
@@ -903,30 +904,32 @@ AQ_TEST(conn_alloc_failures) {
 }
 
 /*
- * Regression: with the read offset inside a page, the window's far end lies
- * in the page after the ring's last slot; it must not land in the page being
- * read (it used to, and was freed with it: lost data, then a NULL page read).
+ * Regression (found with the first paged buffer by the 4 MiB block_echo
+ * test): with the read offset inside a chunk, the window's far end lies in
+ * the chunk after the ring's last slot; it must not land in the chunk being
+ * read, nor be lost when that chunk is released.
  */
 AQ_TEST(conn_rxbuf_unaligned_window_end) {
-  aq_rxbuf rb;
-  const aq_mem *mem = aq_mem_default();
-  uint8_t data[3 * AQ_RX_PAGE], out[3 * AQ_RX_PAGE];
+  aq_strm_rbuf rb;
+  uint8_t data[3 * AQ_STRM_CHUNK], out[3 * AQ_STRM_CHUNK];
+  int fin = 0;
   for (size_t i = 0; i < sizeof(data); i++) {
     data[i] = (uint8_t)(i * 13 + (i >> 8));
   }
-  aq_rxbuf_init(&rb, 2 * AQ_RX_PAGE);
-  CHECK_INT(aq_rxbuf_put(&rb, mem, 0, data, 6000), 0);
-  CHECK_INT(aq_rxbuf_read_mem(&rb, mem, out, 100), 100);
-  /* Up to the window's end: off + cap = 100 + 8192. */
-  CHECK_INT(aq_rxbuf_put(&rb, mem, 6000, data + 6000, 2 * AQ_RX_PAGE + 100 - 6000), 0);
-  CHECK_INT(aq_rxbuf_readable(&rb), 2 * AQ_RX_PAGE);
+  aq_strm_rbuf_init(&rb, aq_mem_default(), 2 * AQ_STRM_CHUNK);
+  CHECK_INT(aq_strm_rbuf_recv(&rb, 0, data, 6000, 0), 0);
+  CHECK_INT(aq_strm_rbuf_read(&rb, out, 100, &fin), 100);
+  /* Up to the window's end: read offset + window = 100 + 8192. */
+  CHECK_INT(aq_strm_rbuf_recv(&rb, 6000, data + 6000, 2 * AQ_STRM_CHUNK + 100 - 6000, 0), 0);
+  CHECK_INT(aq_strm_rbuf_readable(&rb), 2 * AQ_STRM_CHUNK);
   size_t got = 100;
-  while (got < 2 * AQ_RX_PAGE + 100) {
-    size_t n = aq_rxbuf_read_mem(&rb, mem, out + got, 1000);
+  while (got < 2 * AQ_STRM_CHUNK + 100) {
+    size_t n = aq_strm_rbuf_read(&rb, out + got, 1000, &fin);
     REQUIRE(n > 0);
     got += n;
   }
-  CHECK_MEM(out + 100, data + 100, 2 * AQ_RX_PAGE);
-  CHECK(aq_rxbuf_mem(&rb) <= 2 * AQ_RX_PAGE + AQ_RX_PAGE);
-  aq_rxbuf_free(&rb, mem);
+  CHECK_MEM(out + 100, data + 100, 2 * AQ_STRM_CHUNK);
+  /* One byte more would pass the window. */
+  CHECK_INT(aq_strm_rbuf_recv(&rb, got + 2 * AQ_STRM_CHUNK, data, 1, 0), AQ_ERR_FLOW_CONTROL);
+  aq_strm_rbuf_free(&rb);
 }

@@ -1,9 +1,10 @@
-/* test_strm_buf.c - reassembly (orders, overlaps, gap flood, final size) and
- * the send buffer (back-pressure, loss, acks, FIN). */
+/* test_strm_buf.c - reassembly (orders, overlaps, gap flood, final size,
+ * window growth, discard) and, end to end, the send buffer aq_txbuf. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "aq_test.h"
+#include "quic/aq_conn_int.h"
 #include "quic/aq_strm_buf.h"
 
 static uint64_t rnd(uint64_t *st, uint64_t mod) {
@@ -99,7 +100,7 @@ AQ_TEST(strm_rbuf_random_order_equals_original) {
       f[j] = t;
     }
     aq_strm_rbuf rb;
-    REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 256 * 1024) == 0);
+    aq_strm_rbuf_init(&rb, aq_mem_default(), 256 * 1024);
     size_t got = 0;
     int fin = 0;
     for (size_t i = 0; i < nf; i++) {
@@ -129,7 +130,7 @@ AQ_TEST(strm_rbuf_sliding_window) {
   REQUIRE(src && dst);
   (void)aq_test_rand(src, total, &st);
   aq_strm_rbuf rb;
-  REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 64 * 1024) == 0);
+  aq_strm_rbuf_init(&rb, aq_mem_default(), 64 * 1024);
   size_t got = 0;
   uint64_t o = 0;
   while (o < total) {
@@ -160,7 +161,7 @@ AQ_TEST(strm_rbuf_sliding_window) {
   CHECK(aq_strm_rbuf_is_finished(&rb));
   CHECK(memcmp(src, dst, total) == 0);
   /* Only a window's worth of chunks (plus one spare) was ever held. */
-  CHECK(rb.allocated <= 2 * (AQ_STRM_CHUNK + AQ_STRM_CHUNK / 8));
+  CHECK(rb.allocated <= 2 * AQ_STRM_CHUNK_BYTES);
   aq_strm_rbuf_free(&rb);
   free(src);
   free(dst);
@@ -173,7 +174,7 @@ AQ_TEST(strm_rbuf_gap_flood_bounded) {
   cnt_mem cm;
   cnt_mem_init(&cm);
   aq_strm_rbuf rb;
-  REQUIRE(aq_strm_rbuf_init(&rb, &cm.mem, window) == 0);
+  aq_strm_rbuf_init(&rb, &cm.mem, window);
   uint8_t b = 0x5a;
   for (uint64_t off = 1; off < window; off += 2) {
     REQUIRE(aq_strm_rbuf_recv(&rb, off, &b, 1, 0) == 0);
@@ -239,7 +240,7 @@ AQ_TEST(strm_rbuf_final_size_rules) {
   static uint8_t data[256];
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     aq_strm_rbuf rb;
-    REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 65536) == 0);
+    aq_strm_rbuf_init(&rb, aq_mem_default(), 65536);
     REQUIRE(aq_strm_rbuf_recv(&rb, t[i].off1, data, (size_t)t[i].len1, t[i].fin1) == 0);
     uint64_t readable = aq_strm_rbuf_readable(&rb), fs = rb.final_size;
     int rv = t[i].reset2 ? aq_strm_rbuf_on_reset(&rb, t[i].off2)
@@ -261,100 +262,114 @@ AQ_TEST(strm_rbuf_failmem_sweep) {
     aq_test_failmem fm;
     aq_test_failmem_init(&fm, fail_at);
     aq_strm_rbuf rb;
-    int rv = aq_strm_rbuf_init(&rb, &fm.mem, 65536);
-    if (rv == 0) {
-      /* 10000 bytes at 1000 touch 3 chunks. */
-      rv = aq_strm_rbuf_recv(&rb, 1000, data, sizeof data, 0);
+    aq_strm_rbuf_init(&rb, &fm.mem, 65536);
+    CHECK_INT(aq_strm_rbuf_mem(&rb), 0); /* nothing before the first byte */
+    /* The slot array, then 10000 bytes at 1000 touch 3 chunks; then a growth. */
+    int rv = aq_strm_rbuf_recv(&rb, 1000, data, sizeof data, 0);
+    if (rv != 0) {
+      CHECK_INT(rv, AQ_ERR_NOMEM);
+      CHECK_INT(rb.recv_end, 0); /* nothing committed */
+    } else {
+      rv = aq_strm_rbuf_grow(&rb, 1 << 20);
       if (rv != 0) {
         CHECK_INT(rv, AQ_ERR_NOMEM);
-        CHECK_INT(rb.recv_end, 0); /* nothing committed */
+        CHECK_INT(rb.window_cap, 65536); /* unchanged */
+      } else {
+        CHECK_INT(rb.window_cap, 1 << 20);
       }
-      aq_strm_rbuf_free(&rb);
-    } else {
-      CHECK_INT(rv, AQ_ERR_NOMEM);
+      CHECK_INT(rb.recv_end, 11000);
     }
+    aq_strm_rbuf_free(&rb);
     CHECK_INT(fm.live, 0);
     if (rv == 0) {
-      CHECK_INT(fail_at, 4);
+      CHECK_INT(fail_at, 5);
       break;
     }
   }
-  aq_strm_sbuf sb;
-  aq_test_failmem fm;
-  aq_test_failmem_init(&fm, 0);
-  CHECK_INT(aq_strm_sbuf_init(&sb, &fm.mem, 100), AQ_ERR_NOMEM);
-  CHECK_INT(fm.live, 0);
+  /* Windows are clamped and rounded to chunks. */
   aq_strm_rbuf rb;
-  CHECK_INT(aq_strm_rbuf_init(&rb, aq_mem_default(), 0), AQ_ERR_INVALID_ARGUMENT);
+  aq_strm_rbuf_init(&rb, aq_mem_default(), 0);
+  CHECK_INT(rb.window_cap, AQ_STRM_CHUNK);
+  aq_strm_rbuf_init(&rb, aq_mem_default(), AQ_STRM_CHUNK + 1);
+  CHECK_INT(rb.window_cap, 2 * AQ_STRM_CHUNK);
+  aq_strm_rbuf_init(&rb, aq_mem_default(), UINT64_MAX);
+  CHECK_INT(rb.window_cap, AQ_STRM_MAX_WINDOW);
 }
 
-AQ_TEST(strm_sbuf_backpressure_loss_fin) {
-  aq_strm_sbuf sb;
-  REQUIRE(aq_strm_sbuf_init(&sb, aq_mem_default(), 1000) == 0);
-  uint8_t src[1500], out[1500];
-  for (int i = 0; i < 1500; i++) {
-    src[i] = (uint8_t)(i * 7);
+/* Growing the window mid-stream (auto-tuning) keeps every buffered byte,
+ * whatever the read offset modulo the old and new ring sizes, and admits
+ * data up to the new window only. */
+AQ_TEST(strm_rbuf_grow_keeps_data) {
+  uint64_t st = 7;
+  static uint8_t src[200000], dst[sizeof src];
+  (void)aq_test_rand(src, sizeof src, &st);
+  for (uint64_t start = 0; start < 5 * AQ_STRM_CHUNK; start += 1531) {
+    aq_strm_rbuf rb;
+    aq_strm_rbuf_init(&rb, aq_mem_default(), 3 * AQ_STRM_CHUNK);
+    /* Move the read offset to `start`. */
+    size_t got = 0;
+    while (got < start) {
+      size_t n = start - got < AQ_STRM_CHUNK ? (size_t)(start - got) : AQ_STRM_CHUNK;
+      REQUIRE(aq_strm_rbuf_recv(&rb, got, src + got, n, 0) == 0);
+      got += aq_strm_rbuf_read(&rb, dst + got, sizeof dst - got, NULL);
+    }
+    CHECK_INT(got, start);
+    /* Sparse fragments over the whole old window (every other 100 bytes). */
+    uint64_t lim = start + rb.window_cap;
+    for (uint64_t o = start + 100; o + 100 <= lim; o += 200) {
+      REQUIRE(aq_strm_rbuf_recv(&rb, o, src + o, 100, 0) == 0);
+    }
+    CHECK_INT(aq_strm_rbuf_recv(&rb, lim, src + lim, 1, 0), AQ_ERR_FLOW_CONTROL);
+    REQUIRE(aq_strm_rbuf_grow(&rb, 10 * AQ_STRM_CHUNK) == 0);
+    CHECK_INT(rb.window_cap, 10 * AQ_STRM_CHUNK);
+    REQUIRE(aq_strm_rbuf_grow(&rb, 2 * AQ_STRM_CHUNK) == 0); /* never shrinks */
+    CHECK_INT(rb.window_cap, 10 * AQ_STRM_CHUNK);
+    uint64_t lim2 = start + rb.window_cap;
+    CHECK_INT(aq_strm_rbuf_recv(&rb, lim2, src + lim2, 1, 0), AQ_ERR_FLOW_CONTROL);
+    /* Fill the rest of the new window, gaps included, and read it all. */
+    for (uint64_t o = start; o < lim2; o += 200) {
+      REQUIRE(aq_strm_rbuf_recv(&rb, o, src + o, 100, 0) == 0);
+    }
+    REQUIRE(aq_strm_rbuf_recv(&rb, lim, src + lim, (size_t)(lim2 - lim), 0) == 0);
+    CHECK_INT(aq_strm_rbuf_readable(&rb), rb.window_cap);
+    got += aq_strm_rbuf_read(&rb, dst + got, sizeof dst - got, NULL);
+    CHECK_INT(got, lim2);
+    CHECK(memcmp(src, dst, got) == 0);
+    aq_strm_rbuf_free(&rb);
   }
-  CHECK_INT(aq_strm_sbuf_write(&sb, src, 1500), 1000); /* back-pressure */
-  CHECK_INT(aq_strm_sbuf_space(&sb), 0);
-  aq_strm_seg s;
-  /* Flow control allows 800 bytes: segments of at most 300. */
-  static const uint64_t want_off[] = {0, 300, 600};
-  static const uint64_t want_len[] = {300, 300, 200};
-  for (int i = 0; i < 3; i++) {
-    REQUIRE(aq_strm_sbuf_next(&sb, 300, 800, &s) == 0);
-    CHECK_INT(s.offset, want_off[i]);
-    CHECK_INT(s.len, want_len[i]);
-    CHECK(!s.fin && !s.retransmit);
-    REQUIRE(aq_strm_sbuf_copy(&sb, out, s.offset, s.len) == 0);
-    CHECK(memcmp(out, src + s.offset, (size_t)s.len) == 0);
-    aq_strm_sbuf_on_sent(&sb, &s);
-  }
-  CHECK_INT(aq_strm_sbuf_next(&sb, 300, 800, &s), AQ_ERR_NOT_FOUND); /* flow control */
-  /* [300,600) lost, [0,300) and [600,800) acknowledged. */
-  aq_strm_sbuf_on_lost(&sb, 300, 300, 0);
-  aq_strm_sbuf_on_acked(&sb, 600, 200, 0);
-  CHECK_INT(sb.base, 0);
-  aq_strm_sbuf_on_acked(&sb, 0, 300, 0);
-  CHECK_INT(sb.base, 300);
-  CHECK_INT(aq_strm_sbuf_space(&sb), 300);
-  CHECK_INT(aq_strm_sbuf_copy(&sb, out, 0, 10), AQ_ERR_INVALID_ARGUMENT); /* freed */
-  /* The retransmission comes first, even with no flow control credit. */
-  REQUIRE(aq_strm_sbuf_next(&sb, 1000, 800, &s) == 0);
-  CHECK_INT(s.offset, 300);
-  CHECK_INT(s.len, 300);
-  CHECK(s.retransmit);
-  aq_strm_sbuf_on_sent(&sb, &s);
-  /* More application data wraps around the ring. */
-  CHECK_INT(aq_strm_sbuf_write(&sb, src + 1000, 500), 300);
-  aq_strm_sbuf_close(&sb);
-  CHECK_INT(aq_strm_sbuf_write(&sb, src, 1), AQ_ERR_STATE);
-  REQUIRE(aq_strm_sbuf_next(&sb, 2000, 5000, &s) == 0);
-  CHECK_INT(s.offset, 800);
-  CHECK_INT(s.len, 500);
-  CHECK(s.fin);
-  REQUIRE(aq_strm_sbuf_copy(&sb, out, 800, 500) == 0);
-  CHECK(memcmp(out, src + 800, 500) == 0);
-  aq_strm_sbuf_on_sent(&sb, &s);
-  CHECK_INT(aq_strm_sbuf_next(&sb, 2000, 5000, &s), AQ_ERR_NOT_FOUND);
-  /* The FIN alone is lost after its data was acknowledged: FIN-only frame. */
-  aq_strm_sbuf_on_acked(&sb, 300, 1000, 0);
-  CHECK_INT(sb.base, 1300);
-  aq_strm_sbuf_on_lost(&sb, 1300, 0, 1);
-  REQUIRE(aq_strm_sbuf_next(&sb, 2000, 5000, &s) == 0);
-  CHECK_INT(s.offset, 1300);
-  CHECK_INT(s.len, 0);
-  CHECK(s.fin);
-  aq_strm_sbuf_on_sent(&sb, &s);
-  CHECK(!aq_strm_sbuf_is_done(&sb));
-  aq_strm_sbuf_on_acked(&sb, 1300, 0, 1);
-  CHECK(aq_strm_sbuf_is_done(&sb));
-  aq_strm_sbuf_free(&sb);
 }
 
-/* End to end over a lossy, reordering "network": segments are randomly
- * lost or delivered (and acknowledged) out of order; the receiver's
- * reassembly equals the input and the sender ends with everything acked. */
+/* After a discard (STOP_SENDING) nothing is stored, the read offset follows
+ * the data, and the final size rules still hold. */
+AQ_TEST(strm_rbuf_discard) {
+  static uint8_t data[20000];
+  cnt_mem cm;
+  cnt_mem_init(&cm);
+  aq_strm_rbuf rb;
+  aq_strm_rbuf_init(&rb, &cm.mem, 16384);
+  REQUIRE(aq_strm_rbuf_recv(&rb, 0, data, 1000, 0) == 0);
+  REQUIRE(aq_strm_rbuf_recv(&rb, 5000, data, 3000, 0) == 0);
+  CHECK(cm.cur > 0);
+  CHECK_INT(aq_strm_rbuf_discard(&rb), 8000);       /* read offset 0 -> 8000 */
+  CHECK_INT(cm.cur, rb.nslots * sizeof(uint8_t *)); /* only the slot array is left */
+  CHECK_INT(rb.read_off, 8000);
+  REQUIRE(aq_strm_rbuf_recv(&rb, 8000, data, 10000, 0) == 0);
+  CHECK_INT(rb.read_off, 18000);
+  CHECK_INT(aq_strm_rbuf_readable(&rb), 0);
+  CHECK_INT(cm.cur, rb.nslots * sizeof(uint8_t *));
+  CHECK_INT(aq_strm_rbuf_recv(&rb, 18000, data, 16385, 0), AQ_ERR_FLOW_CONTROL);
+  REQUIRE(aq_strm_rbuf_recv(&rb, 18000, data, 100, 1) == 0);
+  CHECK_INT(rb.final_size, 18100);
+  CHECK_INT(aq_strm_rbuf_recv(&rb, 18000, data, 200, 0), AQ_ERR_FINAL_SIZE);
+  CHECK_INT(aq_strm_rbuf_discard(&rb), 0);
+  aq_strm_rbuf_free(&rb);
+  CHECK_INT(cm.cur, 0);
+}
+
+/* End to end over a lossy, reordering "network": the connection's send
+ * buffer aq_txbuf (growing ring, lost/acked ranges) feeds segments that are
+ * randomly lost or delivered (and acknowledged) out of order; the receiver's
+ * reassembly, whose window grows mid-transfer, equals the input. */
 AQ_TEST(strm_buf_lossy_transfer) {
   for (uint64_t seed = 1; seed <= 4; seed++) {
     uint64_t st = seed;
@@ -362,118 +377,56 @@ AQ_TEST(strm_buf_lossy_transfer) {
     uint8_t *src = malloc(total), *dst = malloc(total), pkt[1200];
     REQUIRE(src && dst);
     (void)aq_test_rand(src, total, &st);
-    aq_strm_sbuf sb;
+    aq_txbuf tb;
+    aq_txbuf_init(&tb);
     aq_strm_rbuf rb;
-    REQUIRE(aq_strm_sbuf_init(&sb, aq_mem_default(), 50000) == 0);
-    REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 64 * 1024) == 0);
+    aq_strm_rbuf_init(&rb, aq_mem_default(), 16 * 1024);
     size_t written = 0, got = 0;
-    aq_strm_seg inflight[64];
+    aq_range inflight[64];
     size_t ninf = 0;
-    int fin = 0;
-    for (int iter = 0; iter < 200000 && !aq_strm_sbuf_is_done(&sb); iter++) {
+    for (int iter = 0; iter < 400000 && got < total; iter++) {
       if (written < total) {
-        aq_ssize w = aq_strm_sbuf_write(&sb, src + written, total - written);
+        aq_ssize w = aq_txbuf_append(&tb, aq_mem_default(), src + written, total - written, 50000);
         REQUIRE(w >= 0);
         written += (size_t)w;
-        if (written == total) {
-          aq_strm_sbuf_close(&sb);
-        }
+      }
+      if (iter == 3000) {
+        REQUIRE(aq_strm_rbuf_grow(&rb, 64 * 1024) == 0);
       }
       /* Send while there is room "in flight"; flow control = read + window. */
-      aq_strm_seg s;
-      while (ninf < 64 &&
-             aq_strm_sbuf_next(&sb, 1 + rnd(&st, 1200), rb.read_off + 64 * 1024, &s) == 0) {
-        aq_strm_sbuf_on_sent(&sb, &s);
-        inflight[ninf++] = s;
+      aq_range r;
+      int is_new;
+      while (ninf < 64 && aq_txbuf_next(&tb, rb.read_off + rb.window_cap, &r, &is_new) == 0) {
+        uint64_t len = 1 + rnd(&st, 1200);
+        if (r.end - r.start < len) {
+          len = r.end - r.start;
+        }
+        aq_txbuf_on_sent(&tb, r.start, len);
+        inflight[ninf++] = (aq_range){r.start, r.start + len};
       }
       if (ninf == 0) {
         continue;
       }
       /* Deliver or lose one random in-flight segment. */
       size_t k = (size_t)rnd(&st, ninf);
-      s = inflight[k];
+      r = inflight[k];
       inflight[k] = inflight[--ninf];
       if (rnd(&st, 5) == 0) {
-        aq_strm_sbuf_on_lost(&sb, s.offset, s.len, s.fin);
+        aq_txbuf_on_lost(&tb, r.start, r.end - r.start);
         continue;
       }
-      REQUIRE(aq_strm_sbuf_copy(&sb, pkt, s.offset, s.len) == 0);
-      REQUIRE(aq_strm_rbuf_recv(&rb, s.offset, pkt, (size_t)s.len, s.fin) == 0);
-      aq_strm_sbuf_on_acked(&sb, s.offset, s.len, s.fin);
-      got += aq_strm_rbuf_read(&rb, dst + got, total - got, &fin);
+      aq_txbuf_copy(&tb, r.start, pkt, (size_t)(r.end - r.start));
+      REQUIRE(aq_strm_rbuf_recv(&rb, r.start, pkt, (size_t)(r.end - r.start), r.end == total) == 0);
+      aq_txbuf_on_acked(&tb, r.start, r.end - r.start);
+      got += aq_strm_rbuf_read(&rb, dst + got, total - got, NULL);
     }
-    CHECK(aq_strm_sbuf_is_done(&sb));
     CHECK_INT(got, total);
-    CHECK(fin);
     CHECK(memcmp(src, dst, total) == 0);
-    aq_strm_sbuf_free(&sb);
+    CHECK_INT(tb.base, total); /* everything acknowledged */
+    CHECK(rb.allocated <= (64 * 1024 / AQ_STRM_CHUNK + 2) * AQ_STRM_CHUNK_BYTES);
+    aq_txbuf_free(&tb, aq_mem_default());
     aq_strm_rbuf_free(&rb);
     free(src);
     free(dst);
   }
-}
-
-/* More acknowledged islands than the set holds: the extra one is queued for
- * retransmission, and acknowledging the base still makes progress. */
-AQ_TEST(strm_sbuf_acked_set_overflow) {
-  aq_strm_sbuf sb;
-  REQUIRE(aq_strm_sbuf_init(&sb, aq_mem_default(), 4096) == 0);
-  static uint8_t src[4096];
-  REQUIRE(aq_strm_sbuf_write(&sb, src, 4096) == 4096);
-  aq_strm_seg s;
-  REQUIRE(aq_strm_sbuf_next(&sb, 4096, 4096, &s) == 0);
-  aq_strm_sbuf_on_sent(&sb, &s);
-  /* Islands [2k+1, 2k+2) for k = 0..AQ_MAX_SBUF_RANGES: one too many. */
-  for (uint64_t k = 0; k <= AQ_MAX_SBUF_RANGES; k++) {
-    aq_strm_sbuf_on_acked(&sb, 2 * k + 1, 1, 0);
-  }
-  CHECK_INT(aq_ranges_count(&sb.acked), AQ_MAX_SBUF_RANGES);
-  CHECK_INT(sb.base, 0);
-  /* The refused island is offered again for retransmission. */
-  REQUIRE(aq_strm_sbuf_next(&sb, 100, 4096, &s) == 0);
-  CHECK(s.retransmit);
-  CHECK_INT(s.offset, 2 * AQ_MAX_SBUF_RANGES + 1);
-  CHECK_INT(s.len, 1);
-  /* Acknowledging the gaps from the base moves it without needing a slot. */
-  for (uint64_t k = 0; k <= AQ_MAX_SBUF_RANGES; k++) {
-    aq_strm_sbuf_on_acked(&sb, 2 * k, 1, 0);
-  }
-  CHECK_INT(sb.base, 2 * AQ_MAX_SBUF_RANGES + 1);
-  aq_strm_sbuf_on_acked(&sb, 2 * AQ_MAX_SBUF_RANGES + 1, 4096 - 2 * AQ_MAX_SBUF_RANGES - 1, 0);
-  CHECK_INT(sb.base, 4096);
-  CHECK_INT(aq_ranges_count(&sb.acked), 0);
-  CHECK_INT(aq_strm_sbuf_next(&sb, 100, 4096, &s), AQ_ERR_NOT_FOUND);
-  aq_strm_sbuf_free(&sb);
-}
-
-/* Zero-copy reads see the same bytes as copying reads, chunk by chunk. */
-AQ_TEST(strm_rbuf_peek_consume) {
-  uint64_t st = 99;
-  static uint8_t src[3 * AQ_STRM_CHUNK + 100], dst[sizeof src];
-  (void)aq_test_rand(src, sizeof src, &st);
-  aq_strm_rbuf rb;
-  REQUIRE(aq_strm_rbuf_init(&rb, aq_mem_default(), 16384) == 0);
-  REQUIRE(aq_strm_rbuf_recv(&rb, 100, src + 100, sizeof src - 100, 1) == 0);
-  const uint8_t *p;
-  size_t n;
-  aq_strm_rbuf_peek(&rb, &p, &n);
-  CHECK_INT(n, 0); /* the first 100 bytes are missing */
-  REQUIRE(aq_strm_rbuf_recv(&rb, 0, src, 100, 0) == 0);
-  CHECK_INT(aq_strm_rbuf_recv_end(&rb), sizeof src);
-  size_t got = 0;
-  for (;;) {
-    aq_strm_rbuf_peek(&rb, &p, &n);
-    if (n == 0) {
-      break;
-    }
-    CHECK(n <= AQ_STRM_CHUNK);
-    size_t take = n > 1000 ? 1000 : n; /* consume part of what is shown */
-    memcpy(dst + got, p, take);
-    aq_strm_rbuf_consume(&rb, take);
-    got += take;
-  }
-  CHECK_INT(got, sizeof src);
-  CHECK(memcmp(src, dst, sizeof src) == 0);
-  CHECK(aq_strm_rbuf_is_finished(&rb));
-  aq_strm_rbuf_free(&rb);
 }
