@@ -250,6 +250,10 @@ typedef struct aq_settings {
    * than 2 RTTs doubles, up to these caps; a cap <= the initial window disables tuning. */
   uint64_t max_stream_window;        /* per stream (default 16 MiB) */
   uint64_t max_conn_window;          /* per connection (default 24 MiB) */
+  /* ECN (RFC 9000 §13.4): mark datagrams ECT(0) when written with
+   * aq_ep_write_ecn / aq_conn_write_pkt_ecn, after validating the path
+   * (default 1; the plain write calls never mark). */
+  int enable_ecn;
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -324,6 +328,10 @@ typedef struct aq_conn_stats {
    * refused by a full send queue or dropped because they no longer fit. */
   uint64_t datagrams_sent, datagrams_recv, datagrams_lost, datagrams_dropped;
   uint64_t key_updates; /* 1-RTT key updates (RFC 9001 §6), initiated by either side */
+  /* ECN (RFC 9000 §13.4): datagrams we marked ECT(0), CE marks the peer
+   * reported (each one a congestion event), validation state AQ_ECN_STATE_*. */
+  uint64_t ecn_ect0_sent, ecn_ce_reported;
+  int ecn_state;
 } aq_conn_stats;
 
 /* Stream ID helpers (RFC 9000 §2.1). */
@@ -519,6 +527,40 @@ AQ_EXTERN AQ_MUST_CHECK int aq_conn_set_session(aq_conn *conn, const uint8_t *bl
 AQ_EXTERN int aq_conn_early_data_state(const aq_conn *conn);
 /** Non-zero if the handshake resumed a session (no certificate exchange). */
 AQ_EXTERN int aq_conn_is_resumed(const aq_conn *conn);
+
+/* ---------------------------------------------- ECN (RFC 9000 §13.4) */
+
+/* IP header ECN codepoints. */
+#define AQ_ECN_NOT_ECT 0
+#define AQ_ECN_ECT1 1
+#define AQ_ECN_ECT0 2
+#define AQ_ECN_CE 3
+/* ECN validation states (aq_conn_stats.ecn_state, §13.4.2). */
+#define AQ_ECN_STATE_TESTING 0 /* marking the first 10 datagrams */
+#define AQ_ECN_STATE_UNKNOWN 1 /* test datagrams sent, waiting for the peer's counts */
+#define AQ_ECN_STATE_CAPABLE 2 /* validated: every datagram is marked */
+#define AQ_ECN_STATE_FAILED 3  /* bleached, not echoed or mangled: no marking */
+
+/**
+ * aq_ep_read with the datagram's IP ECN codepoint (AQ_ECN_*, e.g. from
+ * IP_RECVTOS / IPV6_RECVTCLASS); aq_ep_read is this with AQ_ECN_NOT_ECT.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_ep_read_ecn(aq_ep *ep, const aq_path *path, const uint8_t *data,
+                                           size_t len, unsigned ecn, aq_tstamp ts);
+/**
+ * aq_ep_write that also returns in *ecn the ECN codepoint to set on the
+ * datagram (AQ_ECN_ECT0 or AQ_ECN_NOT_ECT).  Call it only if the socket can
+ * set the codepoint per datagram: marking starts only through this call.
+ */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_ep_write_ecn(aq_ep *ep, aq_path *path, uint8_t *buf,
+                                                 size_t cap, unsigned *ecn, aq_tstamp ts);
+/** aq_conn_read_pkt with the datagram's ECN codepoint. */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_read_pkt_ecn(aq_conn *conn, const aq_path *path,
+                                                 const uint8_t *data, size_t len, unsigned ecn,
+                                                 aq_tstamp ts);
+/** aq_conn_write_pkt returning the datagram's ECN codepoint in *ecn (see aq_ep_write_ecn). */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_write_pkt_ecn(aq_conn *conn, aq_path *path, uint8_t *buf,
+                                                       size_t cap, unsigned *ecn, aq_tstamp ts);
 
 #ifdef __cplusplus
 }

@@ -25,10 +25,12 @@
 #define AQ_ACKTR_MAX_RANGES 32
 
 /** ECN codepoints as in the IP header's two ECN bits. */
+#ifndef AQ_ECN_NOT_ECT
 #define AQ_ECN_NOT_ECT 0
 #define AQ_ECN_ECT1 1
 #define AQ_ECN_ECT0 2
 #define AQ_ECN_CE 3
+#endif
 
 /** The content of an ACK frame to send, as numbers. */
 typedef struct aq_ack_info {

@@ -51,6 +51,7 @@ void aq_settings_default(aq_settings *s) {
   s->allow_x509 = 1;
   s->max_stream_window = 16u << 20; /* receive-window auto-tuning caps */
   s->max_conn_window = 24u << 20;
+  s->enable_ecn = 1; /* RFC 9000 §13.4: only through the *_ecn write calls */
 }
 
 /* ================================================================ errors */
@@ -362,6 +363,7 @@ static int recov_cb(void *ud, unsigned space, const aq_sent_pkt *pkt, aq_rtb_eve
   case AQ_RTB_ACKED: on_meta_fate(conn, space, m, 1); break;
   case AQ_RTB_LOST:
     conn->stats.pkts_lost++;
+    aq_ecn_on_lost(conn, pkt);
     on_meta_fate(conn, space, m, 0);
     break;
   case AQ_RTB_DISCARDED:
@@ -588,7 +590,8 @@ static int feed_tls(aq_conn *conn, unsigned sp, aq_tstamp ts) {
 
 /* ==================================================== frame processing */
 
-static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, aq_tstamp ts) {
+static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, int has_ecn,
+                        aq_tstamp ts) {
   aq_range ranges[AQ_MAX_ACK_RANGES + 1];
   size_t n = 0;
   uint64_t smallest = a->largest - a->first_range;
@@ -614,6 +617,10 @@ static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, aq_ts
   }
   in.ranges = ranges;
   in.nranges = n;
+  in.has_ecn = has_ecn; /* ACK_ECN (RFC 9000 §19.3.2): validated in aq_recov */
+  in.ect0 = a->ect0;
+  in.ect1 = a->ect1;
+  in.ce = a->ce;
   int rc = aq_recov_on_ack(&conn->recov, sp, &in, ts);
   if (rc == AQ_ERR_PROTO) {
     aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, AQ_FT_ACK, "ACK of unsent packet", ts);
@@ -717,7 +724,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
     case AQ_FT_PADDING:
     case AQ_FT_PING: break;
     case AQ_FT_ACK:
-    case AQ_FT_ACK_ECN: rc = on_ack_frame(conn, sp, &f.u.ack, ts); break;
+    case AQ_FT_ACK_ECN: rc = on_ack_frame(conn, sp, &f.u.ack, f.type == AQ_FT_ACK_ECN, ts); break;
     case AQ_FT_CRYPTO: rc = on_crypto(conn, sp, &f, ts); break;
     case AQ_FT_NEW_TOKEN:
       if (conn->is_server) {
@@ -971,7 +978,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     return conn->err != 0 ? conn->err : rc;
   }
   if (conn->state < AQ_CS_DRAINING && !conn->sp[sp].discarded) {
-    if (aq_acktr_on_pkt(&conn->sp[sp].acktr, pn, ae, AQ_ECN_NOT_ECT, ts) < 0) {
+    if (aq_acktr_on_pkt(&conn->sp[sp].acktr, pn, ae, conn->ecn.rx, ts) < 0) {
       aq_conn_set_fatal(conn, AQ_ERR_INTERNAL);
       return AQ_ERR_INTERNAL;
     }
@@ -1341,4 +1348,5 @@ void aq_conn_get_stats(const aq_conn *conn, aq_conn_stats *st) {
   st->srtt = conn->recov.rtt.smoothed;
   st->min_rtt = conn->recov.rtt.min;
   st->cwnd = aq_cc_cwnd(&conn->cc);
+  aq_ecn_fill_stats(conn, st);
 }

@@ -218,6 +218,17 @@ typedef struct aq_conn_ku {
   uint64_t gen_tx[AQ_KU_GEN_TRACK], gen_rx[AQ_KU_GEN_TRACK]; /* packets per key generation */
 } aq_conn_ku;
 
+/* --------------------------------------------------------- ECN */
+
+/** ECN state of a connection (RFC 9000 §13.4; aq_conn_ecn.c). */
+typedef struct aq_conn_ecn {
+  unsigned rx;       /* codepoint of the datagram being read */
+  unsigned tx;       /* codepoint of the datagram being built */
+  int can_mark;      /* the writer can set the codepoint (aq_conn_write_pkt_ecn) */
+  int state;         /* AQ_ECN_STATE_* */
+  unsigned test_sent, test_lost; /* ECT(0) datagrams while testing, and those lost */
+} aq_conn_ecn;
+
 /* --------------------------------------------------------- connection */
 
 typedef enum aq_conn_state {
@@ -371,6 +382,8 @@ struct aq_conn {
   /* RFC 9001 §6 key updates (aq_conn_ku.c). */
   aq_conn_ku ku;
   aq_conn_zrtt zrtt; /* resumption and 0-RTT (aq_conn_0rtt.c) */
+  /* RFC 9000 §13.4 ECN (aq_conn_ecn.c). */
+  aq_conn_ecn ecn;
 };
 
 /* --------------------------------------------------- internal calls */
@@ -424,6 +437,14 @@ void aq_ku_on_auth_fail(aq_conn *conn, aq_tstamp ts);
 AQ_MUST_CHECK int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts);
 /** Free the previous / next read keys. */
 void aq_ku_free(aq_conn *conn);
+
+/* aq_conn_ecn.c (RFC 9000 §13.4) */
+/** The codepoint of the datagram about to be sealed (AQ_ECN_ECT0 or NOT_ECT); counts it. */
+unsigned aq_ecn_tx_begin(aq_conn *conn);
+/** A sent packet was declared lost (validation: all test packets lost). */
+void aq_ecn_on_lost(aq_conn *conn, const aq_sent_pkt *pkt);
+/** Fill the ECN fields of *st. */
+void aq_ecn_fill_stats(const aq_conn *conn, aq_conn_stats *st);
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);

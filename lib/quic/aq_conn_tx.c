@@ -117,6 +117,12 @@ static int write_ack(aq_conn *conn, unsigned sp, aq_wbuf *w, aq_sent_meta *m, aq
   f.type = AQ_FT_ACK;
   aq_frame_ack *a = &f.u.ack;
   a->largest = ai.largest;
+  if (ai.has_ecn) { /* RFC 9000 §13.4.1: report the ECN counts */
+    f.type = AQ_FT_ACK_ECN;
+    a->ect0 = ai.ect0;
+    a->ect1 = ai.ect1;
+    a->ce = ai.ce;
+  }
   a->ack_delay = sp == AQ_PN_SPACE_APP ? ai.ack_delay_enc : 0;
   a->first_range = ai.ranges[0].end - 1 - ai.ranges[0].start;
   size_t nr = ai.nranges;
@@ -499,6 +505,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     pos = 1200;
   }
   /* Finish: lengths, protection, records. */
+  unsigned ecn_mark = aq_ecn_tx_begin(conn); /* RFC 9000 §13.4.2 (aq_conn_ecn.c) */
   for (size_t i = 0; i < npk; i++) {
     tx_pkt *t = &pk[i];
     size_t pktlen = t->payload_end + AQ_AEAD_TAG_LEN - t->start;
@@ -518,6 +525,9 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       flags |= AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT;
     } else if (t->padded) {
       flags |= AQ_SENT_IN_FLIGHT;
+    }
+    if (ecn_mark == AQ_ECN_ECT0) {
+      flags |= AQ_SENT_ECT0;
     }
     rc = aq_recov_on_sent(&conn->recov, t->sp, t->hd.pkt_num, (uint32_t)pktlen, flags, t->meta, ts);
     if (rc != 0) {

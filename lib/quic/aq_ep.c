@@ -38,6 +38,9 @@ struct aq_ep {
   /* Resumption (aq_conn_0rtt.c): session ticket key; 0-RTT datagrams ahead of their Initial. */
   uint8_t ticket_key[32];
   aq_ep_zstash zstash;
+  /* ECN (RFC 9000 §13.4) of the datagram in aq_ep_read_ecn / aq_ep_write_ecn. */
+  unsigned rx_ecn;
+  unsigned *tx_ecn;
 };
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
@@ -320,7 +323,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
       ep->cb.new_conn(ep, c, ep->user_data);
     }
   }
-  int rc = aq_conn_read_pkt(c, path, data, len, ts);
+  int rc = aq_conn_read_pkt_ecn(c, path, data, len, ep->rx_ecn, ts);
   (void)rc; /* a failed connection is reaped by aq_ep_handle_expiry */
   if (fresh) {
     aq_zrtt_stash_flush(&ep->zstash, c, ts);
@@ -344,7 +347,7 @@ aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tsta
     if (aq_conn_get_error(c) != 0) {
       continue;
     }
-    aq_ssize n = aq_conn_write_pkt(c, path, buf, cap, ts);
+    aq_ssize n = aq_conn_write_pkt_ecn(c, path, buf, cap, ep->tx_ecn, ts);
     if (n > 0) {
       ep->rr = (i + 1) % ep->nconns;
       return n;
@@ -390,4 +393,24 @@ int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts) {
     i++;
   }
   return 0;
+}
+
+/* ---------------------------------------------- ECN (RFC 9000 §13.4) */
+
+int aq_ep_read_ecn(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, unsigned ecn,
+                   aq_tstamp ts) {
+  ep->rx_ecn = ecn & 3u;
+  int rc = aq_ep_read(ep, path, data, len, ts);
+  ep->rx_ecn = AQ_ECN_NOT_ECT;
+  return rc;
+}
+
+aq_ssize aq_ep_write_ecn(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, unsigned *ecn,
+                         aq_tstamp ts) {
+  unsigned mark = AQ_ECN_NOT_ECT;
+  ep->tx_ecn = &mark;
+  aq_ssize n = aq_ep_write(ep, path, buf, cap, ts);
+  ep->tx_ecn = NULL;
+  *ecn = n > 0 ? mark : AQ_ECN_NOT_ECT;
+  return n;
 }

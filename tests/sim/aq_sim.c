@@ -245,6 +245,28 @@ static int link_in_blackout(const aq_sim_link_params *p, aq_tstamp now) {
   return 0;
 }
 
+/* The ECN codepoint a datagram leaves link l with (bleaching, CE marking). */
+static unsigned link_ecn(aq_sim_link *l, unsigned ecn) {
+  ecn &= 3u;
+  if (ecn != 0 && l->p.ecn_bleach) {
+    l->st.ecn_bleached++;
+    return 0;
+  }
+  if ((ecn == 1 || ecn == 2) && sim_chance(&l->rng, l->p.ecn_ce_pct)) {
+    l->st.ecn_ce_marked++;
+    return 3;
+  }
+  return ecn;
+}
+
+void aq_sim_set_tx_ecn(aq_sim *sim, unsigned ecn) {
+  sim->cur_ecn = ecn & 3u;
+}
+
+unsigned aq_sim_rx_ecn(const aq_sim *sim) {
+  return sim->cur_ecn;
+}
+
 void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, const uint8_t *data,
                      size_t len) {
   aq_sim *sim = l->sim;
@@ -301,6 +323,7 @@ void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, con
     l->st.reordered++;
   }
   sim_event *ev = event_new_pkt(l, arrive, from, to, data, len);
+  ev->ecn = link_ecn(l, sim->cur_ecn);
   int corrupted = sim_chance(&l->rng, p->corrupt_pct) && len > 0;
   if (corrupted) {
     uint64_t bit = sim_rng_next(&l->rng) % ((uint64_t)len * 8u);
@@ -314,7 +337,9 @@ void sim_link_submit(aq_sim_link *l, const aq_addr *from, const aq_addr *to, con
   if (sim_chance(&l->rng, p->dup_pct)) {
     l->st.duplicated++;
     sim_trace(sim, l->name, from, to, len, "dup");
-    heap_push(sim, event_new_pkt(l, arrive, from, to, ev->data, len));
+    sim_event *dup = event_new_pkt(l, arrive, from, to, ev->data, len);
+    dup->ecn = ev->ecn;
+    heap_push(sim, dup);
   }
 }
 
@@ -546,6 +571,7 @@ static void sim_arrive(aq_sim *sim, sim_event *ev) {
   l->st.delivered++;
   l->st.bytes_delivered += ev->len;
   sim_trace(sim, l->name, &ev->from, &ev->to, ev->len, "arrive");
+  sim->cur_ecn = ev->ecn; /* carried onto the next link, or read by recv() */
   switch (dst->kind) {
   case SIM_HOST: host_deliver((aq_sim_host *)dst, &ev->from, &ev->to, ev->data, ev->len); break;
   case SIM_NAT:
@@ -558,6 +584,7 @@ static void sim_arrive(aq_sim *sim, sim_event *ev) {
   case SIM_ROUTER: sim_route(dst, &ev->from, &ev->to, ev->data, ev->len); break;
   default: abort();
   }
+  sim->cur_ecn = 0;
 }
 
 /* The internal end-of-run marker of aq_sim_run_for (not counted). */
@@ -597,6 +624,7 @@ static void sim_step(aq_sim *sim) {
       aq_addr from, to;
       memset(&from, 0, sizeof(from));
       memset(&to, 0, sizeof(to));
+      sim->cur_ecn = 0;
       size_t len = h->ops->send(h->ep, sim->now, &from, &to, sim->sendbuf, AQ_SIM_MAX_DATAGRAM);
       if (len == 0) {
         break;
@@ -606,6 +634,7 @@ static void sim_step(aq_sim *sim) {
         abort();
       }
       aq_sim_host_send(h, &from, &to, sim->sendbuf, len);
+      sim->cur_ecn = 0;
     }
   }
 }

@@ -161,6 +161,10 @@ typedef struct aq_sim_link_params {
   double dup_pct;                               /* chance of a duplicate copy */
   double corrupt_pct;                           /* chance of one flipped payload bit */
   aq_sim_window blackout[AQ_SIM_MAX_BLACKOUTS]; /* used if end > start */
+  /* ECN (IP header codepoint carried with each datagram, see aq_sim_set_tx_ecn):
+   * ecn_bleach clears it to Not-ECT; ecn_ce_pct % of ECT datagrams become CE. */
+  int ecn_bleach;
+  double ecn_ce_pct;
 } aq_sim_link_params;
 
 /** Per-link counters (datagrams unless the name says bytes). */
@@ -177,6 +181,7 @@ typedef struct aq_sim_link_stats {
   uint64_t reordered;  /* got the extra reorder delay */
   uint64_t duplicated; /* extra copies made */
   uint64_t corrupted;  /* had a bit flipped */
+  uint64_t ecn_bleached, ecn_ce_marked; /* ECN codepoints rewritten */
 } aq_sim_link_stats;
 
 /** Total drops of all reasons on a link. */
@@ -474,6 +479,17 @@ void aq_sim_nat_rebind(aq_sim_nat *nat);
 /** Change the external IP (e.g. a new DHCP lease); all mappings are kept,
  *  the internet routes the new IP to this NAT from now on. */
 void aq_sim_nat_set_external(aq_sim_nat *nat, const aq_addr *external);
+
+/* ================================================================== ECN */
+
+/**
+ * From inside an endpoint's send(): the IP ECN codepoint (0 Not-ECT,
+ * 1 ECT(1), 2 ECT(0), 3 CE) of the datagram being returned.  Reset to 0
+ * before every send() call, so endpoints that never call it send Not-ECT.
+ */
+void aq_sim_set_tx_ecn(aq_sim *sim, unsigned ecn);
+/** From inside an endpoint's recv(): the ECN codepoint of the datagram. */
+unsigned aq_sim_rx_ecn(const aq_sim *sim);
 
 /* ============================================================== helpers */
 

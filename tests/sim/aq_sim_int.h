@@ -89,6 +89,7 @@ typedef struct sim_event {
   void *arg;
   aq_addr from, to;
   size_t len;
+  unsigned ecn;   /* PKT: IP ECN codepoint (0..3) */
   uint8_t data[]; /* PKT payload */
 } sim_event;
 
@@ -111,6 +112,7 @@ struct aq_sim {
   uint64_t evseq;
   aq_sim_stats st;
   uint8_t *sendbuf;
+  unsigned cur_ecn; /* ECN codepoint of the datagram being sent / delivered */
 };
 
 /* ------------------------------------------------ shared internal helpers */
