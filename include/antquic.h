@@ -243,6 +243,8 @@ typedef struct aq_settings {
   const uint8_t *ticket_key;         /* server: 32 bytes sealing session tickets and NEW_TOKEN
                                       * tokens (copied); NULL = random per endpoint */
   int accept_early_data;             /* server: accept 0-RTT data from resuming clients */
+  aq_duration token_lifetime;        /* server: NEW_TOKEN tokens sent after the handshake stay
+                                      * valid this long; 0 = send none (default 24 h) */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */

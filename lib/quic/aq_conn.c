@@ -49,6 +49,7 @@ void aq_settings_default(aq_settings *s) {
   s->max_conns = 1024;
   s->offer_rpk = 1;
   s->allow_x509 = 1;
+  s->token_lifetime = 24 * 3600 * AQ_SECONDS;
 }
 
 /* ================================================================ errors */
@@ -311,6 +312,9 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
     }
     if (m->flags & AQ_SM_RETIRE_CID) {
       conn->retire_pending = 1;
+    }
+    if (m->flags & AQ_SM_NEW_TOKEN) {
+      conn->zrtt.token_pending = 1;
     }
     if (m->flags & AQ_SM_PATH_CHALLENGE) {
       aq_conn_path *cp = &conn->paths[conn->active_path];

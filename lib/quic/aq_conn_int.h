@@ -119,6 +119,7 @@ enum {
 #define AQ_SM_STREAMS_BLOCKED_UNI 0x080u
 #define AQ_SM_RETIRE_CID 0x100u
 #define AQ_SM_PATH_CHALLENGE 0x200u
+#define AQ_SM_NEW_TOKEN 0x8000u /* aq_conn_0rtt.c */
 
 /** One retransmittable item of a sent packet. */
 typedef struct aq_sent_frame {
