@@ -479,6 +479,23 @@ AQ_EXTERN int aq_conn_early_data_state(const aq_conn *conn);
 /** Non-zero if the handshake resumed a session (no certificate exchange). */
 AQ_EXTERN int aq_conn_is_resumed(const aq_conn *conn);
 
+/* ---- client-initiated migration (RFC 9000 §9) */
+
+/**
+ * Client: move the connection to a new local address (same server
+ * address).  The new path is probed with PATH_CHALLENGE under a fresh
+ * connection ID of the server's; once PATH_RESPONSE arrives the connection
+ * switches there (stats.migrations counts it), with fresh congestion state,
+ * and retires the old connection ID.  Until then, and if the probe fails
+ * (abandoned after 3 x max(PTO, 2 s)), traffic stays on the current path.
+ * Calling again replaces a probe in progress.  Errors: AQ_ERR_STATE (a
+ * server, the handshake not confirmed, closed, or the server set
+ * disable_active_migration), AQ_ERR_LIMIT (the server gave no spare
+ * connection ID), AQ_ERR_INVALID_ARGUMENT (not an address, other family, or
+ * the current one), AQ_ERR_CALLBACK_FAILURE.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_migrate(aq_conn *conn, const aq_addr *new_local, aq_tstamp ts);
+
 #ifdef __cplusplus
 }
 #endif

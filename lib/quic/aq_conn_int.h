@@ -15,6 +15,7 @@
 #include "quic/aq_acktr.h"
 #include "quic/aq_cc.h"
 #include "quic/aq_conn_0rtt.h"
+#include "quic/aq_conn_mig.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -370,6 +371,7 @@ struct aq_conn {
   uint8_t scratch[AQ_CONN_MAX_DGRAM];
 
   aq_conn_zrtt zrtt; /* resumption and 0-RTT (aq_conn_0rtt.c) */
+  aq_conn_mig mig;   /* client-initiated migration (aq_conn_mig.c) */
 };
 
 /* --------------------------------------------------- internal calls */

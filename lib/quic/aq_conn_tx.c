@@ -72,6 +72,13 @@ static void meta_free(aq_conn *conn, uint32_t idx) {
   conn->meta_free = idx;
 }
 
+uint32_t aq_conn_tx_meta_alloc(aq_conn *conn) {
+  return meta_alloc(conn);
+}
+void aq_conn_tx_meta_free(aq_conn *conn, uint32_t idx) {
+  meta_free(conn, idx);
+}
+
 int aq_conn_has_app_data(const aq_conn *conn) {
   if (!conn->handshake_complete) {
     return aq_zrtt_can_send(conn) && aq_strm_has_pending(conn); /* 0-RTT stream data */
