@@ -254,6 +254,8 @@ typedef struct aq_settings {
    * aq_ep_write_ecn / aq_conn_write_pkt_ecn, after validating the path
    * (default 1; the plain write calls never mark). */
   int enable_ecn;
+  aq_duration token_lifetime;        /* server: NEW_TOKEN tokens sent after the handshake stay
+                                      * valid this long; 0 = send none (default 24 h) */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -561,6 +563,22 @@ AQ_EXTERN AQ_MUST_CHECK int aq_conn_read_pkt_ecn(aq_conn *conn, const aq_path *p
 /** aq_conn_write_pkt returning the datagram's ECN codepoint in *ecn (see aq_ep_write_ecn). */
 AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_write_pkt_ecn(aq_conn *conn, aq_path *path, uint8_t *buf,
                                                        size_t cap, unsigned *ecn, aq_tstamp ts);
+/* ---- client-initiated migration (RFC 9000 §9) */
+
+/**
+ * Client: move the connection to a new local address (same server
+ * address).  The new path is probed with PATH_CHALLENGE under a fresh
+ * connection ID of the server's; once PATH_RESPONSE arrives the connection
+ * switches there (stats.migrations counts it), with fresh congestion state,
+ * and retires the old connection ID.  Until then, and if the probe fails
+ * (abandoned after 3 x max(PTO, 2 s)), traffic stays on the current path.
+ * Calling again replaces a probe in progress.  Errors: AQ_ERR_STATE (a
+ * server, the handshake not confirmed, closed, or the server set
+ * disable_active_migration), AQ_ERR_LIMIT (the server gave no spare
+ * connection ID), AQ_ERR_INVALID_ARGUMENT (not an address, other family, or
+ * the current one), AQ_ERR_CALLBACK_FAILURE.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_migrate(aq_conn *conn, const aq_addr *new_local, aq_tstamp ts);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,7 @@ void aq_settings_default(aq_settings *s) {
   s->max_stream_window = 16u << 20; /* receive-window auto-tuning caps */
   s->max_conn_window = 24u << 20;
   s->enable_ecn = 1; /* RFC 9000 §13.4: only through the *_ecn write calls */
+  s->token_lifetime = 24 * 3600 * AQ_SECONDS;
 }
 
 /* ================================================================ errors */
@@ -316,6 +317,9 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
       conn->retire_pending = 1;
     }
     aq_dgram_on_lost(conn, m);
+    if (m->flags & AQ_SM_NEW_TOKEN) {
+      conn->zrtt.token_pending = 1;
+    }
     if (m->flags & AQ_SM_PATH_CHALLENGE) {
       aq_conn_path *cp = &conn->paths[conn->active_path];
       if (!cp->validated && cp->challenge_outstanding) {
@@ -750,6 +754,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
           cp->challenge_pending = 0;
         }
       }
+      aq_mig_on_response(conn, ts);
       break;
     case AQ_FT_CONNECTION_CLOSE:
     case AQ_FT_CONNECTION_CLOSE_APP: return on_close_frame(conn, &f, ts);
@@ -990,6 +995,9 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
    * address moves us there (NAT rebinding or migration), pending validation. */
   if (sp == AQ_PN_SPACE_APP && path_idx != conn->active_path && non_probing &&
       conn->handshake_confirmed && conn->state == AQ_CS_ESTABLISHED &&
+      /* a client picks its own local address (aq_conn_mig.c); it follows only the server's */
+      (conn->is_server || !aq_addr_eq(&conn->paths[path_idx].addr.remote,
+                                      &conn->paths[conn->active_path].addr.remote)) &&
       conn->sp[sp].acktr.has_largest && conn->sp[sp].acktr.largest == pn) {
     rc = migrate_to(conn, path_idx, ts);
     if (rc != 0) {
@@ -1120,6 +1128,10 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
   return conn->err;
 }
 
+unsigned aq_conn_path_slot(aq_conn *conn, const aq_path *path) {
+  return find_path(conn, path);
+}
+
 int aq_conn_read_single(aq_conn *conn, const aq_path *path, const uint8_t *pkt, size_t len,
                         aq_tstamp ts) {
   aq_pkt_iter it;
@@ -1182,6 +1194,10 @@ aq_tstamp aq_conn_get_expiry(const aq_conn *conn) {
   if (pace < t) {
     t = pace;
   }
+  aq_tstamp mig = aq_mig_get_expiry(conn);
+  if (mig < t) {
+    t = mig;
+  }
   return t;
 }
 
@@ -1214,6 +1230,7 @@ int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts) {
       ts >= conn->last_send_ts + conn->set.keep_alive) {
     conn->sp[AQ_PN_SPACE_APP].ping_pending = 1;
   }
+  aq_mig_handle_expiry(conn, ts);
   aq_recov_action act;
   memset(&act, 0, sizeof(act));
   int rc = aq_recov_handle_expiry(&conn->recov, ts, &act);
@@ -1257,6 +1274,10 @@ aq_ssize aq_conn_write_pkt(aq_conn *conn, aq_path *path, uint8_t *buf, size_t ca
         return r;
       }
     }
+  }
+  aq_ssize mr = aq_mig_write(conn, path, buf, cap, ts); /* a migration probe (aq_conn_mig.c) */
+  if (mr != 0) {
+    return mr;
   }
   *path = conn->paths[conn->active_path].addr;
   aq_ssize n = aq_conn_tx_build(conn, buf, cap, ts);

@@ -346,6 +346,8 @@ int aq_zrtt_streams_ok(const aq_conn *conn) {
   return !conn->is_server && conn->zrtt.have_tp && conn->state == AQ_CS_HANDSHAKE;
 }
 
+static int issue_token(aq_conn *conn, aq_tstamp ts);
+
 /* ====================================================== accept / reject */
 
 /** Client, 0-RTT rejected (RFC 9001 §4.6.2): the 0-RTT packets are gone; resend their data. */
@@ -425,6 +427,10 @@ int aq_zrtt_after_tls(aq_conn *conn, aq_tstamp ts) {
     if (z->npend > 0 && ((!z->has_key && conn->peer_tp_done) || conn->handshake_complete)) {
       drop_pending(conn);
     }
+    if (conn->handshake_complete && !z->token_issued) {
+      z->token_issued = 1;
+      return issue_token(conn, ts);
+    }
     return 0;
   }
   /* Client: EncryptedExtensions (peer transport parameters) carry the answer. */
@@ -462,6 +468,66 @@ int aq_zrtt_after_tls(aq_conn *conn, aq_tstamp ts) {
     }
   }
   return 0;
+}
+
+/* ================================================ server: NEW_TOKEN */
+
+/**
+ * RFC 9000 §8.1.3: after the handshake, give the client a token for its
+ * next connection, bound to its address and expiring after token_lifetime.
+ */
+static int issue_token(aq_conn *conn, aq_tstamp ts) {
+  aq_conn_zrtt *z = &conn->zrtt;
+  if (conn->set.token_lifetime == 0 || conn->set.ticket_key == NULL) {
+    return 0;
+  }
+  uint8_t key[AQ_TOKEN_KEY_LEN], nonce[12];
+  int rc = 0;
+  if (conn->cb.rand(nonce, sizeof(nonce), conn->user_data) != 0) {
+    rc = AQ_ERR_CALLBACK_FAILURE;
+  } else if (aq_token_derive_key(key, conn->set.ticket_key) != 0 ||
+             aq_token_seal_new(z->new_token, sizeof(z->new_token), key, nonce,
+                               &conn->paths[conn->active_path].addr.remote,
+                               ts + conn->set.token_lifetime) != (aq_ssize)AQ_TOKEN_NEW_LEN) {
+    rc = 0; /* no token this time; the connection is unaffected */
+  } else {
+    z->token_pending = 1;
+  }
+  aq_memzero(key, sizeof(key));
+  if (rc != 0) {
+    aq_conn_set_fatal(conn, rc);
+  }
+  return rc;
+}
+
+void aq_zrtt_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m) {
+  aq_conn_zrtt *z = &conn->zrtt;
+  if (!z->token_pending || !conn->is_server || !conn->handshake_complete) {
+    return;
+  }
+  aq_frame f;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_NEW_TOKEN;
+  f.u.new_token.token = z->new_token;
+  f.u.new_token.tokenlen = sizeof(z->new_token);
+  size_t n = aq_frame_encoded_len(&f);
+  if (n == 0 || n > aq_wbuf_left(w) || aq_frame_encode(w, &f) != 0) {
+    return;
+  }
+  z->token_pending = 0;
+  m->flags |= AQ_SM_NEW_TOKEN;
+}
+
+int aq_zrtt_token_valid(const uint8_t secret[32], const aq_path *path, const aq_pkt_hd *hd,
+                        aq_tstamp ts) {
+  if (secret == NULL || !aq_token_is_new(hd->token, hd->tokenlen)) {
+    return 0;
+  }
+  uint8_t key[AQ_TOKEN_KEY_LEN];
+  int ok = aq_token_derive_key(key, secret) == 0 &&
+           aq_token_open_new(key, hd->token, hd->tokenlen, &path->remote, ts) == 0;
+  aq_memzero(key, sizeof(key));
+  return ok;
 }
 
 /* ================================================== server: reception */
@@ -556,6 +622,10 @@ void aq_zrtt_stash_flush(aq_ep_zstash *st, aq_conn *conn, aq_tstamp ts) {
       return; /* the error is sticky: the endpoint reaps the connection */
     }
   }
+}
+
+void aq_conn_set_addr_validated(aq_conn *conn) {
+  conn->addr_validated = 1;
 }
 
 /* ================================================================ API */

@@ -29,6 +29,7 @@
 #include "aq_buf.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
+#include "quic/aq_token.h"
 #include "quic/aq_tp.h"
 #include "tls/aq_tls.h"
 
@@ -44,6 +45,8 @@
 #define AQ_ZRTT_STASH_MAX 4u
 /** Largest datagram kept in either buffer. */
 #define AQ_ZRTT_DGRAM_MAX 1500u
+
+struct aq_sent_meta;
 
 /** A decoded session blob (pointers into the input). */
 typedef struct aq_zrtt_session {
@@ -89,6 +92,10 @@ typedef struct aq_conn_zrtt {
   aq_path pend_path[AQ_ZRTT_PEND_MAX];
   size_t npend;
   uint64_t pend_dropped;
+  /* server: the NEW_TOKEN token for this client (RFC 9000 §8.1.3) */
+  uint8_t new_token[AQ_TOKEN_NEW_LEN];
+  int token_pending; /* NEW_TOKEN to (re)send */
+  int token_issued;
 } aq_conn_zrtt;
 
 /** Datagrams for connections that do not exist yet (embedded in aq_ep). */
@@ -125,6 +132,14 @@ AQ_MUST_CHECK int aq_zrtt_replay(aq_conn *conn, aq_tstamp ts);
 int aq_zrtt_streams_ok(const aq_conn *conn);
 /** Client: NEW_TOKEN arrived (RFC 9000 §19.7): remember it and re-emit the session. */
 void aq_zrtt_on_new_token(aq_conn *conn, const uint8_t *token, size_t len);
+/** Server: append NEW_TOKEN to a 1-RTT packet when one is owed (flag in m). */
+void aq_zrtt_write_frames(aq_conn *conn, aq_wbuf *w, struct aq_sent_meta *m);
+/**
+ * Endpoint: hd carries a NEW_TOKEN token valid for path's client at ts
+ * (secret: the endpoint's ticket key).  Non-zero if so.
+ */
+int aq_zrtt_token_valid(const uint8_t secret[32], const aq_path *path, const aq_pkt_hd *hd,
+                        aq_tstamp ts);
 /** Free what aq_conn_zrtt holds. */
 void aq_zrtt_free(aq_conn *conn);
 
@@ -132,6 +147,9 @@ void aq_zrtt_free(aq_conn *conn);
 void aq_zrtt_stash_put(aq_ep_zstash *st, const aq_path *path, const uint8_t *data, size_t len);
 /** Endpoint: feed the kept datagrams that belong to the new connection conn. */
 void aq_zrtt_stash_flush(aq_ep_zstash *st, aq_conn *conn, aq_tstamp ts);
+
+/** Server: the client's address is validated (a NEW_TOKEN token): no 3x limit. */
+void aq_conn_set_addr_validated(aq_conn *conn);
 
 /* aq_conn.c: process the first packet of pkt/len as if it had arrived on path. */
 AQ_MUST_CHECK int aq_conn_read_single(aq_conn *conn, const aq_path *path, const uint8_t *pkt,

@@ -16,6 +16,7 @@
 #include "quic/aq_cc.h"
 #include "quic/aq_conn_0rtt.h"
 #include "quic/aq_fc.h"
+#include "quic/aq_conn_mig.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -99,6 +100,7 @@ enum {
 #define AQ_SM_PATH_CHALLENGE 0x200u
 /* Bits 24..31 of aq_sent_meta.flags: DATAGRAM frames in the packet (aq_conn_dgram.c). */
 #define AQ_SM_DGRAM_SHIFT 24u
+#define AQ_SM_NEW_TOKEN 0x8000u /* aq_conn_0rtt.c */
 
 /** One retransmittable item of a sent packet. */
 typedef struct aq_sent_frame {
@@ -384,6 +386,7 @@ struct aq_conn {
   aq_conn_zrtt zrtt; /* resumption and 0-RTT (aq_conn_0rtt.c) */
   /* RFC 9000 §13.4 ECN (aq_conn_ecn.c). */
   aq_conn_ecn ecn;
+  aq_conn_mig mig;   /* client-initiated migration (aq_conn_mig.c) */
 };
 
 /* --------------------------------------------------- internal calls */

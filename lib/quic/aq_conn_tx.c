@@ -72,11 +72,19 @@ static void meta_free(aq_conn *conn, uint32_t idx) {
   conn->meta_free = idx;
 }
 
+uint32_t aq_conn_tx_meta_alloc(aq_conn *conn) {
+  return meta_alloc(conn);
+}
+void aq_conn_tx_meta_free(aq_conn *conn, uint32_t idx) {
+  meta_free(conn, idx);
+}
+
 int aq_conn_has_app_data(const aq_conn *conn) {
   if (!conn->handshake_complete) {
     return aq_zrtt_can_send(conn) && aq_strm_has_pending(conn); /* 0-RTT stream data */
   }
-  if (conn->hs_done_pending || conn->retire_pending || conn->sp[AQ_PN_SPACE_APP].ping_pending) {
+  if (conn->hs_done_pending || conn->retire_pending || conn->sp[AQ_PN_SPACE_APP].ping_pending ||
+      conn->zrtt.token_pending) {
     return 1;
   }
   for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
@@ -214,6 +222,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
       m->flags |= AQ_SM_HANDSHAKE_DONE;
     }
   }
+  aq_zrtt_write_frames(conn, w, m);
   aq_conn_path *p = &conn->paths[conn->active_path];
   if (p->challenge_pending) {
     f.type = AQ_FT_PATH_CHALLENGE;

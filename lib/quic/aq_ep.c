@@ -297,8 +297,11 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     }
     aq_cid odcid;
     int retried = 0;
-    if (ep->set.retry) {
-      if (hd.tokenlen == 0) {
+    /* RFC 9000 §8.1.3: a valid NEW_TOKEN token validates the address (no Retry);
+     * an invalid one counts as none. */
+    int token_ok = aq_zrtt_token_valid(ep->set.ticket_key, path, &hd, ts);
+    if (ep->set.retry && !token_ok) {
+      if (hd.tokenlen == 0 || aq_token_is_new(hd.token, hd.tokenlen)) {
         queue_retry(ep, path, &hd);
         return 0;
       }
@@ -315,6 +318,9 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     if (retried && aq_conn_set_retry(c, &odcid) != 0) {
       aq_conn_del(c);
       return 0;
+    }
+    if (token_ok) {
+      aq_conn_set_addr_validated(c);
     }
     aq_conn_set_ep(c, ep);
     aq_conn_set_reset_key(c, ep->reset_key);
