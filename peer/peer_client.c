@@ -39,6 +39,14 @@ typedef struct cli_run {
   int fin_recvd;
   char req[32];  /* download request "N\n" */
   char alpn[64]; /* negotiated ALPN ("?" if none) */
+  /* DATAGRAM: attempts made and when the next one is due */
+  int dg_tries;
+  aq_tstamp dg_next;
+  /* key updates: the next received-byte mark, due flag, count initiated */
+  uint64_t ku_mark;
+  int ku_due;
+  uint64_t ku_done;
+  uint64_t ku_total; /* aq_conn_stats.key_updates at the end of the run */
 } cli_run;
 
 typedef struct cli {
@@ -126,7 +134,8 @@ static void cb_hs(aq_conn *conn, void *ud) {
             alpn != NULL ? alpn : "?");
   }
   if (r->kind == CLI_DATAGRAM) {
-    run_fail(c, r, "%s", "DATAGRAM frames are not supported by this build");
+    r->dg_next = r->t_hs; /* the main loop sends (and resends every 500 ms, 3 tries) */
+    node_ep_stop(c->e);
     return;
   }
   int rc = aq_conn_open_stream(conn, 1, &r->sid);
@@ -195,6 +204,10 @@ static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
       }
     }
     r->recvd += len;
+    if (c->o->key_update != 0 && r->recvd >= r->ku_mark && !fin) {
+      r->ku_due = 1; /* aq_conn_initiate_key_update is not allowed in callbacks: main loop */
+      node_ep_stop(c->e);
+    }
     if (fin) {
       r->fin_recvd = 1;
       if (r->recvd != r->expect) {
@@ -211,6 +224,19 @@ static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
       return;
     }
   }
+}
+
+static void cb_datagram(aq_conn *conn, const uint8_t *data, size_t len, void *ud) {
+  cli *c = ud;
+  cli_run *r = aq_conn_get_app_data(conn);
+  if (r == NULL || r->kind != CLI_DATAGRAM || r->done || r->failed) {
+    return;
+  }
+  if (len != r->src_len || memcmp(data, r->src, len) != 0) {
+    run_fail(c, r, "datagram mismatch: got %zu bytes", len);
+    return;
+  }
+  run_done(c, r);
 }
 
 static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
@@ -266,15 +292,50 @@ static int do_run(cli *c, const aq_addr *server, cli_run *r) {
   }
   aq_conn_set_app_data(r->conn, r);
   aq_tstamp deadline = r->t_start + c->o->run_timeout_ms * AQ_MILLISECONDS;
+  r->ku_mark = c->o->key_update;
   while (!r->done && !r->failed) {
-    rc = node_ep_run(c->e, deadline);
-    if (rc == AQ_ERR_TIMEOUT) {
+    aq_tstamp now = node_now();
+    if (r->kind == CLI_DATAGRAM && r->hs_done && r->dg_next != 0 && now >= r->dg_next) {
+      if (r->dg_tries == 3) {
+        run_fail(c, r, "%s", "no datagram echo after 3 tries");
+        break;
+      }
+      aq_ssize w = aq_conn_send_datagram(r->conn, r->src, (size_t)r->src_len);
+      if (w < 0) {
+        run_fail(c, r, "send_datagram: %s", aq_strerror((int)w));
+        break;
+      }
+      r->dg_tries++;
+      r->dg_next = now + 500 * AQ_MILLISECONDS;
+    }
+    if (r->ku_due && r->conn != NULL) {
+      rc = aq_conn_initiate_key_update(r->conn, now);
+      if (rc == 0) {
+        r->ku_done++;
+        r->ku_due = 0;
+        while (r->ku_mark <= r->recvd) {
+          r->ku_mark += c->o->key_update;
+        }
+      } else if (rc != AQ_ERR_STATE) {
+        run_fail(c, r, "key update: %s", aq_strerror(rc));
+        break;
+      } /* AQ_ERR_STATE: the previous update is not confirmed yet; retry at the next data */
+    }
+    aq_tstamp until = deadline;
+    if (r->kind == CLI_DATAGRAM && r->dg_next != 0 && r->dg_next < until) {
+      until = r->dg_next;
+    }
+    rc = node_ep_run(c->e, until);
+    if (rc == AQ_ERR_TIMEOUT && node_now() >= deadline) {
       run_fail(c, r, "%s", r->hs_done ? "timed out" : "handshake timed out");
-    } else if (rc != 0) {
+    } else if (rc != 0 && rc != AQ_ERR_TIMEOUT) {
       run_fail(c, r, "endpoint failed: %s", aq_strerror(rc));
     }
   }
   if (r->conn != NULL) {
+    aq_conn_stats st;
+    aq_conn_get_stats(r->conn, &st);
+    r->ku_total = st.key_updates;
     aq_conn_close(r->conn, 0, (const uint8_t *)"done", 4, node_now());
   }
   c->cur = NULL;
@@ -331,10 +392,6 @@ int peer_client_main(const peer_opts *o) {
     fprintf(stderr, "error: cannot resolve %s\n", o->connect);
     return 1;
   }
-  if (o->key_update != 0) {
-    fprintf(stderr, "error: --key-update: initiating key updates is not supported yet\n");
-    return 2;
-  }
   cli c;
   memset(&c, 0, sizeof(c));
   c.o = o;
@@ -354,6 +411,7 @@ int peer_client_main(const peer_opts *o) {
   cb.stream_writable = cb_writable;
   cb.stream_stop_sending = cb_stop_sending;
   cb.conn_closed = cb_closed;
+  cb.datagram_recv = cb_datagram;
   aq_addr bind;
   (void)aq_addr_parse(&bind, server.family == AQ_AF_INET6 ? "[::]:0" : "0.0.0.0:0", 0);
   int rc = node_ep_new(&c.e, &bind, 1, &s, &cb, &c, 0);
@@ -399,17 +457,23 @@ int peer_client_main(const peer_opts *o) {
         double mbit = (double)r->recvd * 8.0 / secs / 1e6;
         rates[nrates++] = mbit;
         printf("RESULT download impl=ant-quic run=%llu bytes=%llu secs=%.3f mbit_per_s=%.1f "
-               "MiB_per_s=%.1f handshake_ms=%.2f\n",
+               "MiB_per_s=%.1f handshake_ms=%.2f",
                (unsigned long long)run, (unsigned long long)r->recvd, secs, mbit,
                (double)r->recvd / secs / 1048576.0, hs_ms);
       } else if (r->kind == CLI_DATAGRAM) {
-        printf("RESULT datagram impl=ant-quic run=%llu bytes=%llu ok secs=%.3f handshake_ms=%.2f\n",
+        printf("RESULT datagram impl=ant-quic run=%llu bytes=%llu ok secs=%.3f handshake_ms=%.2f",
                (unsigned long long)run, (unsigned long long)r->src_len, secs, hs_ms);
       } else {
         printf("RESULT echo impl=ant-quic run=%llu bytes=%llu ok secs=%.3f handshake_ms=%.2f "
-               "alpn=%s\n",
+               "alpn=%s",
                (unsigned long long)run, (unsigned long long)r->src_len, secs, hs_ms, r->alpn);
       }
+      if (o->key_update != 0) {
+        /* key_updates: every 1-RTT key update of the connection (either side); initiated: ours */
+        printf(" key_updates=%llu initiated=%llu", (unsigned long long)r->ku_total,
+               (unsigned long long)r->ku_done);
+      }
+      printf("\n");
     }
     if (rates == NULL) {
       fprintf(stderr, "error: out of memory\n");

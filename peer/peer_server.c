@@ -305,6 +305,15 @@ static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
   serve(conn, s);
 }
 
+/* Every DATAGRAM frame is sent back (dropped if the queue is full, like any datagram). */
+static void cb_datagram(aq_conn *conn, const uint8_t *data, size_t len, void *ud) {
+  srv *sv = ud;
+  aq_ssize w = aq_conn_send_datagram(conn, data, len);
+  if (w < 0 && !sv->o->quiet) {
+    fprintf(stderr, "datagram echo dropped: %s\n", aq_strerror((int)w));
+  }
+}
+
 static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   (void)ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -366,6 +375,7 @@ int peer_server_main(const peer_opts *o) {
   cb.stream_writable = cb_writable;
   cb.stream_close = cb_stream_close;
   cb.conn_closed = cb_closed;
+  cb.datagram_recv = cb_datagram;
   int rc = node_ep_new(&sv.e, &o->listen, 1, &s, &cb, &sv, 1);
   if (rc != 0) {
     char a[AQ_ADDR_STRLEN];

@@ -129,7 +129,8 @@ void peer_settings(const peer_opts *o, aq_settings *s, uint16_t suites[3], uint1
   s->ntls_groups = ng;
   s->alpn = o->alpn;
   s->nalpn = o->nalpn;
-  s->offer_rpk = 0; /* standard stacks (rustls 0.20) know only X.509 */
+  s->max_datagram_frame_size = 65535; /* RFC 9221 DATAGRAM echo */
+  s->offer_rpk = 0;                   /* standard stacks (rustls 0.20) know only X.509 */
   s->allow_x509 = 1;
 }
 
