@@ -74,6 +74,8 @@ const char *peer_conn_alpn(const aq_conn *conn);
 uint16_t peer_conn_suite(const aq_conn *conn);
 /** The negotiated key-exchange group of conn (IANA id), or 0. */
 uint16_t peer_conn_group(const aq_conn *conn);
+/** Non-zero if the handshake went through a Retry (server: the client's token was valid). */
+int peer_conn_retried(const aq_conn *conn);
 /** A short name of a suite id ("aes128" ...), or "?". */
 const char *peer_suite_name(uint16_t id);
 

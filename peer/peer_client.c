@@ -129,9 +129,9 @@ static void cb_hs(aq_conn *conn, void *ud) {
   const char *alpn = peer_conn_alpn(conn);
   snprintf(r->alpn, sizeof(r->alpn), "%s", alpn != NULL ? alpn : "?");
   if (!c->o->quiet) {
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s\n",
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
             peer_suite_name(peer_conn_suite(conn)), peer_conn_group(conn),
-            alpn != NULL ? alpn : "?");
+            alpn != NULL ? alpn : "?", peer_conn_retried(conn));
   }
   if (r->kind == CLI_DATAGRAM) {
     r->dg_next = r->t_hs; /* the main loop sends (and resends every 500 ms, 3 tries) */

@@ -7,6 +7,7 @@
  * a download writes until the send buffer is full and continues from
  * stream_writable.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,19 @@
 #include "peer.h"
 
 #define SRV_BUF 65536
+
+/* SIGINT/SIGTERM: set the flag and wake the loop (node_ep_stop is async-signal-safe). */
+static volatile sig_atomic_t g_signalled;
+static node_ep *volatile g_srv_ep;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_signalled = 1;
+  node_ep *e = g_srv_ep;
+  if (e != NULL) {
+    node_ep_stop(e);
+  }
+}
 /*
  * Work-around for a lib/quic receive-ring bug (aq_rxbuf: the window
  * [off, off + cap) spans cap / 4096 + 1 pages when off is not page aligned,
@@ -42,6 +56,9 @@ typedef struct srv_stream {
 
 typedef struct srv_conn {
   struct srv_conn *prev, *next; /* every live connection (freed at exit) */
+  aq_conn *conn;
+  uint64_t ku_mark; /* --key-update: initiate one when stream bytes sent reach this */
+  int ku_due;
   srv_stream *streams;
   int hs_done;
 } srv_conn;
@@ -53,6 +70,8 @@ typedef struct srv {
   uint64_t active; /* accepted and not yet closed */
   srv_conn *conns;
   int failed;
+  int ku_pending; /* a connection wants a key update initiated */
+  int done;       /* --exit-after reached */
 } srv;
 
 static srv_stream *stream_get(srv_conn *sc, uint64_t id, int create) {
@@ -241,6 +260,42 @@ static void serve(aq_conn *conn, srv_stream *s) {
   }
 }
 
+/* --key-update: past the next mark, ask the main loop to initiate one (not allowed in callbacks).
+ */
+static void ku_check(srv *sv, aq_conn *conn, srv_conn *sc) {
+  if (sv->o->key_update == 0 || sc == NULL) {
+    return;
+  }
+  aq_conn_stats st;
+  aq_conn_get_stats(conn, &st);
+  if (st.stream_bytes_sent >= sc->ku_mark) {
+    sc->ku_due = 1;
+    sv->ku_pending = 1;
+    node_ep_stop(sv->e);
+  }
+}
+
+/* Initiate the key updates callbacks asked for (outside callbacks). */
+static void ku_run(srv *sv) {
+  sv->ku_pending = 0;
+  for (srv_conn *sc = sv->conns; sc != NULL; sc = sc->next) {
+    if (!sc->ku_due) {
+      continue;
+    }
+    int rc = aq_conn_initiate_key_update(sc->conn, node_now());
+    if (rc == 0) {
+      sc->ku_due = 0;
+      aq_conn_stats st;
+      aq_conn_get_stats(sc->conn, &st);
+      while (sc->ku_mark <= st.stream_bytes_sent) {
+        sc->ku_mark += sv->o->key_update;
+      }
+    } else if (rc != AQ_ERR_STATE) {
+      sc->ku_due = 0; /* closed: nothing more to do */
+    } /* AQ_ERR_STATE: the previous update is unconfirmed; retried after the next callback */
+  }
+}
+
 /* ------------------------------------------------------------- callbacks */
 
 static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
@@ -252,6 +307,8 @@ static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
     return;
   }
   aq_conn_set_app_data(conn, sc);
+  sc->conn = conn;
+  sc->ku_mark = sv->o->key_update;
   sc->next = sv->conns;
   if (sv->conns != NULL) {
     sv->conns->prev = sc;
@@ -275,8 +332,9 @@ static void cb_hs(aq_conn *conn, void *ud) {
   if (!sv->o->quiet) {
     const char *alpn = peer_conn_alpn(conn);
     uint16_t suite = peer_conn_suite(conn);
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s\n", peer_suite_name(suite),
-            peer_conn_group(conn), alpn != NULL ? alpn : "?");
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
+            peer_suite_name(suite), peer_conn_group(conn), alpn != NULL ? alpn : "?",
+            peer_conn_retried(conn));
   }
 }
 
@@ -303,6 +361,7 @@ static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
     return;
   }
   serve(conn, s);
+  ku_check(ud, conn, sc);
 }
 
 /* Every DATAGRAM frame is sent back (dropped if the queue is full, like any datagram). */
@@ -320,6 +379,7 @@ static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   srv_stream *s = sc != NULL ? stream_get(sc, id, 0) : NULL;
   if (s != NULL && !s->dead) {
     serve(conn, s);
+    ku_check(ud, conn, sc);
   }
 }
 
@@ -347,9 +407,16 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
             ci->idle_timeout, ci->is_app, (unsigned long long)ci->code,
             ci->err ? aq_strerror(ci->err) : "-");
   }
+  if (sv->o->key_update != 0) {
+    aq_conn_stats st;
+    aq_conn_get_stats(conn, &st);
+    fprintf(stderr, "connection closed key_updates=%llu stream_bytes_sent=%llu\n",
+            (unsigned long long)st.key_updates, (unsigned long long)st.stream_bytes_sent);
+  }
   conn_free(sv, sc);
   sv->active--;
   if (sv->o->exit_after >= 0 && sv->served >= (uint64_t)sv->o->exit_after && sv->active == 0) {
+    sv->done = 1;
     node_ep_stop(sv->e);
   }
 }
@@ -384,7 +451,12 @@ int peer_server_main(const peer_opts *o) {
     peer_cred_free(&cred);
     return 1;
   }
-  if (node_loop_catch_signals(node_ep_loop(sv.e)) != 0) {
+  g_srv_ep = sv.e;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
     fprintf(stderr, "warning: cannot catch SIGINT/SIGTERM\n");
   }
   if (!o->quiet) {
@@ -400,11 +472,17 @@ int peer_server_main(const peer_opts *o) {
     }
   }
   int exit_code = 0;
-  if (o->exit_after == 0) {
-    rc = 0;
-  } else {
+  rc = 0;
+  while (o->exit_after != 0 && !sv.done && !g_signalled) {
     rc = node_ep_run(sv.e, AQ_TSTAMP_NEVER);
+    if (rc != 0) {
+      break;
+    }
+    if (sv.ku_pending) {
+      ku_run(&sv);
+    }
   }
+  g_srv_ep = NULL;
   if (rc != 0 && rc != AQ_ERR_TIMEOUT) {
     fprintf(stderr, "error: endpoint failed: %s\n", aq_strerror(rc));
     exit_code = 1;

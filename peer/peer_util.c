@@ -147,6 +147,10 @@ uint16_t peer_conn_group(const aq_conn *conn) {
   return conn->tls != NULL ? aq_tls_get_group(conn->tls) : 0;
 }
 
+int peer_conn_retried(const aq_conn *conn) {
+  return conn->got_retry != 0;
+}
+
 const char *peer_suite_name(uint16_t id) {
   switch (id) {
   case AQ_TLS_AES_128_GCM_SHA256: return "aes128";
