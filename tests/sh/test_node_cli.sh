@@ -59,6 +59,10 @@ printf '%s\n' "$out" | grep -q '^Usage: ant-quic' || fail "-h text"
 # EOF on stdin does not stop the node; SIGINT does, with status 0 within 1 s.
 start_node eof "$AQ_BIN" --listen 127.0.0.1:0 --identity "$tmp/eof.key" --log-level info
 wait_for eof '^PeerId: ' 20 || fail "eof node did not start"
+send eof /debug
+wait_for eof '^Debug logging on' 10 || fail "/debug did not switch debug logging on"
+send eof /debug
+wait_for eof '^Debug logging off' 10 || fail "/debug did not switch debug logging off"
 send eof /status
 close_stdin eof
 wait_for eof '^Status:' 10 || fail "no /status before EOF"
