@@ -368,6 +368,9 @@ static void boot_attempt(node_app *app, size_t idx, aq_tstamp now) {
       snprintf(b->last_error, sizeof(b->last_error),
                "this build cannot connect out from a serving (coordinator) endpoint");
       app_log(app, NODE_LOG_ERROR, "bootstrap %s: %s", b->text, b->last_error);
+      if (app->cfg.json) {
+        app_emit_bootstrap(app, b, NULL, "bootstrap_connect_failed", b->last_error);
+      }
       b->state = APP_BOOT_WAIT;
       b->next_attempt = AQ_TSTAMP_NEVER;
       return;
