@@ -52,6 +52,7 @@ static void app_on_signal(int signo) {
   }
 }
 
+/* Install the handlers (loop may be NULL until the endpoint exists: the flag is enough). */
 static void app_catch_signals(node_loop *loop) {
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
@@ -639,6 +640,8 @@ int node_app_run(const node_cfg *cfg) {
   app->log_level = cfg->log_level;
   app->t0 = node_now();
   setvbuf(stdout, NULL, _IOLBF, 0);
+  app_signal = 0;
+  app_catch_signals(NULL); /* a signal during start-up is a clean stop too */
 
   app->role = APP_ROLE_CLIENT;
   if (cfg->force_coordinator || cfg->nbootstrap == 0) {
