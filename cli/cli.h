@@ -4,5 +4,7 @@
 
 int cmd_selftest(int argc, char **argv);
 int cmd_identity(int argc, char **argv);
+/** Run the node (argv[0] is the program or subcommand name); coordinator = 1 forces that role. */
+int cmd_node(int argc, char **argv, int coordinator);
 
 #endif
