@@ -127,6 +127,7 @@ typedef struct aq_strm aq_strm;
 struct aq_strm {
   uint64_t id;
   aq_strm *hnext;         /* hash chain */
+  aq_strm *anext, *aprev; /* list of all streams (conn->strm_all) */
   aq_strm *qnext, *qprev; /* send round-robin ring (when queued) */
   int queued;
   /* send part */
@@ -363,6 +364,7 @@ struct aq_conn {
 
   /* streams */
   aq_strm *strm_tab[AQ_STRM_BUCKETS];
+  aq_strm *strm_all; /* every stream, newest first: per-packet scans cost O(streams), not O(buckets) */
   size_t nstreams;
   aq_strm *sendq;                             /* round-robin ring head */
   uint64_t next_bidi, next_uni;               /* our next stream ordinal */

@@ -274,6 +274,11 @@ static aq_strm *strm_create(aq_conn *conn, uint64_t id) {
   size_t b = strm_bucket(id);
   s->hnext = conn->strm_tab[b];
   conn->strm_tab[b] = s;
+  s->anext = conn->strm_all;
+  if (s->anext != NULL) {
+    s->anext->aprev = s;
+  }
+  conn->strm_all = s;
   conn->nstreams++;
   return s;
 }
@@ -286,6 +291,14 @@ static void strm_free(aq_conn *conn, aq_strm *s) {
   if (*pp == s) {
     *pp = s->hnext;
   }
+  if (s->aprev != NULL) {
+    s->aprev->anext = s->anext;
+  } else {
+    conn->strm_all = s->anext;
+  }
+  if (s->anext != NULL) {
+    s->anext->aprev = s->aprev;
+  }
   sendq_remove(conn, s);
   aq_txbuf_free(&s->tx, conn->mem);
   aq_strm_rbuf_free(&s->rx);
@@ -294,10 +307,8 @@ static void strm_free(aq_conn *conn, aq_strm *s) {
 }
 
 void aq_strm_free_all(aq_conn *conn) {
-  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
-    while (conn->strm_tab[b] != NULL) {
-      strm_free(conn, conn->strm_tab[b]);
-    }
+  while (conn->strm_all != NULL) {
+    strm_free(conn, conn->strm_all);
   }
   conn->sendq = NULL;
 }
@@ -312,31 +323,29 @@ static int strm_recv_done(const aq_strm *s) {
 }
 
 void aq_strm_collect(aq_conn *conn) {
-  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
-    aq_strm *s = conn->strm_tab[b];
-    while (s != NULL) {
-      aq_strm *nx = s->hnext;
-      if (strm_send_done(s) && strm_recv_done(s) && !s->reset_pending && !s->stop_pending) {
-        uint64_t id = s->id;
-        if (!strm_is_local(conn, id)) {
-          /* RFC 9000 §4.6: let the peer open another stream in place of this one. */
-          if (AQ_STREAM_IS_UNI(id)) {
-            conn->peer_closed_uni++;
-            conn->rx_max_uni = conn->peer_closed_uni + conn->set.initial_max_streams_uni;
-            conn->max_streams_uni_pending = 1;
-          } else {
-            conn->peer_closed_bidi++;
-            conn->rx_max_bidi = conn->peer_closed_bidi + conn->set.initial_max_streams_bidi;
-            conn->max_streams_bidi_pending = 1;
-          }
-        }
-        strm_free(conn, s);
-        if (conn->cb.stream_close != NULL) {
-          conn->cb.stream_close(conn, id, conn->user_data);
+  aq_strm *s = conn->strm_all;
+  while (s != NULL) {
+    aq_strm *nx = s->anext; /* s may be freed; a stream opened by the callback goes to the head */
+    if (strm_send_done(s) && strm_recv_done(s) && !s->reset_pending && !s->stop_pending) {
+      uint64_t id = s->id;
+      if (!strm_is_local(conn, id)) {
+        /* RFC 9000 §4.6: let the peer open another stream in place of this one. */
+        if (AQ_STREAM_IS_UNI(id)) {
+          conn->peer_closed_uni++;
+          conn->rx_max_uni = conn->peer_closed_uni + conn->set.initial_max_streams_uni;
+          conn->max_streams_uni_pending = 1;
+        } else {
+          conn->peer_closed_bidi++;
+          conn->rx_max_bidi = conn->peer_closed_bidi + conn->set.initial_max_streams_bidi;
+          conn->max_streams_bidi_pending = 1;
         }
       }
-      s = nx;
+      strm_free(conn, s);
+      if (conn->cb.stream_close != NULL) {
+        conn->cb.stream_close(conn, id, conn->user_data);
+      }
     }
+    s = nx;
   }
 }
 
@@ -687,12 +696,10 @@ void aq_strm_notify_writable(aq_conn *conn) {
   if (conn->cb.stream_writable == NULL) {
     return;
   }
-  for (size_t b = 0; b < AQ_STRM_BUCKETS; b++) {
-    for (aq_strm *s = conn->strm_tab[b]; s != NULL; s = s->hnext) {
-      if (s->want_writable && s->tx.end - s->tx.base < conn->set.stream_send_buffer) {
-        s->want_writable = 0;
-        conn->cb.stream_writable(conn, s->id, conn->user_data);
-      }
+  for (aq_strm *s = conn->strm_all; s != NULL; s = s->anext) {
+    if (s->want_writable && s->tx.end - s->tx.base < conn->set.stream_send_buffer) {
+      s->want_writable = 0;
+      conn->cb.stream_writable(conn, s->id, conn->user_data);
     }
   }
 }
