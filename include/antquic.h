@@ -246,6 +246,8 @@ typedef struct aq_settings {
    * aq_ep_write_ecn / aq_conn_write_pkt_ecn, after validating the path
    * (default 1; the plain write calls never mark). */
   int enable_ecn;
+  /* Diagnostics: trace qlog events through callbacks.qlog (default 0 = off). */
+  int qlog;
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -298,6 +300,19 @@ typedef struct aq_callbacks {
   void (*conn_closed)(aq_conn *conn, const aq_close_info *info, void *user_data);
   /** A DATAGRAM frame (RFC 9221) arrived; data is valid only during the call. */
   void (*datagram_recv)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
+  /**
+   * SSLKEYLOGFILE line for a new TLS secret ("CLIENT_HANDSHAKE_TRAFFIC_SECRET
+   * <client random hex> <secret hex>", NUL-terminated, no newline: append
+   * one when writing a key log file).  The line holds a secret and is wiped
+   * after the call.  NULL = no key log.
+   */
+  void (*keylog)(aq_conn *conn, const char *line, void *user_data);
+  /**
+   * One qlog record (settings.qlog): RS (0x1e), a JSON text, LF, in
+   * draft-ietf-quic-qlog-main-schema JSON-SEQ form; the first record of a
+   * connection is the header.  data is valid only during the call.
+   */
+  void (*qlog)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
 } aq_callbacks;
 
 /** Statistics of one connection. */

@@ -408,6 +408,8 @@ struct aq_conn {
   aq_conn_ku ku;
   /* RFC 9000 §13.4 ECN (aq_conn_ecn.c). */
   aq_conn_ecn ecn;
+  /* qlog trace buffer (aq_qlog.c); NULL until the first event. */
+  struct aq_conn_qlog *qlog;
 };
 
 /* --------------------------------------------------- internal calls */
@@ -469,6 +471,9 @@ unsigned aq_ecn_tx_begin(aq_conn *conn);
 void aq_ecn_on_lost(aq_conn *conn, const aq_sent_pkt *pkt);
 /** Fill the ECN fields of *st. */
 void aq_ecn_fill_stats(const aq_conn *conn, aq_conn_stats *st);
+
+/* aq_qlog.c */
+typedef struct aq_conn_qlog aq_conn_qlog;
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);

@@ -33,6 +33,7 @@
 #include "aq_conn_int.h"
 #include "aq_ct.h"
 #include "aq_qerr.h"
+#include "aq_qlog.h"
 
 /** Gen g (0 = first 1-RTT keys) as the slot of the per-generation counters. */
 static size_t gen_slot(uint64_t gen) {
@@ -129,6 +130,11 @@ int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts) {
     if (local) {
       ku->initiated++;
     }
+    const char *trig = local ? "local_update" : "remote_update";
+    aq_qlog_key(conn, conn->is_server ? "server_1rtt_secret" : "client_1rtt_secret",
+                conn->key_updates, trig);
+    aq_qlog_key(conn, conn->is_server ? "client_1rtt_secret" : "server_1rtt_secret",
+                conn->key_updates, trig);
     /* Failure here is not fatal: the next keys are derived again when needed. */
     (void)ensure_next(conn);
   }
