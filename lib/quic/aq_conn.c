@@ -854,6 +854,7 @@ static int migrate_to(aq_conn *conn, unsigned path_idx, aq_tstamp ts) {
     np->challenge_pending = 1;
   }
   if (!same_ip) {
+    aq_ecn_on_new_path(conn); /* RFC 9000 §13.4.2: validate ECN per path */
     aq_cc_init(&conn->cc, conn->cc.ops, conn->set.max_udp_payload);
     aq_rtt_init(&conn->recov.rtt, conn->set.initial_rtt);
     aq_pacer_init(&conn->pacer, conn->set.max_udp_payload);

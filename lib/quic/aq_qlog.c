@@ -172,7 +172,7 @@ struct aq_conn_qlog {
 };
 
 int aq_qlog_on(const aq_conn *conn) {
-  return conn->set.qlog && conn->cb.qlog != NULL && conn->err != AQ_ERR_NOMEM;
+  return conn->set.qlog && conn->cb.qlog != NULL;
 }
 
 static aq_conn_qlog *qlog_get(aq_conn *conn) {
