@@ -213,7 +213,13 @@ aq_ssize aq_ku_open(aq_conn *conn, uint8_t *p, size_t pktlen, size_t hdrlen, uin
   int older = ku->rx_lowest_p1 != 0 ? pn < ku->rx_lowest_p1 - 1 : ku->has_prev;
   if (older) {
     if (!ku->has_prev) {
-      return AQ_ERR_DECRYPT; /* too late: the old keys are gone */
+      /* Too late: the old keys are gone.  §6.3: spend the same effort as a
+       * real attempt (with keys the packet cannot be for) so that timing
+       * does not tell which keys were tried. */
+      if (ku->has_next) {
+        (void)open_with(conn, &ku->next_aead, ku->next_iv, p, pktlen, hdrlen, pn);
+      }
+      return AQ_ERR_DECRYPT;
     }
     aq_ssize n = open_with(conn, &ku->prev_aead, ku->prev_iv, p, pktlen, hdrlen, pn);
     if (n >= 0) {
