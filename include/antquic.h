@@ -256,6 +256,8 @@ typedef struct aq_settings {
   int enable_ecn;
   aq_duration token_lifetime;        /* server: NEW_TOKEN tokens sent after the handshake stay
                                       * valid this long; 0 = send none (default 24 h) */
+  /* Diagnostics: trace qlog events through callbacks.qlog (default 0 = off). */
+  int qlog;
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -316,6 +318,19 @@ typedef struct aq_callbacks {
    * ones.  blob is valid only during the call.
    */
   void (*new_session)(aq_conn *conn, const uint8_t *blob, size_t len, void *user_data);
+  /**
+   * SSLKEYLOGFILE line for a new TLS secret ("CLIENT_HANDSHAKE_TRAFFIC_SECRET
+   * <client random hex> <secret hex>", NUL-terminated, no newline: append
+   * one when writing a key log file).  The line holds a secret and is wiped
+   * after the call.  NULL = no key log.
+   */
+  void (*keylog)(aq_conn *conn, const char *line, void *user_data);
+  /**
+   * One qlog record (settings.qlog): RS (0x1e), a JSON text, LF, in
+   * draft-ietf-quic-qlog-main-schema JSON-SEQ form; the first record of a
+   * connection is the header.  data is valid only during the call.
+   */
+  void (*qlog)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
 } aq_callbacks;
 
 /** Statistics of one connection. */

@@ -14,6 +14,7 @@
 #include "aq_ct.h"
 #include "aq_mem.h"
 #include "aq_qerr.h"
+#include "aq_qlog.h"
 
 /** Non-zero if cid holds exactly the len bytes at p. */
 static int aq_cid_eq_bytes(const aq_cid *cid, const uint8_t *p, size_t len) {
@@ -70,6 +71,7 @@ void aq_conn_notify_closed(aq_conn *conn, int by_peer, int idle, int is_app, uin
     return;
   }
   conn->closed_notified = 1;
+  aq_qlog_closed(conn, by_peer, idle, is_app, code, reason, reasonlen);
   if (conn->cb.conn_closed != NULL) {
     aq_close_info ci;
     memset(&ci, 0, sizeof(ci));
@@ -140,6 +142,7 @@ static int tls_send(void *ud, aq_epoch epoch, const uint8_t *data, size_t len) {
 static int tls_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_suite *suite,
                           const uint8_t *secret, size_t secretlen) {
   aq_conn *conn = ud;
+  aq_keylog_on_secret(conn, (int)epoch, is_write, secret, secretlen); /* SSLKEYLOGFILE, qlog */
   int sp = space_of_epoch(epoch);
   if (sp < 0) {
     return epoch == AQ_EPOCH_0RTT ? aq_zrtt_set_secret(conn, is_write, suite, secret, secretlen)
@@ -195,6 +198,14 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   int rc = aq_conn_encode_tp(conn);
   if (rc != 0) {
     return rc;
+  }
+  if (aq_qlog_on(conn)) {
+    aq_tp ltp;
+    aq_tp_default(&ltp);
+    if (aq_tp_decode(&ltp, conn->tp_buf, conn->tp_len,
+                     conn->is_server ? AQ_TP_FROM_SERVER : AQ_TP_FROM_CLIENT) == 0) {
+      aq_qlog_params(conn, 1, &ltp, ts);
+    }
   }
   const aq_settings *s = &conn->set;
   aq_tls_config tc;
@@ -364,8 +375,12 @@ static int recov_cb(void *ud, unsigned space, const aq_sent_pkt *pkt, aq_rtb_eve
     return -1;
   }
   switch (ev) {
-  case AQ_RTB_ACKED: on_meta_fate(conn, space, m, 1); break;
+  case AQ_RTB_ACKED:
+    aq_qlog_recov(conn, space, pkt, 0);
+    on_meta_fate(conn, space, m, 1);
+    break;
   case AQ_RTB_LOST:
+    aq_qlog_recov(conn, space, pkt, 1);
     conn->stats.pkts_lost++;
     aq_ecn_on_lost(conn, pkt);
     on_meta_fate(conn, space, m, 0);
@@ -503,6 +518,7 @@ void aq_conn_del(aq_conn *conn) {
   aq_dgram_free(conn);
   aq_ku_free(conn);
   aq_zrtt_free(conn);
+  aq_qlog_free(conn);
   if (conn->tls != NULL) {
     aq_tls_del(conn->tls);
   }
@@ -854,6 +870,7 @@ static int migrate_to(aq_conn *conn, unsigned path_idx, aq_tstamp ts) {
     np->challenge_pending = 1;
   }
   if (!same_ip) {
+    aq_ecn_on_new_path(conn); /* RFC 9000 §13.4.2: validate ECN per path */
     aq_cc_init(&conn->cc, conn->cc.ops, conn->set.max_udp_payload);
     aq_rtt_init(&conn->recov.rtt, conn->set.initial_rtt);
     aq_pacer_init(&conn->pacer, conn->set.max_udp_payload);
@@ -944,6 +961,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     return 0;
   }
   conn->stats.pkts_recv++;
+  aq_qlog_packet(conn, 0, (int)hd->type, pn, phase, p + hdrlen, (size_t)plen, pktlen, ts);
   if (conn->state == AQ_CS_CLOSING) {
     /* §10.2.1: answer with CONNECTION_CLOSE, at a decreasing rate. */
     conn->close_recv_count++;
@@ -1215,6 +1233,7 @@ int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts) {
     return 0;
   }
   conn->tx_stalled = 0;
+  aq_qlog_set_time(conn, ts);
   if (ts >= idle_deadline(conn)) {
     conn->state = AQ_CS_CLOSED;
     aq_conn_notify_closed(conn, 0, 1, 0, AQ_QERR_NO_ERROR, NULL, 0, AQ_ERR_TIMEOUT);

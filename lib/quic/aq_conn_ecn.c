@@ -49,6 +49,15 @@ aq_ssize aq_conn_write_pkt_ecn(aq_conn *conn, aq_path *path, uint8_t *buf, size_
   return n;
 }
 
+/** ECT(0) + CE marks the peer reported over all spaces. */
+static uint64_t peer_marks(const aq_conn *conn) {
+  uint64_t n = 0;
+  for (unsigned sp = 0; sp < AQ_PN_SPACE_COUNT; sp++) {
+    n += conn->recov.sp[sp].peer_ect0 + conn->recov.sp[sp].peer_ce;
+  }
+  return n;
+}
+
 /** The state after folding in aq_recov's validation results. */
 static int ecn_state_now(const aq_conn *conn) {
   int st = conn->ecn.state;
@@ -61,14 +70,21 @@ static int ecn_state_now(const aq_conn *conn) {
   if (st == AQ_ECN_STATE_CAPABLE) {
     return st;
   }
-  /* aq_recov stores the peer's counts only after they validated (§13.4.2.1). */
-  for (unsigned sp = 0; sp < AQ_PN_SPACE_COUNT; sp++) {
-    const aq_rtb *b = &conn->recov.sp[sp];
-    if (b->peer_ect0 + b->peer_ce > 0) {
-      return AQ_ECN_STATE_CAPABLE;
-    }
-  }
-  return st;
+  /* aq_recov stores the peer's counts only after they validated (§13.4.2.1);
+   * counts from before the current path do not validate it. */
+  return peer_marks(conn) > conn->ecn.path_base ? AQ_ECN_STATE_CAPABLE : st;
+}
+
+void aq_ecn_on_new_path(aq_conn *conn) {
+  /* §13.4.2: "Network routing and path elements can change mid-connection;
+   * an endpoint MUST disable ECN if validation later fails" - and each new
+   * path is validated afresh. */
+  aq_conn_ecn *e = &conn->ecn;
+  e->state = AQ_ECN_STATE_TESTING;
+  e->test_sent = 0;
+  e->test_lost = 0;
+  e->path_base = peer_marks(conn);
+  conn->recov.ecn_failed = 0;
 }
 
 unsigned aq_ecn_tx_begin(aq_conn *conn) {

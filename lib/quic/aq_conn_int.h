@@ -230,6 +230,7 @@ typedef struct aq_conn_ecn {
   int can_mark;      /* the writer can set the codepoint (aq_conn_write_pkt_ecn) */
   int state;         /* AQ_ECN_STATE_* */
   unsigned test_sent, test_lost; /* ECT(0) datagrams while testing, and those lost */
+  uint64_t path_base;            /* peer ECT(0)+CE counts when the current path started */
 } aq_conn_ecn;
 
 /* --------------------------------------------------------- connection */
@@ -389,6 +390,8 @@ struct aq_conn {
   /* RFC 9000 §13.4 ECN (aq_conn_ecn.c). */
   aq_conn_ecn ecn;
   aq_conn_mig mig;   /* client-initiated migration (aq_conn_mig.c) */
+  /* qlog trace buffer (aq_qlog.c); NULL until the first event. */
+  struct aq_conn_qlog *qlog;
 };
 
 /* --------------------------------------------------- internal calls */
@@ -448,8 +451,13 @@ void aq_ku_free(aq_conn *conn);
 unsigned aq_ecn_tx_begin(aq_conn *conn);
 /** A sent packet was declared lost (validation: all test packets lost). */
 void aq_ecn_on_lost(aq_conn *conn, const aq_sent_pkt *pkt);
+/** The active path changed to a new IP: validate ECN on it from scratch. */
+void aq_ecn_on_new_path(aq_conn *conn);
 /** Fill the ECN fields of *st. */
 void aq_ecn_fill_stats(const aq_conn *conn, aq_conn_stats *st);
+
+/* aq_qlog.c */
+typedef struct aq_conn_qlog aq_conn_qlog;
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);

@@ -33,6 +33,7 @@
 #include "aq_conn_int.h"
 #include "aq_ct.h"
 #include "aq_qerr.h"
+#include "aq_qlog.h"
 
 /** Gen g (0 = first 1-RTT keys) as the slot of the per-generation counters. */
 static size_t gen_slot(uint64_t gen) {
@@ -129,6 +130,11 @@ int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts) {
     if (local) {
       ku->initiated++;
     }
+    const char *trig = local ? "local_update" : "remote_update";
+    aq_qlog_key(conn, conn->is_server ? "server_1rtt_secret" : "client_1rtt_secret",
+                conn->key_updates, trig);
+    aq_qlog_key(conn, conn->is_server ? "client_1rtt_secret" : "server_1rtt_secret",
+                conn->key_updates, trig);
     /* Failure here is not fatal: the next keys are derived again when needed. */
     (void)ensure_next(conn);
   }
@@ -207,7 +213,13 @@ aq_ssize aq_ku_open(aq_conn *conn, uint8_t *p, size_t pktlen, size_t hdrlen, uin
   int older = ku->rx_lowest_p1 != 0 ? pn < ku->rx_lowest_p1 - 1 : ku->has_prev;
   if (older) {
     if (!ku->has_prev) {
-      return AQ_ERR_DECRYPT; /* too late: the old keys are gone */
+      /* Too late: the old keys are gone.  §6.3: spend the same effort as a
+       * real attempt (with keys the packet cannot be for) so that timing
+       * does not tell which keys were tried. */
+      if (ku->has_next) {
+        (void)open_with(conn, &ku->next_aead, ku->next_iv, p, pktlen, hdrlen, pn);
+      }
+      return AQ_ERR_DECRYPT;
     }
     aq_ssize n = open_with(conn, &ku->prev_aead, ku->prev_iv, p, pktlen, hdrlen, pn);
     if (n >= 0) {

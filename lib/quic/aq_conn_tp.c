@@ -8,6 +8,7 @@
 
 #include "aq_conn_int.h"
 #include "aq_qerr.h"
+#include "aq_qlog.h"
 
 /** Our transport parameters (RFC 9000 §18.2). */
 int aq_conn_encode_tp(aq_conn *conn) {
@@ -132,6 +133,7 @@ int aq_conn_process_peer_tp(aq_conn *conn, aq_tstamp ts) {
   }
   conn->peer_tp = tp;
   conn->peer_tp_done = 1;
+  aq_qlog_params(conn, 0, &tp, ts);
   aq_strm_apply_peer_tp(conn);
   aq_recov_set_max_ack_delay(&conn->recov, tp.max_ack_delay_ms * AQ_MILLISECONDS);
   /* §10.1: the effective idle timeout is the minimum of both non-zero values. */

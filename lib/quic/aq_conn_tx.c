@@ -14,6 +14,7 @@
 #include "aq_conn_int.h"
 #include "aq_mem.h"
 #include "aq_qerr.h"
+#include "aq_qlog.h"
 
 #define TX_MAX_PKTS 3
 #define TX_MIN_ROOM 48 /* don't start a packet with less room than this */
@@ -524,6 +525,8 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     }
     aq_pnspace *s = &conn->sp[t->sp];
     aq_pprot *txk = t->hd.type == AQ_PKT_0RTT ? aq_zrtt_tx_key(conn) : &s->tx;
+    aq_qlog_packet(conn, 1, (int)t->hd.type, t->hd.pkt_num, t->hd.key_phase, p + t->hd.pktlen,
+                   t->payload_end - t->start - t->hd.pktlen, pktlen, ts);
     int rc = aq_pprot_seal(txk, p, pktlen, t->hd.pktlen, t->hd.pn_offset, t->hd.pn_len,
                            t->hd.pkt_num);
     if (rc != 0) {
@@ -617,6 +620,8 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
   }
   aq_wbuf_zeros(&w, aq_wbuf_left(&w)); /* PADDING, then the tag's room */
   size_t len = aq_wbuf_len(&w);
+  aq_qlog_packet(conn, 1, AQ_PKT_1RTT, hd.pkt_num, hd.key_phase, buf + hd.pktlen,
+                 len - hd.pktlen - AQ_AEAD_TAG_LEN, len, ts);
   int rc = aq_pprot_seal(&s->tx, buf, len, hd.pktlen, hd.pn_offset, hd.pn_len, hd.pkt_num);
   if (rc == 0) {
     rc = aq_recov_on_sent(&conn->recov, AQ_PN_SPACE_APP, hd.pkt_num, (uint32_t)len, 0, mi, ts);

@@ -666,3 +666,10 @@ int aq_tls_export(const aq_tls *tls, uint8_t *out, size_t outlen, const char *la
   return aq_tls_ks_export(tls->suite->hash, out, outlen, tls->exporter, label, context,
                           context_len);
 }
+
+const uint8_t *aq_tls_get_client_random(const aq_tls *tls) {
+  if (tls->cfg.is_server) {
+    return tls->has_client_random ? tls->client_random : NULL;
+  }
+  return tls->random;
+}

@@ -179,6 +179,11 @@ const char *aq_tls_get_alpn(const aq_tls *tls);
 const uint8_t *aq_tls_get_peer_transport_params(const aq_tls *tls, size_t *len);
 /** Server: the SNI the client sent, or NULL. */
 const char *aq_tls_get_server_name(const aq_tls *tls);
+/**
+ * ClientHello.random (32 bytes; client: ours, server: the client's, NULL
+ * before it arrived), the key of SSLKEYLOGFILE lines.  Valid until aq_tls_del.
+ */
+const uint8_t *aq_tls_get_client_random(const aq_tls *tls);
 
 /**
  * 0-RTT outcome: client = the server accepted our early data; server = we

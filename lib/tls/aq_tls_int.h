@@ -119,6 +119,10 @@ struct aq_tls {
   uint32_t obf_age; /* client: obfuscated_ticket_age of the offered PSK */
   int psk_offered, psk_accepted;
   int early_offered, early_accepted;
+
+  /* Server: the ClientHello.random, for SSLKEYLOGFILE lines (aq_tls_get_client_random). */
+  uint8_t client_random[AQ_TLS_RANDOM_LEN];
+  int has_client_random;
 };
 
 /*

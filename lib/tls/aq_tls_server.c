@@ -354,6 +354,8 @@ uint8_t aq_tls_server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if (rv != 0) {
     return aq_tls_msg_alert(rv);
   }
+  memcpy(tls->client_random, ch.random, AQ_TLS_RANDOM_LEN); /* key log (NSS format) */
+  tls->has_client_random = 1;
   if (aq_tls_ext_decode(&rx, &a, &ch.exts, AQ_TLS_MSG_CH) != 0) {
     return a;
   }

@@ -261,3 +261,32 @@ AQ_TEST(conn_ecn_all_test_packets_lost) {
   CHECK_INT(c->ecn.state, AQ_ECN_STATE_FAILED);
   aq_simq_pair_free(&p);
 }
+
+AQ_TEST(conn_ecn_new_path_revalidates) {
+  aq_simq_pair p;
+  REQUIRE(ecn_pair(&p, 708, &ecn_link, 1, 1) == 0);
+  ecn_transfer(&p, 100000);
+  aq_conn *c = p.c.conn;
+  aq_conn_stats st;
+  aq_conn_get_stats(c, &st);
+  REQUIRE(st.ecn_state == AQ_ECN_STATE_CAPABLE);
+  /* The connection moves to a path that bleaches (what migrate_to does on a new IP). */
+  aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->ecn_bleach = 1;
+  aq_ecn_on_new_path(c);
+  aq_conn_get_stats(c, &st);
+  CHECK_INT(st.ecn_state, AQ_ECN_STATE_TESTING); /* old counts do not validate it */
+  uint64_t before = st.ecn_ect0_sent;
+  ecn_transfer(&p, 100000);
+  aq_conn_get_stats(c, &st);
+  CHECK_INT(st.ecn_state, AQ_ECN_STATE_FAILED);
+  CHECK(st.ecn_ect0_sent > before);
+  CHECK(st.ecn_ect0_sent <= before + 10);
+  /* And a clean new path validates again. */
+  aq_sim_link_params_of(aq_sim_host_uplink(p.ch))->ecn_bleach = 0;
+  aq_ecn_on_new_path(c);
+  ecn_transfer(&p, 100000);
+  aq_conn_get_stats(c, &st);
+  CHECK_INT(st.ecn_state, AQ_ECN_STATE_CAPABLE);
+  CHECK(st.ecn_ect0_sent > before + 50);
+  aq_simq_pair_free(&p);
+}
