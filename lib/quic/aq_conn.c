@@ -1021,6 +1021,7 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     if (rc != 0) {
       return rc;
     }
+    aq_mig_on_peer_moved(conn, &d);
   }
   /* RFC 9001 §4.9.1: a server discards Initial keys on its first Handshake packet. */
   if (conn->is_server && sp == AQ_PN_SPACE_HANDSHAKE) {

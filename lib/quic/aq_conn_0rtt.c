@@ -244,9 +244,17 @@ int aq_conn_set_session(aq_conn *conn, const uint8_t *blob, size_t len) {
   z->tls_sess = s.tls;
   z->tls_sess_len = s.tls_len;
   /* RFC 9000 §8.1.3: the token goes in the Initial's Token field. */
+  if (!conn->got_retry) {
+    conn->retry_token_len = 0; /* a blob given earlier is replaced as a whole */
+  }
   if (s.token_len > 0 && s.token_len <= sizeof(conn->retry_token) && !conn->got_retry) {
     memcpy(conn->retry_token, s.token, s.token_len);
     conn->retry_token_len = s.token_len;
+  }
+  if (z->have_tp) {
+    /* Limits of a blob given earlier no longer apply. */
+    aq_tp_default(&conn->peer_tp);
+    aq_strm_apply_peer_tp(conn);
   }
   z->have_tp = 0;
   if (s.has_tp && s.tls_len > 0) {

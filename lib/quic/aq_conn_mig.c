@@ -169,21 +169,12 @@ aq_ssize aq_mig_write(aq_conn *conn, aq_path *path, uint8_t *buf, size_t cap, aq
   return (aq_ssize)len;
 }
 
-void aq_mig_on_response(aq_conn *conn, aq_tstamp ts) {
-  aq_conn_mig *m = &conn->mig;
-  if (!m->active || !conn->paths[m->path_idx].validated || conn->state != AQ_CS_ESTABLISHED) {
-    return;
-  }
-  m->active = 0;
-  m->done++;
-  size_t ci = m->cid_idx;
+/** Send under peer_cids[ci] from now on and retire the CID used so far (§5.1.2). */
+static void switch_dcid(aq_conn *conn, size_t ci) {
   uint64_t old_seq = conn->dcid_seq;
-  /* Move: new path, new CID (§9.5). */
-  conn->active_path = m->path_idx;
   conn->dcid = conn->peer_cids[ci].cid;
   conn->dcid_seq = conn->peer_cids[ci].seq;
-  conn->stats.migrations++;
-  /* Retire the CID used on the old path (§5.1.2), when it extends the queued range. */
+  /* Retired when it extends the queued RETIRE_CONNECTION_ID range. */
   for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
     if (conn->peer_cids[i].in_use && conn->peer_cids[i].seq == old_seq) {
       if (conn->retire_seq_lo >= conn->retire_seq_hi) {
@@ -198,12 +189,41 @@ void aq_mig_on_response(aq_conn *conn, aq_tstamp ts) {
       }
     }
   }
+}
+
+void aq_mig_on_response(aq_conn *conn, aq_tstamp ts) {
+  aq_conn_mig *m = &conn->mig;
+  if (!m->active || !conn->paths[m->path_idx].validated || conn->state != AQ_CS_ESTABLISHED) {
+    return;
+  }
+  m->active = 0;
+  m->done++;
+  /* Move: new path, new CID (§9.5). */
+  conn->active_path = m->path_idx;
+  switch_dcid(conn, m->cid_idx);
+  conn->stats.migrations++;
   /* §9.4: fresh congestion state; the probe's round trip seeds the RTT estimate. */
   aq_duration rtt = ts > m->last_probe_ts ? ts - m->last_probe_ts : conn->set.initial_rtt;
   aq_cc_init(&conn->cc, conn->cc.ops, conn->set.max_udp_payload);
   aq_rtt_init(&conn->recov.rtt, rtt);
   aq_pacer_init(&conn->pacer, conn->set.max_udp_payload);
   conn->tx_stalled = 0;
+}
+
+void aq_mig_on_peer_moved(aq_conn *conn, const aq_cid *dcid) {
+  aq_conn_mig *m = &conn->mig;
+  if (!conn->is_server) {
+    return;
+  }
+  const aq_cid *prev = m->peer_used.len > 0 ? &m->peer_used : &conn->local_cids[0].cid;
+  if (aq_cid_eq(dcid, prev)) {
+    return; /* §9.5: after a NAT rebinding the current CID may stay */
+  }
+  m->peer_used = *dcid;
+  size_t ci = spare_cid(conn);
+  if (ci != AQ_MAX_PEER_CIDS) {
+    switch_dcid(conn, ci);
+  }
 }
 
 aq_tstamp aq_mig_get_expiry(const aq_conn *conn) {

@@ -27,6 +27,7 @@ typedef struct aq_conn_mig {
   unsigned probes_sent;
   uint64_t done;      /* migrations completed */
   uint64_t abandoned; /* probes that timed out */
+  aq_cid peer_used;   /* server: our CID the peer used on its current path (len 0 = seq 0) */
 } aq_conn_mig;
 
 /** aq_conn_write_pkt hook: a probe datagram for the new path, or 0. */
@@ -34,6 +35,12 @@ AQ_MUST_CHECK aq_ssize aq_mig_write(aq_conn *conn, aq_path *path, uint8_t *buf, 
                                     aq_tstamp ts);
 /** A PATH_RESPONSE was processed: switch if it validated the probed path. */
 void aq_mig_on_response(aq_conn *conn, aq_tstamp ts);
+/**
+ * Server: the peer moved to a new path with packets for our CID dcid.  If
+ * that is not the CID it used before (a deliberate migration, not a NAT
+ * rebinding), answer under a fresh CID of the peer's as well (§9.5).
+ */
+void aq_mig_on_peer_moved(aq_conn *conn, const aq_cid *dcid);
 /** The probe's next deadline (AQ_TSTAMP_NEVER if none). */
 aq_tstamp aq_mig_get_expiry(const aq_conn *conn);
 /** Abandon a probe past its deadline (the connection stays where it is). */

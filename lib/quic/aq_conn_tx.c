@@ -271,7 +271,8 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   if (conn->retire_seq_lo >= conn->retire_seq_hi) {
     conn->retire_pending = 0;
   }
-  for (size_t i = 0; i < conn->next; i++) {
+  /* Extension frames only in 1-RTT: their parameters are not remembered for 0-RTT. */
+  for (size_t i = 0; i < conn->next && conn->handshake_complete; i++) {
     const aq_conn_ext *e = &conn->ext[i];
     if (e->ops->write_frames != NULL &&
         e->ops->write_frames(e->ctx, conn, conn->active_path, w, ts) != 0) {

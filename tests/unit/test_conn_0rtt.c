@@ -490,3 +490,32 @@ AQ_TEST(zrtt_before_initial_is_kept) {
   second_free(&x);
   aq_simq_pair_free(&p);
 }
+
+AQ_TEST(zrtt_after_retry) {
+  /* Server 2 validates addresses with Retry (and the session carries no token):
+   * the 0-RTT data still arrives, and nothing is delivered twice. */
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS};
+  aq_simq_pair p;
+  first_conn(&p, 308, &lp);
+  REQUIRE(g_sess.n > 0);
+  second x;
+  second_init(&x, &p, &lp, tkey_a, 1);
+  x.s.set.retry = 1;
+  aq_zrtt_session s;
+  REQUIRE(aq_zrtt_session_decode(&s, g_sess.blob, g_sess.len) == 0);
+  uint8_t blob[16384];
+  aq_wbuf w;
+  aq_wbuf_init(&w, blob, sizeof(blob));
+  aq_zrtt_session_encode(&w, s.tls, s.tls_len, NULL, 0, s.has_tp ? &s.tp : NULL);
+  REQUIRE(aq_wbuf_error(&w) == 0);
+  REQUIRE(second_start(&x, blob, aq_wbuf_len(&w)) == 0);
+  aq_simq_stream *cs = aq_simq_open(&x.c, 1, 4000, 1);
+  REQUIRE(cs != NULL);
+  check_echo(&x, cs, 4000);
+  CHECK(x.c.conn->got_retry);
+  CHECK(aq_conn_is_resumed(x.c.conn));
+  CHECK_INT(aq_conn_early_data_state(x.c.conn), AQ_EARLY_DATA_ACCEPTED);
+  CHECK_INT(aq_simq_stream_of(&x.s, cs->id)->recvd, 4000);
+  second_free(&x);
+  aq_simq_pair_free(&p);
+}

@@ -25,6 +25,7 @@ typedef struct mig_ctx {
   aq_simq_stream *cs;
   uint64_t bytes;
   aq_cid old_dcid;
+  aq_cid old_server_dcid;
   uint64_t cwnd_before;
   uint64_t recvd_at_move; /* bytes the server had when the move began */
 } mig_ctx;
@@ -33,6 +34,7 @@ static void do_migrate(aq_sim *sim, void *arg) {
   mig_ctx *m = arg;
   m->called = 1;
   m->old_dcid = m->p->c.conn->dcid;
+  m->old_server_dcid = m->p->s.conn->dcid;
   m->cwnd_before = aq_cc_cwnd(&m->p->c.conn->cc);
   if (m->cs != NULL) {
     m->recvd_at_move = aq_simq_stream_of(&m->p->s, m->cs->id)->recvd;
@@ -81,6 +83,9 @@ AQ_TEST(migrate_mid_transfer) {
   CHECK(aq_addr_eq(&aq_conn_get_path(p.c.conn)->local, &m.to));
   CHECK(aq_addr_eq(&aq_conn_get_path(p.s.conn)->remote, &m.to));
   CHECK(!aq_cid_eq(&p.c.conn->dcid, &m.old_dcid));
+  /* ...and the server answers under a fresh CID of the client's too (§9.5). */
+  CHECK(!aq_cid_eq(&p.s.conn->dcid, &m.old_server_dcid));
+  CHECK(!aq_conn_owns_cid(p.c.conn, &m.old_server_dcid));
   aq_conn_stats cst, sst;
   aq_conn_get_stats(p.c.conn, &cst);
   aq_conn_get_stats(p.s.conn, &sst);
