@@ -129,6 +129,10 @@ int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts) {
     ku->local = local;
     if (local) {
       ku->initiated++;
+      /* An ack-eliciting packet in the new phase, so its acknowledgment (which
+       * allows the next update) comes back even when we only send ACKs, as a
+       * downloading client does. */
+      s->ping_pending = 1;
     }
     const char *trig = local ? "local_update" : "remote_update";
     aq_qlog_key(conn, conn->is_server ? "server_1rtt_secret" : "client_1rtt_secret",
