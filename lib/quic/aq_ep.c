@@ -16,6 +16,7 @@
 #include "aq_conn_int.h"
 #include "aq_ct.h"
 #include "aq_mem.h"
+#include "aq_qad_conn.h"
 
 struct aq_ep {
   const aq_mem *mem;
@@ -35,6 +36,7 @@ struct aq_ep {
   aq_path vn_path;
   uint8_t vn_buf[2 * AQ_MAX_CIDLEN_INVARIANT + 128];
   size_t vn_len;
+  aq_qad_ep *qad; /* address discovery for new connections (aq_ep_set_qad), NULL = off */
 };
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
@@ -99,6 +101,7 @@ void aq_ep_del(aq_ep *ep) {
     aq_conn_del(ep->conns[i]);
   }
   aq_mem_free(ep->mem, ep->conns);
+  aq_qad_ep_del(ep->qad);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
   aq_mem_free(ep->mem, ep);
@@ -214,6 +217,9 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   }
   aq_conn *c;
   int rc = aq_conn_new(&c, 0, &ep->set, &ep->cb, ep->user_data, ep->mem, path, NULL, ts);
+  if (rc == 0 && (rc = aq_qad_ep_attach(ep->qad, c, ts)) != 0) {
+    aq_conn_del(c);
+  }
   if (rc != 0) {
     return rc;
   }
@@ -297,6 +303,10 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
       aq_conn_del(c);
       return 0;
     }
+    if ((rc = aq_qad_ep_attach(ep->qad, c, ts)) != 0) {
+      aq_conn_del(c);
+      return aq_err_is_fatal(rc) ? rc : 0;
+    }
     aq_conn_set_ep(c, ep);
     aq_conn_set_reset_key(c, ep->reset_key);
     ep->conns[ep->nconns++] = c;
@@ -371,4 +381,14 @@ int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts) {
     i++;
   }
   return 0;
+}
+
+/* ------------------------------------------- QUIC address discovery (issue 8) */
+
+int aq_ep_set_qad(aq_ep *ep, const aq_qad_config *cfg) {
+  return aq_qad_ep_configure(&ep->qad, ep->mem, cfg);
+}
+
+size_t aq_ep_discovered(const aq_ep *ep, aq_discovered_addr *out, size_t n) {
+  return aq_qad_ep_discovered(ep->qad, out, n);
 }
