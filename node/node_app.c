@@ -65,6 +65,11 @@ static void app_catch_signals(node_loop *loop) {
   sigaction(SIGPIPE, &sa, NULL); /* a closed stdout pipe must not kill the node */
 }
 
+static const char *app_getenv(const char *name, void *ud) {
+  (void)ud;
+  return getenv(name);
+}
+
 /* ------------------------------------------------------------ peer table */
 
 static app_peer *peer_alloc(node_app *app, aq_conn *conn, int inbound, int boot, aq_tstamp now) {
@@ -144,6 +149,14 @@ void app_on_observed(node_app *app, app_peer *from, const aq_addr *addr) {
 }
 
 /* ------------------------------------------------------------ callbacks */
+
+/* QUIC address discovery: the peer of conn reported our address. */
+static void cb_addr_observed(aq_conn *conn, const aq_addr *observed, int changed,
+                             void *user_data) {
+  (void)changed; /* app_on_observed tells new addresses from known ones itself */
+  node_app *app = user_data;
+  app_on_observed(app, aq_conn_get_app_data(conn), observed);
+}
 
 static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *user_data) {
   (void)ep;
@@ -651,6 +664,23 @@ int node_app_run(const node_cfg *cfg) {
   }
   int is_server = app->role != APP_ROLE_CLIENT;
 
+  /*
+   * Address discovery policy: ANT_QUIC_ADDRESS_DISCOVERY_ENABLED and
+   * ANT_QUIC_MAX_OBSERVATION_RATE; a bootstrap node observes at 63/s on
+   * every path (reference README, "Bootstrap nodes automatically use
+   * aggressive observation settings").
+   */
+  aq_qad_config qad;
+  const char *why = NULL;
+  if (aq_qad_config_from_env(&qad, app_getenv, NULL, &why) != 0) {
+    fprintf(stderr, "ant-quic: %s\n", why ? why : "bad address discovery environment");
+    status = 2;
+    goto out;
+  }
+  if (app->role == APP_ROLE_BOOTSTRAP) {
+    qad.bootstrap = 1;
+  }
+
   if (app_identity(app) != 0) {
     status = 2;
     goto out;
@@ -672,9 +702,17 @@ int node_app_run(const node_cfg *cfg) {
   cb.handshake_completed = cb_handshake_completed;
   cb.verify_peer = cb_verify_peer;
   cb.conn_closed = cb_conn_closed;
+  cb.addr_observed = cb_addr_observed;
 
   if (app_bind(app, &s, &cb, is_server) != 0) {
     status = 1;
+    goto out;
+  }
+
+  int qrc = aq_ep_set_qad(node_ep_aq(app->ep), &qad);
+  if (qrc != 0) {
+    fprintf(stderr, "ant-quic: address discovery: %s\n", aq_strerror(qrc));
+    status = 2;
     goto out;
   }
 
