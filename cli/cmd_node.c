@@ -18,15 +18,10 @@ int cmd_node(int argc, char **argv, int coordinator) {
     return 2;
   }
   switch (cfg.action) {
-  case NODE_CFG_HELP:
-    fputs(node_cfg_usage_text(), stdout);
-    return 0;
-  case NODE_CFG_VERSION:
-    printf("ant-quic %s\n", aq_version());
-    return 0;
+  case NODE_CFG_HELP: fputs(node_cfg_usage_text(), stdout); return 0;
+  case NODE_CFG_VERSION: printf("ant-quic %s\n", aq_version()); return 0;
   case NODE_CFG_RUN:
-  default:
-    break;
+  default: break;
   }
   if (coordinator) {
     cfg.force_coordinator = 1;

@@ -10,7 +10,9 @@
 #include "cli.h"
 #include "node_cfg.h"
 
-static int cmd_coordinator(int argc, char **argv) { return cmd_node(argc, argv, 1); }
+static int cmd_coordinator(int argc, char **argv) {
+  return cmd_node(argc, argv, 1);
+}
 
 static int cmd_help(int argc, char **argv) {
   (void)argc;
@@ -30,12 +32,8 @@ static const struct {
   const char *name;
   int (*fn)(int argc, char **argv);
 } subcommands[] = {
-    {"selftest", cmd_selftest},
-    {"identity", cmd_identity},
-    {"coordinator", cmd_coordinator},
-    {"connect", cmd_later},
-    {"chat", cmd_later},
-    {"help", cmd_help},
+    {"selftest", cmd_selftest}, {"identity", cmd_identity}, {"coordinator", cmd_coordinator},
+    {"connect", cmd_later},     {"chat", cmd_later},        {"help", cmd_help},
 };
 
 int main(int argc, char **argv) {

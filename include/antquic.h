@@ -331,6 +331,14 @@ typedef struct aq_callbacks {
    * connection is the header.  data is valid only during the call.
    */
   void (*qlog)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
+  /**
+   * Address discovery (aq_ep_set_qad): the peer reported the address it
+   * sees us at (an OBSERVED_ADDRESS frame it was asked for, newer than the
+   * last one on its path).  changed = 1 for the first report on this
+   * connection and whenever it differs from the previous report (e.g. after
+   * a NAT rebinding).  observed is valid during the call.
+   */
+  void (*addr_observed)(aq_conn *conn, const aq_addr *observed, int changed, void *user_data);
 } aq_callbacks;
 
 /** Statistics of one connection. */
@@ -594,6 +602,87 @@ AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_write_pkt_ecn(aq_conn *conn, aq_path *p
  * the current one), AQ_ERR_CALLBACK_FAILURE.
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_conn_migrate(aq_conn *conn, const aq_addr *new_local, aq_tstamp ts);
+/* ------------------------------------------- QUIC address discovery (issue 8) */
+/*
+ * draft-ietf-quic-address-discovery: each side may tell the other the
+ * address (IP:port) it sees the other's packets come from, in
+ * OBSERVED_ADDRESS frames, so a node behind a NAT learns its public
+ * address.  aq_ep_set_qad turns it on for every connection the endpoint
+ * creates afterwards; reports arrive through aq_callbacks.addr_observed and
+ * collect in the endpoint's set of discovered addresses (aq_ep_discovered).
+ * Rate limits are local policy: a token bucket per path (rate = burst).
+ */
+
+/** Address discovery policy (see aq_qad_config_default). */
+typedef struct aq_qad_config {
+  int enabled;           /* default 1 (ANT_QUIC_ADDRESS_DISCOVERY_ENABLED) */
+  uint32_t max_rate;     /* observations/s per path, 1..63, default 10 (ANT_QUIC_MAX_OBSERVATION_RATE) */
+  int observe_all_paths; /* also report on non-active paths (in probing packets); default 0 */
+  int bootstrap;         /* bootstrap node: 63/s and all paths, whatever the two fields above say */
+  uint8_t mode;          /* address_discovery transport parameter we send: 0 = we only provide
+                          * observations, 1 = we only want them, 2 = both (default) */
+} aq_qad_config;
+
+/** Fill cfg with the defaults (enabled, 10/s, active path only, not bootstrap, mode 2). */
+AQ_EXTERN void aq_qad_config_default(aq_qad_config *cfg);
+
+/** Environment lookup for aq_qad_config_from_env: the value of name, or NULL if unset. */
+typedef const char *(*aq_qad_getenv_fn)(const char *name, void *ud);
+
+/**
+ * Defaults, then ANT_QUIC_ADDRESS_DISCOVERY_ENABLED (true/false/1/0/yes/no,
+ * any case) and ANT_QUIC_MAX_OBSERVATION_RATE (decimal 1..63) read through
+ * get (e.g. a wrapper of getenv).  Returns 0, or AQ_ERR_MALFORMED /
+ * AQ_ERR_VALUE_RANGE with *why (if why is non-NULL) set to a static message
+ * to print at start-up; cfg is written only on success.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_qad_config_from_env(aq_qad_config *cfg, aq_qad_getenv_fn get,
+                                                   void *ud, const char **why);
+
+/**
+ * Use address discovery on every connection ep creates from now on (cfg is
+ * copied; connections that exist keep their settings).  cfg NULL or
+ * cfg->enabled == 0 turns it off for new connections (the discovered set is
+ * kept).  Errors: AQ_ERR_VALUE_RANGE (max_rate not 1..63 without bootstrap,
+ * mode > 2), AQ_ERR_NOMEM.  Not from inside a callback.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_ep_set_qad(aq_ep *ep, const aq_qad_config *cfg);
+
+/** Peers remembered per discovered address (the most recent ones). */
+#define AQ_QAD_MAX_REPORTERS 4
+/** Discovered addresses an endpoint remembers (the least recently reported is forgotten). */
+#define AQ_QAD_MAX_DISCOVERED 32
+/** Address changes one connection may add to the endpoint's set (the reference's 100). */
+#define AQ_QAD_MAX_ADDRS_PER_CONN 100
+
+/** One peer that reported a discovered address. */
+typedef struct aq_qad_reporter {
+  aq_addr peer;      /* the reporting peer's address (its end of the path) */
+  aq_tstamp last_ts; /* when it last reported this address */
+} aq_qad_reporter;
+
+/** One of our external addresses as peers reported it. */
+typedef struct aq_discovered_addr {
+  aq_addr addr;        /* our address as seen from outside */
+  aq_tstamp first_ts;  /* first report */
+  aq_tstamp last_ts;   /* latest report */
+  uint64_t reports;    /* accepted OBSERVED_ADDRESS frames carrying it */
+  size_t nreporters;   /* entries used in reporters[] */
+  aq_qad_reporter reporters[AQ_QAD_MAX_REPORTERS]; /* most recent first */
+} aq_discovered_addr;
+
+/**
+ * Copy up to n discovered addresses (most recently reported first) into
+ * out (may be NULL when n == 0).  Returns how many the endpoint holds (may
+ * exceed n).  0 if address discovery was never enabled.
+ */
+AQ_EXTERN size_t aq_ep_discovered(const aq_ep *ep, aq_discovered_addr *out, size_t n);
+
+/**
+ * Our address as conn's peer last reported it: 0 and *out set, or
+ * AQ_ERR_NOT_FOUND (no report yet, or address discovery not in use).
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_observed_addr(const aq_conn *conn, aq_addr *out);
 
 #ifdef __cplusplus
 }

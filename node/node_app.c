@@ -65,6 +65,11 @@ static void app_catch_signals(node_loop *loop) {
   sigaction(SIGPIPE, &sa, NULL); /* a closed stdout pipe must not kill the node */
 }
 
+static const char *app_getenv(const char *name, void *ud) {
+  (void)ud;
+  return getenv(name);
+}
+
 /* ------------------------------------------------------------ peer table */
 
 static app_peer *peer_alloc(node_app *app, aq_conn *conn, int inbound, int boot, aq_tstamp now) {
@@ -87,7 +92,9 @@ static app_peer *peer_alloc(node_app *app, aq_conn *conn, int inbound, int boot,
   return NULL;
 }
 
-static int peer_index(const node_app *app, const app_peer *p) { return (int)(p - app->peers); }
+static int peer_index(const node_app *app, const app_peer *p) {
+  return (int)(p - app->peers);
+}
 
 /*
  * The PeerId of an authenticated key: ML-DSA-65 and Ed25519 keys as the
@@ -102,16 +109,13 @@ static int peer_id_from_spki(uint8_t out[AQ_PEER_ID_LEN], const uint8_t *spki, s
     return aq_hash(AQ_HASH_SHA256, out, spki, spkilen);
   }
   switch (type) {
-  case AQ_KEY_MLDSA65:
-    return aq_peer_id_from_pk(out, AQ_IDENTITY_MLDSA65, key, keylen);
-  case AQ_KEY_ED25519:
-    return aq_peer_id_from_pk(out, AQ_IDENTITY_ED25519, key, keylen);
+  case AQ_KEY_MLDSA65: return aq_peer_id_from_pk(out, AQ_IDENTITY_MLDSA65, key, keylen);
+  case AQ_KEY_ED25519: return aq_peer_id_from_pk(out, AQ_IDENTITY_ED25519, key, keylen);
   case AQ_KEY_NONE:
   case AQ_KEY_ECDSA_P256:
   case AQ_KEY_ECDSA_P384:
   case AQ_KEY_RSA:
-  default:
-    return aq_hash(AQ_HASH_SHA256, out, spki, spkilen);
+  default: return aq_hash(AQ_HASH_SHA256, out, spki, spkilen);
   }
 }
 
@@ -144,6 +148,13 @@ void app_on_observed(node_app *app, app_peer *from, const aq_addr *addr) {
 }
 
 /* ------------------------------------------------------------ callbacks */
+
+/* QUIC address discovery: the peer of conn reported our address. */
+static void cb_addr_observed(aq_conn *conn, const aq_addr *observed, int changed, void *user_data) {
+  (void)changed; /* app_on_observed tells new addresses from known ones itself */
+  node_app *app = user_data;
+  app_on_observed(app, aq_conn_get_app_data(conn), observed);
+}
 
 static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *user_data) {
   (void)ep;
@@ -407,17 +418,10 @@ static void console_line(const char *line, size_t len, int truncated, void *user
     return;
   }
   switch (node_console_parse(line, len, &arg, &arglen)) {
-  case NODE_CMD_NONE:
-    break;
-  case NODE_CMD_STATUS:
-    app_emit_status(app);
-    break;
-  case NODE_CMD_PEERS:
-    app_emit_peers(app);
-    break;
-  case NODE_CMD_STATS:
-    app_emit_stats(app);
-    break;
+  case NODE_CMD_NONE: break;
+  case NODE_CMD_STATUS: app_emit_status(app); break;
+  case NODE_CMD_PEERS: app_emit_peers(app); break;
+  case NODE_CMD_STATS: app_emit_stats(app); break;
   case NODE_CMD_DEBUG:
     if (app->log_level >= NODE_LOG_DEBUG) {
       app->log_level = app->cfg.log_level < NODE_LOG_DEBUG ? app->cfg.log_level : NODE_LOG_INFO;
@@ -427,9 +431,7 @@ static void console_line(const char *line, size_t len, int truncated, void *user
       app_emit_message(app, "debug", "Debug logging on");
     }
     break;
-  case NODE_CMD_HELP:
-    app_emit_help(app);
-    break;
+  case NODE_CMD_HELP: app_emit_help(app); break;
   case NODE_CMD_QUIT:
     app->quit = 1;
     node_ep_stop(app->ep);
@@ -531,8 +533,7 @@ static int app_bind(node_app *app, const aq_settings *s, const aq_callbacks *cb,
     any4 = aq_addr_ipv4(zero, 0);
     rc = node_ep_new(&app->ep, &any6, 1, s, cb, app, is_server);
     if (rc != 0) {
-      app_log(app, NODE_LOG_INFO, "IPv6 unavailable (%s); listening on IPv4 only",
-              strerror(errno));
+      app_log(app, NODE_LOG_INFO, "IPv6 unavailable (%s); listening on IPv4 only", strerror(errno));
       rc = node_ep_new(&app->ep, &any4, 1, s, cb, app, is_server);
       aq_addr_format(list, sizeof(list), &any4);
     }
@@ -570,7 +571,8 @@ static int app_identity(node_app *app) {
   if (app->cfg.identity_path != NULL) {
     snprintf(app->identity_path, sizeof(app->identity_path), "%s", app->cfg.identity_path);
   } else if (node_identity_default_path(app->identity_path, sizeof(app->identity_path)) != 0) {
-    fprintf(stderr, "ant-quic: no HOME or XDG_DATA_HOME for the identity file; use --identity FILE\n");
+    fprintf(stderr,
+            "ant-quic: no HOME or XDG_DATA_HOME for the identity file; use --identity FILE\n");
     return -1;
   }
   if (node_identity_load_or_create(&app->id, app->identity_path, AQ_IDENTITY_MLDSA65, 1,
@@ -651,6 +653,23 @@ int node_app_run(const node_cfg *cfg) {
   }
   int is_server = app->role != APP_ROLE_CLIENT;
 
+  /*
+   * Address discovery policy: ANT_QUIC_ADDRESS_DISCOVERY_ENABLED and
+   * ANT_QUIC_MAX_OBSERVATION_RATE; a bootstrap node observes at 63/s on
+   * every path (reference README, "Bootstrap nodes automatically use
+   * aggressive observation settings").
+   */
+  aq_qad_config qad;
+  const char *why = NULL;
+  if (aq_qad_config_from_env(&qad, app_getenv, NULL, &why) != 0) {
+    fprintf(stderr, "ant-quic: %s\n", why ? why : "bad address discovery environment");
+    status = 2;
+    goto out;
+  }
+  if (app->role == APP_ROLE_BOOTSTRAP) {
+    qad.bootstrap = 1;
+  }
+
   if (app_identity(app) != 0) {
     status = 2;
     goto out;
@@ -672,9 +691,17 @@ int node_app_run(const node_cfg *cfg) {
   cb.handshake_completed = cb_handshake_completed;
   cb.verify_peer = cb_verify_peer;
   cb.conn_closed = cb_conn_closed;
+  cb.addr_observed = cb_addr_observed;
 
   if (app_bind(app, &s, &cb, is_server) != 0) {
     status = 1;
+    goto out;
+  }
+
+  int qrc = aq_ep_set_qad(node_ep_aq(app->ep), &qad);
+  if (qrc != 0) {
+    fprintf(stderr, "ant-quic: address discovery: %s\n", aq_strerror(qrc));
+    status = 2;
     goto out;
   }
 
@@ -715,9 +742,7 @@ int node_app_run(const node_cfg *cfg) {
     }
   }
   if (status == 0) {
-    app_shutdown(app, app_signal == SIGINT    ? "SIGINT"
-                      : app_signal == SIGTERM ? "SIGTERM"
-                                              : "quit");
+    app_shutdown(app, app_signal == SIGINT ? "SIGINT" : app_signal == SIGTERM ? "SIGTERM" : "quit");
   }
 
 out:

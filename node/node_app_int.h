@@ -12,17 +12,17 @@
 #include "node_console.h"
 #include "node_ep.h"
 
-#define APP_MAX_PEERS 256       /* connections tracked at once */
-#define APP_MAX_OBSERVED 8      /* distinct external addresses remembered */
-#define APP_SPKI_MAX 2048       /* our SPKI DER (ML-DSA-65: 1974 bytes) */
+#define APP_MAX_PEERS 256  /* connections tracked at once */
+#define APP_MAX_OBSERVED 8 /* distinct external addresses remembered */
+#define APP_SPKI_MAX 2048  /* our SPKI DER (ML-DSA-65: 1974 bytes) */
 
 /* Timing policy (reference README "Protocol Timeouts and Constants"). */
-#define APP_KEEP_ALIVE (5 * AQ_SECONDS)          /* keep-alive on bootstrap connections */
-#define APP_DISCOVERY_TIMEOUT (5 * AQ_SECONDS)   /* CANNOT_FIND_EXTERNAL_ADDRESS after this */
-#define APP_HANDSHAKE_TIMEOUT (5 * AQ_SECONDS)   /* give up one bootstrap attempt */
-#define APP_BACKOFF_MIN (500 * AQ_MILLISECONDS)  /* first reconnect delay, doubled per failure */
+#define APP_KEEP_ALIVE (5 * AQ_SECONDS)         /* keep-alive on bootstrap connections */
+#define APP_DISCOVERY_TIMEOUT (5 * AQ_SECONDS)  /* CANNOT_FIND_EXTERNAL_ADDRESS after this */
+#define APP_HANDSHAKE_TIMEOUT (5 * AQ_SECONDS)  /* give up one bootstrap attempt */
+#define APP_BACKOFF_MIN (500 * AQ_MILLISECONDS) /* first reconnect delay, doubled per failure */
 #define APP_BACKOFF_MAX (8 * AQ_SECONDS)
-#define APP_SLICE (200 * AQ_MILLISECONDS)        /* longest loop run between app ticks */
+#define APP_SLICE (200 * AQ_MILLISECONDS) /* longest loop run between app ticks */
 #define APP_SHUTDOWN_GRACE (400 * AQ_MILLISECONDS)
 
 typedef enum app_role {
@@ -33,19 +33,19 @@ typedef enum app_role {
 
 typedef struct app_peer {
   int used;
-  aq_conn *conn;        /* NULL once the core reported it closed */
-  int inbound;          /* 1: the peer connected to us */
-  int boot;             /* index into app->boots for our bootstrap connections, else -1 */
-  aq_addr addr;         /* the peer's address */
+  aq_conn *conn; /* NULL once the core reported it closed */
+  int inbound;   /* 1: the peer connected to us */
+  int boot;      /* index into app->boots for our bootstrap connections, else -1 */
+  aq_addr addr;  /* the peer's address */
   uint8_t peer_id[AQ_PEER_ID_LEN];
-  int have_id;          /* peer_id derived from its authenticated key */
+  int have_id; /* peer_id derived from its authenticated key */
   int established;
-  aq_tstamp started;    /* connect / first Initial */
+  aq_tstamp started; /* connect / first Initial */
   aq_tstamp established_at;
 } app_peer;
 
 typedef enum app_boot_state {
-  APP_BOOT_WAIT = 0,   /* next attempt at next_attempt */
+  APP_BOOT_WAIT = 0, /* next attempt at next_attempt */
   APP_BOOT_CONNECTING,
   APP_BOOT_CONNECTED
 } app_boot_state;
@@ -55,10 +55,10 @@ typedef struct app_boot {
   char text[NODE_HOST_MAX + 12]; /* as given: "host:port" / "[v6]:port" */
   aq_addr addr;                  /* last resolved address (family 0 = none yet) */
   app_boot_state state;
-  int peer;                      /* index into app->peers while connecting/connected, else -1 */
-  unsigned failures;             /* consecutive failed attempts */
+  int peer;          /* index into app->peers while connecting/connected, else -1 */
+  unsigned failures; /* consecutive failed attempts */
   uint64_t attempts;
-  uint64_t connects;             /* handshakes completed over the run */
+  uint64_t connects; /* handshakes completed over the run */
   aq_tstamp next_attempt;
   char last_error[320];
 } app_boot;
@@ -92,7 +92,7 @@ typedef struct node_app {
 
   aq_addr observed[APP_MAX_OBSERVED]; /* distinct external addresses, first seen first */
   size_t nobserved;
-  aq_addr external;                   /* the latest one */
+  aq_addr external; /* the latest one */
   int have_external;
   int reported_no_external;
 

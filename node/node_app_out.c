@@ -21,13 +21,10 @@ uint64_t app_uptime_ms(const node_app *app, aq_tstamp now) {
 
 const char *app_role_name(app_role r) {
   switch (r) {
-  case APP_ROLE_BOOTSTRAP:
-    return "bootstrap";
-  case APP_ROLE_COORDINATOR:
-    return "coordinator";
+  case APP_ROLE_BOOTSTRAP: return "bootstrap";
+  case APP_ROLE_COORDINATOR: return "coordinator";
   case APP_ROLE_CLIENT:
-  default:
-    return "client";
+  default: return "client";
   }
 }
 
@@ -173,7 +170,7 @@ void app_emit_bootstrap(node_app *app, const app_boot *b, const app_peer *p, con
   }
   aq_addr_format(a, sizeof(a), &b->addr);
   if (strcmp(what, "bootstrap_connected") == 0) {
-    human("Connected to bootstrap %s%s%s%s\n", b->text, b->hp.literal ? "" : " (", 
+    human("Connected to bootstrap %s%s%s%s\n", b->text, b->hp.literal ? "" : " (",
           b->hp.literal ? "" : a, b->hp.literal ? "" : ")");
     if (have_id && !app->cfg.minimal) {
       human("  bootstrap PeerId: %s\n", id);
@@ -270,13 +267,10 @@ static size_t count_established(const node_app *app, size_t *in, size_t *out) {
 
 static const char *boot_state_name(const app_boot *b) {
   switch (b->state) {
-  case APP_BOOT_CONNECTED:
-    return "connected";
-  case APP_BOOT_CONNECTING:
-    return "connecting";
+  case APP_BOOT_CONNECTED: return "connected";
+  case APP_BOOT_CONNECTING: return "connecting";
   case APP_BOOT_WAIT:
-  default:
-    return b->next_attempt == AQ_TSTAMP_NEVER ? "stopped" : "retrying";
+  default: return b->next_attempt == AQ_TSTAMP_NEVER ? "stopped" : "retrying";
   }
 }
 
@@ -346,7 +340,8 @@ void app_emit_status(node_app *app) {
   for (size_t i = 0; i < app->nboots; i++) {
     const app_boot *b = &app->boots[i];
     human("  Bootstrap:   %s %s (attempts %llu)%s%s\n", b->text, boot_state_name(b),
-          (unsigned long long)b->attempts, b->state != APP_BOOT_CONNECTED && b->last_error[0] ? ": " : "",
+          (unsigned long long)b->attempts,
+          b->state != APP_BOOT_CONNECTED && b->last_error[0] ? ": " : "",
           b->state != APP_BOOT_CONNECTED ? b->last_error : "");
   }
   fmt_age(age, sizeof(age), now - app->t0);
@@ -450,8 +445,7 @@ void app_emit_stats(node_app *app) {
           (unsigned long long)ls.tx_dgrams, (unsigned long long)ls.rx_dgrams,
           (unsigned long long)app->tot.handshakes_ok,
           (unsigned long long)app->tot.handshakes_failed, nlive,
-          (unsigned long long)app->tot.conns_inbound,
-          (unsigned long long)app->tot.conns_outbound);
+          (unsigned long long)app->tot.conns_inbound, (unsigned long long)app->tot.conns_outbound);
   }
   for (size_t i = 0; i < APP_MAX_PEERS; i++) {
     const app_peer *p = &app->peers[i];

@@ -378,26 +378,16 @@ int node_cfg_parse(node_cfg *cfg, int argc, char *const *argv, char *err, size_t
       }
       break;
     }
-    case F_COORDINATOR:
-      cfg->coordinator = 1;
-      break;
-    case F_FORCE_COORDINATOR:
-      cfg->force_coordinator = 1;
-      break;
-    case F_MINIMAL:
-      cfg->minimal = 1;
-      break;
+    case F_COORDINATOR: cfg->coordinator = 1; break;
+    case F_FORCE_COORDINATOR: cfg->force_coordinator = 1; break;
+    case F_MINIMAL: cfg->minimal = 1; break;
     case F_DEBUG:
       if (cfg->log_level < NODE_LOG_DEBUG) {
         cfg->log_level = NODE_LOG_DEBUG;
       }
       break;
-    case F_HELP:
-      cfg->action = NODE_CFG_HELP;
-      return 0;
-    case F_VERSION:
-      cfg->action = NODE_CFG_VERSION;
-      return 0;
+    case F_HELP: cfg->action = NODE_CFG_HELP; return 0;
+    case F_VERSION: cfg->action = NODE_CFG_VERSION; return 0;
     case F_IDENTITY:
       if (value[0] == '\0') {
         set_err(err, errcap, "--identity: empty file name");
@@ -405,9 +395,7 @@ int node_cfg_parse(node_cfg *cfg, int argc, char *const *argv, char *err, size_t
       }
       cfg->identity_path = value;
       break;
-    case F_JSON:
-      cfg->json = 1;
-      break;
+    case F_JSON: cfg->json = 1; break;
     case F_LOG_LEVEL:
       if (node_log_level_parse(&cfg->log_level, value) != 0) {
         set_err(err, errcap, "--log-level: '%s' is not one of error, warn, info, debug, trace",

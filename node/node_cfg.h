@@ -15,9 +15,9 @@
 
 #include "antquic.h"
 
-#define NODE_CFG_MAX_LISTEN 4     /* one UDP socket each (NODE_LOOP_MAX_SOCKS) */
+#define NODE_CFG_MAX_LISTEN 4 /* one UDP socket each (NODE_LOOP_MAX_SOCKS) */
 #define NODE_CFG_MAX_BOOTSTRAP 16
-#define NODE_HOST_MAX 253         /* longest DNS name (RFC 1035 §2.3.4, dots included) */
+#define NODE_HOST_MAX 253 /* longest DNS name (RFC 1035 §2.3.4, dots included) */
 
 typedef enum node_log_level {
   NODE_LOG_ERROR = 0,
@@ -47,11 +47,11 @@ typedef struct node_cfg {
   size_t nlisten;
   node_hostport bootstrap[NODE_CFG_MAX_BOOTSTRAP];
   size_t nbootstrap;
-  int coordinator;       /* offer coordinator (bootstrap) services */
-  int force_coordinator; /* act as a bootstrap node: observe at 63/s, all paths */
-  int minimal;           /* terse output: no banner, no decoration */
-  int json;              /* one JSON object per event per line on stdout */
-  node_log_level log_level; /* stderr log threshold (default warn; --debug = debug) */
+  int coordinator;           /* offer coordinator (bootstrap) services */
+  int force_coordinator;     /* act as a bootstrap node: observe at 63/s, all paths */
+  int minimal;               /* terse output: no banner, no decoration */
+  int json;                  /* one JSON object per event per line on stdout */
+  node_log_level log_level;  /* stderr log threshold (default warn; --debug = debug) */
   const char *identity_path; /* NULL = node_identity_default_path() */
 } node_cfg;
 

@@ -5,7 +5,8 @@
 #include <strings.h>
 
 static const node_cmd_info cmd_table[] = {
-    {"/status", NODE_CMD_STATUS, "listen addresses, PeerId, discovered addresses, role, connections"},
+    {"/status", NODE_CMD_STATUS,
+     "listen addresses, PeerId, discovered addresses, role, connections"},
     {"/peers", NODE_CMD_PEERS, "connected peers: PeerId, address, RTT, direct/relayed, age"},
     {"/stats", NODE_CMD_STATS, "packets, bytes, losses, handshakes, per-connection counters"},
     {"/debug", NODE_CMD_DEBUG, "toggle debug logging (stderr)"},
@@ -27,7 +28,9 @@ const node_cmd_info *node_cmd_table(size_t *n) {
   return cmd_table;
 }
 
-static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static int is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 static int word_is(const char *w, size_t n, const char *name) {
   return strlen(name) == n && strncasecmp(w, name, n) == 0;
@@ -84,7 +87,9 @@ node_cmd node_console_parse(const char *line, size_t len, const char **arg, size
   return NODE_CMD_UNKNOWN;
 }
 
-void node_console_init(node_console *c) { memset(c, 0, sizeof(*c)); }
+void node_console_init(node_console *c) {
+  memset(c, 0, sizeof(*c));
+}
 
 static void deliver(node_console *c, node_console_line_fn fn, void *user_data) {
   size_t n = c->len;

@@ -13,15 +13,15 @@
 #define NODE_CONSOLE_LINE_MAX 1024 /* longer lines are cut here (and flagged) */
 
 typedef enum node_cmd {
-  NODE_CMD_NONE = 0,  /* empty or blank line */
+  NODE_CMD_NONE = 0, /* empty or blank line */
   NODE_CMD_STATUS,
   NODE_CMD_PEERS,
   NODE_CMD_STATS,
   NODE_CMD_DEBUG,
   NODE_CMD_HELP,
   NODE_CMD_QUIT,
-  NODE_CMD_UNKNOWN,   /* "/something" we do not know */
-  NODE_CMD_TEXT       /* a line not starting with '/' (chat: a later release) */
+  NODE_CMD_UNKNOWN, /* "/something" we do not know */
+  NODE_CMD_TEXT     /* a line not starting with '/' (chat: a later release) */
 } node_cmd;
 
 /** One console command for /help. */
@@ -45,8 +45,7 @@ const node_cmd_info *node_cmd_table(size_t *n);
 node_cmd node_console_parse(const char *line, size_t len, const char **arg, size_t *arglen);
 
 /** Called for each complete line (newline and a trailing CR removed). */
-typedef void (*node_console_line_fn)(const char *line, size_t len, int truncated,
-                                     void *user_data);
+typedef void (*node_console_line_fn)(const char *line, size_t len, int truncated, void *user_data);
 
 /** Line accumulator (embed it; no allocation). */
 typedef struct node_console {

@@ -18,7 +18,9 @@ static void put(node_json *j, const char *s, size_t n) {
   j->len += n;
 }
 
-static void putc1(node_json *j, char c) { put(j, &c, 1); }
+static void putc1(node_json *j, char c) {
+  put(j, &c, 1);
+}
 
 /*
  * Length of the well-formed UTF-8 sequence at s[0..left-1] (RFC 3629 §4
@@ -67,27 +69,13 @@ static void put_escaped(node_json *j, const char *s, size_t len) {
     char tmp[8];
     if (c < 0x80) {
       switch (c) {
-      case '"':
-        put(j, "\\\"", 2);
-        break;
-      case '\\':
-        put(j, "\\\\", 2);
-        break;
-      case '\b':
-        put(j, "\\b", 2);
-        break;
-      case '\f':
-        put(j, "\\f", 2);
-        break;
-      case '\n':
-        put(j, "\\n", 2);
-        break;
-      case '\r':
-        put(j, "\\r", 2);
-        break;
-      case '\t':
-        put(j, "\\t", 2);
-        break;
+      case '"': put(j, "\\\"", 2); break;
+      case '\\': put(j, "\\\\", 2); break;
+      case '\b': put(j, "\\b", 2); break;
+      case '\f': put(j, "\\f", 2); break;
+      case '\n': put(j, "\\n", 2); break;
+      case '\r': put(j, "\\r", 2); break;
+      case '\t': put(j, "\\t", 2); break;
       default:
         if (c < 0x20 || c == 0x7f) {
           snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)c);
@@ -184,9 +172,13 @@ void node_json_arr_begin(node_json *j, const char *key) {
   open_container(j, 1);
 }
 
-void node_json_obj_end(node_json *j) { close_container(j, 0); }
+void node_json_obj_end(node_json *j) {
+  close_container(j, 0);
+}
 
-void node_json_arr_end(node_json *j) { close_container(j, 1); }
+void node_json_arr_end(node_json *j) {
+  close_container(j, 1);
+}
 
 void node_json_strn(node_json *j, const char *key, const char *s, size_t len) {
   begin_value(j, key);

@@ -23,8 +23,8 @@ typedef struct node_json {
   char *buf;
   size_t cap;
   size_t len;
-  int err;                          /* sticky: 1 after overflow or misuse */
-  int depth;                        /* open objects/arrays */
+  int err;                            /* sticky: 1 after overflow or misuse */
+  int depth;                          /* open objects/arrays */
   uint8_t first[NODE_JSON_MAX_DEPTH]; /* 1 while the container at that depth is empty */
   uint8_t is_arr[NODE_JSON_MAX_DEPTH];
 } node_json;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "aq_tp.h"
+
 int aq_qad_tp_valid(uint64_t v) {
   return v <= 2 ? 0 : AQ_ERR_VALUE_RANGE;
 }
@@ -78,8 +80,12 @@ int aq_qad_rx_accept(aq_qad_rx *rx, uint64_t seq, const aq_addr *addr) {
 }
 
 void aq_qad_config_default(aq_qad_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
   cfg->enabled = 1;
   cfg->max_rate = AQ_QAD_DEFAULT_RATE;
+  cfg->observe_all_paths = 0;
+  cfg->bootstrap = 0;
+  cfg->mode = AQ_TP_AD_BOTH;
 }
 
 /** ASCII case-insensitive string equality (no locale). */

@@ -105,25 +105,9 @@ int aq_qad_rx_accept(aq_qad_rx *rx, uint64_t seq, const aq_addr *addr);
 
 /* ------------------------------------------------------------ config */
 
-typedef struct aq_qad_config {
-  int enabled;       /* ANT_QUIC_ADDRESS_DISCOVERY_ENABLED, default 1 */
-  uint32_t max_rate; /* ANT_QUIC_MAX_OBSERVATION_RATE, default 10, 1..63 */
-} aq_qad_config;
-
-/** Lookup callback: the value of `name`, or NULL if unset. */
-typedef const char *(*aq_qad_getenv_fn)(const char *name, void *ud);
-
-/** Fill cfg with the defaults (enabled, AQ_QAD_DEFAULT_RATE). */
-void aq_qad_config_default(aq_qad_config *cfg);
-
-/**
- * Read ANT_QUIC_ADDRESS_DISCOVERY_ENABLED (true/false/1/0/yes/no, any case)
- * and ANT_QUIC_MAX_OBSERVATION_RATE (decimal 1..63) through get; unset
- * variables keep the defaults.  Returns 0, or AQ_ERR_MALFORMED (bad
- * spelling) / AQ_ERR_VALUE_RANGE (rate outside 1..63) with *why (if why is
- * non-NULL) set to a static message; cfg is written only on success.
+/*
+ * aq_qad_config, aq_qad_config_default and aq_qad_config_from_env are
+ * public (antquic.h, "QUIC address discovery"); implemented in aq_qad.c.
  */
-AQ_MUST_CHECK int aq_qad_config_from_env(aq_qad_config *cfg, aq_qad_getenv_fn get, void *ud,
-                                         const char **why);
 
 #endif /* AQ_QAD_H */

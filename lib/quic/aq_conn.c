@@ -348,6 +348,13 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
       }
       continue;
     }
+    if (sf->kind == AQ_SF_EXT) {
+      const aq_conn_ext *e = sf->id < conn->next ? &conn->ext[sf->id] : NULL;
+      if (e != NULL && e->ops->on_frame_fate != NULL) {
+        e->ops->on_frame_fate(e->ctx, conn, sf->off, acked);
+      }
+      continue;
+    }
     if (sf->kind == AQ_SF_CRYPTO) {
       aq_pnspace *cs = &conn->sp[sf->id];
       if (cs->discarded) {
@@ -503,6 +510,11 @@ void aq_conn_del(aq_conn *conn) {
     return;
   }
   const aq_mem *mem = conn->mem;
+  for (size_t i = 0; i < conn->next; i++) {
+    if (conn->ext[i].ops->on_del != NULL) {
+      conn->ext[i].ops->on_del(conn->ext[i].ctx, conn);
+    }
+  }
   for (size_t i = 0; i < AQ_PN_SPACE_COUNT; i++) {
     aq_pnspace *s = &conn->sp[i];
     if (s->has_rx) {
@@ -545,6 +557,22 @@ int aq_conn_ext_register(aq_conn *conn, const aq_conn_ext_ops *ops, void *ctx,
   e->ctx = ctx;
   e->tp_value = tp_value;
   e->tp_len = tp_len;
+  return 0;
+}
+
+int aq_conn_ext_track(aq_conn *conn, uint64_t token) {
+  aq_sent_meta *m = conn->ext_tx_meta;
+  if (m == NULL) {
+    return AQ_ERR_STATE;
+  }
+  if (m->nframes >= AQ_SENT_MAX_FRAMES) {
+    return AQ_ERR_LIMIT;
+  }
+  aq_sent_frame *sf = &m->f[m->nframes++];
+  memset(sf, 0, sizeof(*sf));
+  sf->kind = AQ_SF_EXT;
+  sf->id = conn->ext_tx_idx;
+  sf->off = token;
   return 0;
 }
 
@@ -847,6 +875,11 @@ static unsigned find_path(aq_conn *conn, const aq_path *path) {
   memset(&conn->paths[slot], 0, sizeof(conn->paths[slot]));
   conn->paths[slot].in_use = 1;
   conn->paths[slot].addr = *path;
+  for (size_t i = 0; i < conn->next; i++) {
+    if (conn->ext[i].ops->on_path != NULL) {
+      conn->ext[i].ops->on_path(conn->ext[i].ctx, conn, slot);
+    }
+  }
   return slot;
 }
 
@@ -1098,6 +1131,7 @@ int aq_conn_read_pkt(aq_conn *conn, const aq_path *path, const uint8_t *data, si
   }
   conn->stats.bytes_recv += len;
   conn->tx_stalled = 0;
+  conn->amp_blocked = 0;
   if (conn->is_server && !conn->addr_validated) {
     conn->amp_recv += len;
     aq_recov_set_amplification_limited(&conn->recov, 0, ts);
@@ -1186,7 +1220,7 @@ aq_tstamp aq_conn_get_expiry(const aq_conn *conn) {
     return conn->close_deadline;
   }
   aq_tstamp t = aq_recov_get_expiry(&conn->recov);
-  for (size_t i = 0; i < AQ_PN_SPACE_COUNT; i++) {
+  for (size_t i = 0; i < AQ_PN_SPACE_COUNT && !conn->amp_blocked; i++) {
     if (conn->sp[i].has_tx && !conn->sp[i].discarded) {
       aq_tstamp a = aq_acktr_get_expiry(&conn->sp[i].acktr);
       if (a < t) {
@@ -1209,13 +1243,22 @@ aq_tstamp aq_conn_get_expiry(const aq_conn *conn) {
       t = ka;
     }
   }
-  aq_tstamp pace = aq_conn_tx_pacer_expiry(conn, conn->last_send_ts);
+  aq_tstamp pace = conn->amp_blocked ? AQ_TSTAMP_NEVER
+                                     : aq_conn_tx_pacer_expiry(conn, conn->last_send_ts);
   if (pace < t) {
     t = pace;
   }
   aq_tstamp mig = aq_mig_get_expiry(conn);
   if (mig < t) {
     t = mig;
+  }
+  for (size_t i = 0; conn->handshake_complete && i < conn->next; i++) {
+    if (conn->ext[i].ops->get_expiry != NULL) {
+      aq_tstamp e = conn->ext[i].ops->get_expiry(conn->ext[i].ctx, conn);
+      if (e < t) {
+        t = e;
+      }
+    }
   }
   return t;
 }
@@ -1263,6 +1306,11 @@ int aq_conn_handle_expiry(aq_conn *conn, aq_tstamp ts) {
     s->probes += act.probes;
     /* Probe with the unacknowledged handshake data (RFC 9002 §6.2.4). */
     aq_txbuf_requeue_unacked(&s->ctx);
+  }
+  for (size_t i = 0; conn->handshake_complete && i < conn->next; i++) {
+    if (conn->ext[i].ops->handle_expiry != NULL) {
+      conn->ext[i].ops->handle_expiry(conn->ext[i].ctx, conn, ts);
+    }
   }
   aq_strm_collect(conn);
   return 0;

@@ -82,5 +82,13 @@ int aq_conn_get_error(const aq_conn *conn);
  */
 AQ_MUST_CHECK int aq_conn_ext_register(aq_conn *conn, const struct aq_conn_ext_ops *ops, void *ctx,
                                        const uint8_t *tp_value, size_t tp_len);
+/**
+ * Only from inside an extension's write_frames: record token in the packet
+ * being built, so that the extension's on_frame_fate reports whether it was
+ * acknowledged or lost.  Call it after checking the frame fits and before
+ * writing it.  Errors: AQ_ERR_LIMIT (no room for another record in this
+ * packet: do not write the frame now), AQ_ERR_STATE (not inside write_frames).
+ */
+AQ_MUST_CHECK int aq_conn_ext_track(aq_conn *conn, uint64_t token);
 
 #endif /* AQ_CONN_H */

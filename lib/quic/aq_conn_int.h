@@ -84,7 +84,8 @@ enum {
   AQ_SF_RESET_STREAM = 4,
   AQ_SF_STOP_SENDING = 5,
   AQ_SF_STREAM_DATA_BLOCKED = 6,
-  AQ_SF_NEW_CID = 7
+  AQ_SF_NEW_CID = 7,
+  AQ_SF_EXT = 8 /* an extension's record: id = extension index, off = its token */
 };
 
 /* Per-packet flags for frames that carry "the current value" (resent as such when lost). */
@@ -176,6 +177,19 @@ typedef struct aq_conn_ext_ops {
   int (*on_peer_tp)(void *ctx, aq_conn *conn, const uint8_t *value, size_t len);
   /** Append frames to a 1-RTT packet (w bounded); the module retransmits its own state. */
   int (*write_frames)(void *ctx, aq_conn *conn, unsigned path_idx, aq_wbuf *w, aq_tstamp ts);
+  /* Optional hooks (NULL = unused), added for address discovery: */
+  /** Non-zero if the module has a frame to send on path path_idx now (keeps the sender awake). */
+  int (*has_pending)(void *ctx, const aq_conn *conn, unsigned path_idx);
+  /** The module's next timer (e.g. a rate limiter refill), or AQ_TSTAMP_NEVER. */
+  aq_tstamp (*get_expiry)(void *ctx, const aq_conn *conn);
+  /** Run the module's timers due at ts. */
+  void (*handle_expiry)(void *ctx, aq_conn *conn, aq_tstamp ts);
+  /** The packet carrying a record made with aq_conn_ext_track(token) was acked (1) or lost (0). */
+  void (*on_frame_fate)(void *ctx, aq_conn *conn, uint64_t token, int acked);
+  /** Path slot path_idx now holds a new (local, remote) pair: a new path, or an address change. */
+  void (*on_path)(void *ctx, aq_conn *conn, unsigned path_idx);
+  /** The connection is being freed (no callbacks may run): release ctx. */
+  void (*on_del)(void *ctx, aq_conn *conn);
 } aq_conn_ext_ops;
 
 typedef struct aq_conn_ext {
@@ -392,6 +406,12 @@ struct aq_conn {
   aq_conn_mig mig;   /* client-initiated migration (aq_conn_mig.c) */
   /* qlog trace buffer (aq_qlog.c); NULL until the first event. */
   struct aq_conn_qlog *qlog;
+  /* extension records (aq_conn_ext_track): the packet being built, set around write_frames */
+  aq_sent_meta *ext_tx_meta;
+  size_t ext_tx_idx;
+  /* The active path is unvalidated and its 3x budget is below one packet: timers that only
+   * want to send (ACK, pacer) wait for the peer's next datagram instead of spinning. */
+  int amp_blocked;
 };
 
 /* --------------------------------------------------- internal calls */

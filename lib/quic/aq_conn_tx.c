@@ -97,6 +97,12 @@ int aq_conn_has_app_data(const aq_conn *conn) {
   if (ap->response_pending || ap->challenge_pending || aq_dgram_pending(conn)) {
     return 1;
   }
+  for (size_t i = 0; i < conn->next; i++) {
+    const aq_conn_ext *e = &conn->ext[i];
+    if (e->ops->has_pending != NULL && e->ops->has_pending(e->ctx, conn, conn->active_path)) {
+      return 1;
+    }
+  }
   return aq_strm_has_pending(conn);
 }
 
@@ -274,8 +280,13 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   /* Extension frames only in 1-RTT: their parameters are not remembered for 0-RTT. */
   for (size_t i = 0; i < conn->next && conn->handshake_complete; i++) {
     const aq_conn_ext *e = &conn->ext[i];
-    if (e->ops->write_frames != NULL &&
-        e->ops->write_frames(e->ctx, conn, conn->active_path, w, ts) != 0) {
+    conn->ext_tx_meta = m;
+    conn->ext_tx_idx = i;
+    int erc = e->ops->write_frames != NULL
+                  ? e->ops->write_frames(e->ctx, conn, conn->active_path, w, ts)
+                  : 0;
+    conn->ext_tx_meta = NULL;
+    if (erc != 0) {
       break;
     }
   }
@@ -351,6 +362,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       cap = (size_t)budget;
     }
     if (cap < 1200) {
+      conn->amp_blocked = 1; /* no ACK/pacer wake-ups: the peer's next datagram raises the budget */
       return 0;
     }
   }
@@ -619,13 +631,34 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
     meta_free(conn, mi);
     return 0;
   }
+  /* Extensions may bundle probing frames for this path (OBSERVED_ADDRESS, address discovery §5);
+   * they make the packet ack-eliciting. */
+  unsigned sent_flags = 0;
+  for (size_t i = 0; i < conn->next; i++) {
+    const aq_conn_ext *e = &conn->ext[i];
+    aq_wbuf ew;
+    aq_wbuf_init(&ew, w.p, aq_wbuf_left(&w) - AQ_AEAD_TAG_LEN);
+    conn->ext_tx_meta = &conn->meta[mi];
+    conn->ext_tx_idx = i;
+    int erc = e->ops->write_frames != NULL ? e->ops->write_frames(e->ctx, conn, path_idx, &ew, ts)
+                                           : 0;
+    conn->ext_tx_meta = NULL;
+    if (aq_wbuf_error(&ew) == 0 && aq_wbuf_len(&ew) > 0) {
+      (void)aq_wbuf_reserve(&w, aq_wbuf_len(&ew));
+      sent_flags = AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT;
+    }
+    if (erc != 0) {
+      break;
+    }
+  }
   aq_wbuf_zeros(&w, aq_wbuf_left(&w)); /* PADDING, then the tag's room */
   size_t len = aq_wbuf_len(&w);
   aq_qlog_packet(conn, 1, AQ_PKT_1RTT, hd.pkt_num, hd.key_phase, buf + hd.pktlen,
                  len - hd.pktlen - AQ_AEAD_TAG_LEN, len, ts);
   int rc = aq_pprot_seal(&s->tx, buf, len, hd.pktlen, hd.pn_offset, hd.pn_len, hd.pkt_num);
   if (rc == 0) {
-    rc = aq_recov_on_sent(&conn->recov, AQ_PN_SPACE_APP, hd.pkt_num, (uint32_t)len, 0, mi, ts);
+    rc = aq_recov_on_sent(&conn->recov, AQ_PN_SPACE_APP, hd.pkt_num, (uint32_t)len, sent_flags,
+                          mi, ts);
   }
   if (rc != 0) {
     meta_free(conn, mi);

@@ -16,6 +16,7 @@
 #include "aq_conn_int.h"
 #include "aq_ct.h"
 #include "aq_mem.h"
+#include "aq_qad_conn.h"
 
 struct aq_ep {
   const aq_mem *mem;
@@ -41,6 +42,7 @@ struct aq_ep {
   /* ECN (RFC 9000 §13.4) of the datagram in aq_ep_read_ecn / aq_ep_write_ecn. */
   unsigned rx_ecn;
   unsigned *tx_ecn;
+  aq_qad_ep *qad; /* address discovery for new connections (aq_ep_set_qad), NULL = off */
 };
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
@@ -112,6 +114,7 @@ void aq_ep_del(aq_ep *ep) {
     aq_conn_del(ep->conns[i]);
   }
   aq_mem_free(ep->mem, ep->conns);
+  aq_qad_ep_del(ep->qad);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
   aq_memzero(ep->ticket_key, sizeof(ep->ticket_key));
@@ -228,6 +231,9 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   }
   aq_conn *c;
   int rc = aq_conn_new(&c, 0, &ep->set, &ep->cb, ep->user_data, ep->mem, path, NULL, ts);
+  if (rc == 0 && (rc = aq_qad_ep_attach(ep->qad, c, ts)) != 0) {
+    aq_conn_del(c);
+  }
   if (rc != 0) {
     return rc;
   }
@@ -321,6 +327,10 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     }
     if (token_ok) {
       aq_conn_set_addr_validated(c);
+    }
+    if ((rc = aq_qad_ep_attach(ep->qad, c, ts)) != 0) {
+      aq_conn_del(c);
+      return aq_err_is_fatal(rc) ? rc : 0;
     }
     aq_conn_set_ep(c, ep);
     aq_conn_set_reset_key(c, ep->reset_key);
@@ -419,4 +429,14 @@ aq_ssize aq_ep_write_ecn(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, uns
   ep->tx_ecn = NULL;
   *ecn = n > 0 ? mark : AQ_ECN_NOT_ECT;
   return n;
+}
+
+/* ------------------------------------------- QUIC address discovery (issue 8) */
+
+int aq_ep_set_qad(aq_ep *ep, const aq_qad_config *cfg) {
+  return aq_qad_ep_configure(&ep->qad, ep->mem, cfg);
+}
+
+size_t aq_ep_discovered(const aq_ep *ep, aq_discovered_addr *out, size_t n) {
+  return aq_qad_ep_discovered(ep->qad, out, n);
 }

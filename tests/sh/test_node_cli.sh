@@ -38,6 +38,8 @@ bad 2 "not yet available" --nickname bob
 bad 2 "'connect' is not yet available" connect --coordinator 1.2.3.4:9000 00
 bad 2 "'chat' is not yet available" chat
 bad 2 "unknown subcommand 'frob'" frob
+ANT_QUIC_MAX_OBSERVATION_RATE=64 bad 2 "ANT_QUIC_MAX_OBSERVATION_RATE|observation rate" --listen 127.0.0.1:0
+ANT_QUIC_ADDRESS_DISCOVERY_ENABLED=perhaps bad 2 "ANT_QUIC_ADDRESS_DISCOVERY_ENABLED" --listen 127.0.0.1:0
 bad 2 "no listening socket can reach \[::1\]:9000" --listen 127.0.0.1:0 --bootstrap '[::1]:9000'
 
 # Port in use: a first node holds the port.

@@ -248,7 +248,7 @@ AQ_TEST(conn_thousands_of_streams) {
 
 /* A server extension with a 6000-byte transport parameter makes its first flight large. */
 static uint8_t big_tp[6000];
-static const aq_conn_ext_ops big_ext = {"big", NULL, 0, 0x7f3a, NULL, NULL, NULL};
+static const aq_conn_ext_ops big_ext = {.name = "big", .tp_id = 0x7f3a};
 
 static void add_big_ext(aq_simq *q, aq_conn *conn) {
   (void)q;
@@ -554,8 +554,13 @@ static int ext_write(void *ctx, aq_conn *conn, unsigned path_idx, aq_wbuf *w, aq
   return 0;
 }
 
-static const aq_conn_ext_ops obs_ext = {
-    "address discovery", obs_types, 2, AQ_TP_ADDRESS_DISCOVERY, ext_on_frame, ext_on_tp, ext_write};
+static const aq_conn_ext_ops obs_ext = {.name = "address discovery",
+                                        .frame_types = obs_types,
+                                        .nframe_types = 2,
+                                        .tp_id = AQ_TP_ADDRESS_DISCOVERY,
+                                        .on_frame = ext_on_frame,
+                                        .on_peer_tp = ext_on_tp,
+                                        .write_frames = ext_write};
 static ext_state ext_s, ext_c;
 
 static void add_obs_ext(aq_simq *q, aq_conn *conn) {

@@ -6,10 +6,13 @@
 
 #define ARGV(...) ((char *const[]){"ant-quic", __VA_ARGS__})
 #define ARGC(...) ((int)(sizeof((char *[]){"ant-quic", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(cfg, err, ...) \
-  (node_cfg_default(cfg), node_cfg_parse(cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof(err)))
+#define PARSE(cfg, err, ...)                                                                       \
+  (node_cfg_default(cfg),                                                                          \
+   node_cfg_parse(cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof(err)))
 
-static int contains(const char *s, const char *needle) { return strstr(s, needle) != NULL; }
+static int contains(const char *s, const char *needle) {
+  return strstr(s, needle) != NULL;
+}
 
 AQ_TEST(node_cfg_defaults) {
   node_cfg cfg;
@@ -28,9 +31,9 @@ AQ_TEST(node_cfg_all_flags) {
   node_cfg cfg;
   char err[256] = "";
   CHECK_INT(PARSE(&cfg, err, "--listen", "0.0.0.0:9000", "--listen=[::1]:0", "--bootstrap",
-                  "127.0.0.1:9000,[2001:db8::7]:443, quic.example.com:9000", "--bootstrap=10.0.0.1:1",
-                  "--coordinator", "--force-coordinator", "--minimal", "--json", "--identity",
-                  "/tmp/k", "--log-level", "INFO", "--debug"),
+                  "127.0.0.1:9000,[2001:db8::7]:443, quic.example.com:9000",
+                  "--bootstrap=10.0.0.1:1", "--coordinator", "--force-coordinator", "--minimal",
+                  "--json", "--identity", "/tmp/k", "--log-level", "INFO", "--debug"),
             0);
   CHECK_INT(cfg.nlisten, 2);
   CHECK_INT(cfg.listen[0].family, AQ_AF_INET);

@@ -4,7 +4,9 @@
 #include "aq_test.h"
 #include "node_console.h"
 
-static node_cmd parse(const char *s) { return node_console_parse(s, strlen(s), NULL, NULL); }
+static node_cmd parse(const char *s) {
+  return node_console_parse(s, strlen(s), NULL, NULL);
+}
 
 AQ_TEST(node_console_parse_commands) {
   CHECK_INT(parse("/status"), NODE_CMD_STATUS);

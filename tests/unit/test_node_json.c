@@ -39,21 +39,21 @@ AQ_TEST(node_json_escape_utf8) {
   check_escape("\xc2\x80", 2, "\xc2\x80");
   check_escape("\xdf\xbf", 2, "\xdf\xbf");
   check_escape("\xe0\xa0\x80", 3, "\xe0\xa0\x80");
-  check_escape("\xed\x9f\xbf", 3, "\xed\x9f\xbf");          /* U+D7FF */
+  check_escape("\xed\x9f\xbf", 3, "\xed\x9f\xbf"); /* U+D7FF */
   check_escape("\xef\xbf\xbf", 3, "\xef\xbf\xbf");
   check_escape("\xf0\x90\x80\x80", 4, "\xf0\x90\x80\x80"); /* U+10000 */
   check_escape("\xf4\x8f\xbf\xbf", 4, "\xf4\x8f\xbf\xbf"); /* U+10FFFF */
   check_escape("\xf0\x9f\x8c\x90", 4, "\xf0\x9f\x8c\x90"); /* the globe emoji */
   /* Ill-formed: each offending byte becomes U+FFFD. */
-  check_escape("\xc0\xaf", 2, "\\ufffd\\ufffd");            /* overlong '/' */
+  check_escape("\xc0\xaf", 2, "\\ufffd\\ufffd"); /* overlong '/' */
   check_escape("\xc1\xbf", 2, "\\ufffd\\ufffd");
-  check_escape("\xe0\x9f\xbf", 3, "\\ufffd\\ufffd\\ufffd"); /* overlong 3-byte */
-  check_escape("\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd"); /* surrogate U+D800 */
+  check_escape("\xe0\x9f\xbf", 3, "\\ufffd\\ufffd\\ufffd");            /* overlong 3-byte */
+  check_escape("\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd");            /* surrogate U+D800 */
   check_escape("\xf4\x90\x80\x80", 4, "\\ufffd\\ufffd\\ufffd\\ufffd"); /* > U+10FFFF */
   check_escape("\xf5\x80", 2, "\\ufffd\\ufffd");
-  check_escape("\x80", 1, "\\ufffd");                       /* lone continuation */
-  check_escape("\xe2\x82", 2, "\\ufffd\\ufffd");            /* truncated at the end */
-  check_escape("\xe2\x82x", 3, "\\ufffd\\ufffdx");          /* truncated mid-string */
+  check_escape("\x80", 1, "\\ufffd");              /* lone continuation */
+  check_escape("\xe2\x82", 2, "\\ufffd\\ufffd");   /* truncated at the end */
+  check_escape("\xe2\x82x", 3, "\\ufffd\\ufffdx"); /* truncated mid-string */
   check_escape("\xff", 1, "\\ufffd");
 }
 

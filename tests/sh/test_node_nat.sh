@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# A client behind a Linux NAT (network namespaces, root): it must print the
+# NAT's public address and port, exactly as the bootstrap sees it.
+#
+#   [cli] 192.168.77.2 --- 192.168.77.1 [nat] 203.0.113.1 --- 203.0.113.10 [boot]
+#
+# The NAT masquerades with random source ports (nftables "masquerade
+# random"), so the mapped port differs from the client's own port and only
+# address discovery can tell it.  Internet side: documentation range
+# 203.0.113.0/24 (RFC 5737); inside: private 192.168.77.0/24.  Namespaces
+# carry a per-run prefix and are removed on exit.  Skipped (77) without root.
+set -u
+. "$(dirname "$0")/test_node_lib.inc"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: needs root for network namespaces"
+  exit 77
+fi
+for tool in ip nft; do
+  command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+
+p="aq$$"
+ns_boot="$p-boot" ns_nat="$p-nat" ns_cli="$p-cli"
+extra_cleanup='ip netns del "$ns_boot" 2>/dev/null; ip netns del "$ns_nat" 2>/dev/null; ip netns del "$ns_cli" 2>/dev/null'
+ip netns add "$ns_boot" && ip netns add "$ns_nat" && ip netns add "$ns_cli" ||
+  { echo "SKIP: cannot create network namespaces"; exit 77; }
+in_ns() { ip netns exec "$@"; }
+set -e
+ip link add "${p}b" type veth peer name "${p}nw"
+ip link set "${p}b" netns "$ns_boot"
+ip link set "${p}nw" netns "$ns_nat"
+ip link add "${p}c" type veth peer name "${p}nl"
+ip link set "${p}c" netns "$ns_cli"
+ip link set "${p}nl" netns "$ns_nat"
+in_ns "$ns_boot" ip addr add 203.0.113.10/24 dev "${p}b"
+in_ns "$ns_boot" ip link set "${p}b" up
+in_ns "$ns_boot" ip link set lo up
+in_ns "$ns_nat" ip addr add 203.0.113.1/24 dev "${p}nw"
+in_ns "$ns_nat" ip addr add 192.168.77.1/24 dev "${p}nl"
+in_ns "$ns_nat" ip link set "${p}nw" up
+in_ns "$ns_nat" ip link set "${p}nl" up
+in_ns "$ns_nat" ip link set lo up
+in_ns "$ns_nat" sysctl -qw net.ipv4.ip_forward=1
+in_ns "$ns_nat" nft -f - <<NFT
+table ip aqnat {
+  chain post {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "${p}nw" masquerade random
+  }
+}
+NFT
+in_ns "$ns_cli" ip addr add 192.168.77.2/24 dev "${p}c"
+in_ns "$ns_cli" ip link set "${p}c" up
+in_ns "$ns_cli" ip link set lo up
+in_ns "$ns_cli" ip route add default via 192.168.77.1
+set +e
+
+start_node boot ip netns exec "$ns_boot" "$AQ_BIN" --json --force-coordinator --listen 203.0.113.10:9000 \
+  --identity "$tmp/boot.key"
+wait_for boot '"event":"started"' 20 || fail "bootstrap did not start"
+start_node cli ip netns exec "$ns_cli" "$AQ_BIN" --json --bootstrap 203.0.113.10:9000 --identity "$tmp/cli.key"
+wait_for cli '"event":"bootstrap_connected"' 20 || fail "client did not reach the bootstrap through the NAT"
+json "events('started')[0]['listen'][0].rsplit(':', 1)[0] in ('[::]', '0.0.0.0')" cli ||
+  fail "client did not bind the default wildcard address"
+wait_for cli '"event":"external_address"' 10 || fail "client reported no external address"
+ext=$(json 'events("external_address")[0]["addr"]' cli)
+echo "client's external address: $ext"
+[[ "$ext" =~ ^203\.0\.113\.1:[0-9]+$ ]] || fail "external address $ext is not the NAT's public address"
+
+send boot /peers
+wait_for boot '"event":"peers"' 10 || fail "no /peers"
+seen=$(json 'events("peers")[-1]["peers"][0]["addr"]' boot)
+[ "$ext" = "$seen" ] || fail "client says $ext, bootstrap sees $seen"
+cid=$(peer_id_of cli)
+json "events('peers')[-1]['peers'][0]['peer_id'] == '$cid'" boot || fail "bootstrap sees another PeerId"
+
+stop_node cli TERM
+stop_node boot TERM
+no_sanitizer_report cli
+no_sanitizer_report boot
+echo "PASS: behind the NAT the client discovered $ext"
