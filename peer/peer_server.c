@@ -402,6 +402,16 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
     fprintf(stderr, "handshake failed: code=0x%llx err=%s reason=%.*s\n",
             (unsigned long long)ci->code, ci->err ? aq_strerror(ci->err) : "-", (int)ci->reasonlen,
             ci->reason != NULL ? (const char *)ci->reason : "");
+  } else if (!sv->o->quiet && getenv("AQ_PEER_STATS") != NULL) {
+    aq_conn_stats st;
+    aq_conn_get_stats(conn, &st);
+    fprintf(stderr,
+            "stats: pkts_sent=%llu pkts_recv=%llu lost=%llu dropped=%llu srtt_us=%llu "
+            "min_rtt_us=%llu cwnd=%llu stream_bytes_sent=%llu\n",
+            (unsigned long long)st.pkts_sent, (unsigned long long)st.pkts_recv,
+            (unsigned long long)st.pkts_lost, (unsigned long long)st.pkts_dropped,
+            (unsigned long long)(st.srtt / 1000), (unsigned long long)(st.min_rtt / 1000),
+            (unsigned long long)st.cwnd, (unsigned long long)st.stream_bytes_sent);
   } else if (!sv->o->quiet && !(ci->is_app && ci->code == 0)) {
     fprintf(stderr, "connection ended: by_peer=%d idle=%d app=%d code=0x%llx err=%s\n", ci->by_peer,
             ci->idle_timeout, ci->is_app, (unsigned long long)ci->code,
