@@ -239,6 +239,9 @@ typedef struct aq_settings {
   int require_client_auth;           /* server: demand a client key */
   int offer_rpk;                     /* raw public keys (RFC 7250), default 1 */
   int allow_x509;                    /* X.509 certificates too, default 1 */
+  /* RFC 9221 DATAGRAM: largest DATAGRAM frame (type + length + payload) we
+   * accept, advertised as max_datagram_frame_size; 0 = unsupported (default). */
+  uint64_t max_datagram_frame_size;
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -289,6 +292,8 @@ typedef struct aq_callbacks {
                      size_t certlen, void *user_data);
   /** The connection is closed (entered closing/draining or timed out); called once. */
   void (*conn_closed)(aq_conn *conn, const aq_close_info *info, void *user_data);
+  /** A DATAGRAM frame (RFC 9221) arrived; data is valid only during the call. */
+  void (*datagram_recv)(aq_conn *conn, const uint8_t *data, size_t len, void *user_data);
   /**
    * Address discovery (aq_ep_set_qad): the peer reported the address it
    * sees us at (an OBSERVED_ADDRESS frame it was asked for, newer than the
@@ -307,6 +312,10 @@ typedef struct aq_conn_stats {
   uint64_t migrations;              /* times the peer's address changed (active path switched) */
   aq_duration srtt, min_rtt;
   uint64_t cwnd;
+  /* RFC 9221 DATAGRAM frames: sent, received, declared lost (never resent),
+   * refused by a full send queue or dropped because they no longer fit. */
+  uint64_t datagrams_sent, datagrams_recv, datagrams_lost, datagrams_dropped;
+  uint64_t key_updates; /* 1-RTT key updates (RFC 9001 §6), initiated by either side */
 } aq_conn_stats;
 
 /* Stream ID helpers (RFC 9000 §2.1). */
@@ -446,6 +455,37 @@ AQ_EXTERN AQ_MUST_CHECK int aq_conn_stream_reset_code(const aq_conn *conn, uint6
  */
 AQ_EXTERN void aq_conn_close(aq_conn *conn, uint64_t app_error, const uint8_t *reason,
                              size_t reasonlen, aq_tstamp ts);
+
+/* ------------------------------------------ datagrams (RFC 9221) */
+
+/**
+ * Queue one unreliable DATAGRAM frame carrying data (copied).  It is sent
+ * once, in a 1-RTT packet, when congestion control allows; it is never
+ * retransmitted (a loss shows in aq_conn_stats.datagrams_lost).  Returns
+ * len, or AQ_ERR_STATE (handshake not complete, or the peer did not
+ * advertise max_datagram_frame_size), AQ_ERR_LIMIT (len above
+ * aq_conn_max_datagram_size), AQ_ERR_WOULD_BLOCK (32 datagrams already
+ * queued: send later or drop), AQ_ERR_CLOSED, AQ_ERR_NOMEM.  May be called
+ * from inside callbacks.
+ */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_send_datagram(aq_conn *conn, const uint8_t *data,
+                                                       size_t len);
+/** The largest datagram payload aq_conn_send_datagram accepts now (0 = none allowed). */
+AQ_EXTERN size_t aq_conn_max_datagram_size(const aq_conn *conn);
+
+/* ------------------------------------------ key update (RFC 9001 §6) */
+
+/**
+ * Initiate a 1-RTT key update now: packets sent from here on use the next
+ * key generation and the other Key Phase bit; the peer follows.  Updates
+ * also happen automatically before the AEAD confidentiality limit (2^23
+ * packets per AES-GCM key), and a peer's updates are answered.  Returns 0,
+ * AQ_ERR_STATE (not allowed yet: the handshake is not confirmed, or no
+ * packet sent with the current keys has been acknowledged, e.g. the
+ * previous update is still unconfirmed; retry later), AQ_ERR_CLOSED,
+ * AQ_ERR_CRYPTO.  Must not be called from inside a callback.
+ */
+AQ_EXTERN AQ_MUST_CHECK int aq_conn_initiate_key_update(aq_conn *conn, aq_tstamp ts);
 
 /* ------------------------------------------- QUIC address discovery (issue 8) */
 /*

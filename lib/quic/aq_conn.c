@@ -307,6 +307,7 @@ static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int ack
     if (m->flags & AQ_SM_RETIRE_CID) {
       conn->retire_pending = 1;
     }
+    aq_dgram_on_lost(conn, m);
     if (m->flags & AQ_SM_PATH_CHALLENGE) {
       aq_conn_path *cp = &conn->paths[conn->active_path];
       if (!cp->validated && cp->challenge_outstanding) {
@@ -498,6 +499,8 @@ void aq_conn_del(aq_conn *conn) {
     aq_rxbuf_free(&s->crx, mem);
   }
   aq_strm_free_all(conn);
+  aq_dgram_free(conn);
+  aq_ku_free(conn);
   if (conn->tls != NULL) {
     aq_tls_del(conn->tls);
   }
@@ -771,11 +774,7 @@ static int process_frames(aq_conn *conn, unsigned sp, aq_pkt_type pt, unsigned p
       }
       break;
     case AQ_FT_DATAGRAM:
-    case AQ_FT_DATAGRAM_LEN:
-      /* We advertise no max_datagram_frame_size (RFC 9221 §3). */
-      aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f.type, "DATAGRAM not negotiated", ts);
-      rc = AQ_ERR_PROTO;
-      break;
+    case AQ_FT_DATAGRAM_LEN: rc = aq_dgram_on_frame(conn, &f, ts); break;
     case AQ_FT_RESET_STREAM:
     case AQ_FT_STOP_SENDING:
     case AQ_FT_MAX_DATA:
@@ -873,49 +872,6 @@ static int migrate_to(aq_conn *conn, unsigned path_idx, aq_tstamp ts) {
   return 0;
 }
 
-/**
- * A 1-RTT packet with the other key phase (RFC 9001 §6.3): try the next
- * generation of read keys; if they open it, move both directions to the
- * next generation and answer in the new phase.  Packets of the previous
- * phase arriving later are dropped (their data is retransmitted).
- * Returns the payload length or AQ_ERR_DECRYPT.
- */
-static aq_ssize try_key_update(aq_conn *conn, uint8_t *p, size_t pktlen, size_t hdrlen,
-                               uint64_t pn) {
-  if (!conn->handshake_confirmed || conn->app_secret_len == 0) {
-    return AQ_ERR_DECRYPT;
-  }
-  uint8_t next[2][AQ_HASH_MAX_LEN];
-  size_t sl = conn->app_secret_len;
-  aq_pprot trial;
-  aq_ssize plen = AQ_ERR_DECRYPT;
-  if (aq_quic_next_secret(next[0], conn->app_hash, conn->app_secret[0], sl, conn->version) != 0 ||
-      aq_quic_next_secret(next[1], conn->app_hash, conn->app_secret[1], sl, conn->version) != 0) {
-    goto out;
-  }
-  if (aq_pprot_init(&trial, conn->app_aead, conn->app_hash, next[0], sl, conn->version) != 0) {
-    goto out;
-  }
-  plen = aq_pprot_open(&trial, p, pktlen, hdrlen, pn);
-  aq_pprot_free(&trial);
-  if (plen < 0) {
-    goto out;
-  }
-  aq_pnspace *s = &conn->sp[AQ_PN_SPACE_APP];
-  if (aq_pprot_rekey(&s->rx, conn->app_hash, next[0], sl, conn->version) != 0 ||
-      aq_pprot_rekey(&s->tx, conn->app_hash, next[1], sl, conn->version) != 0) {
-    plen = AQ_ERR_INTERNAL;
-    goto out;
-  }
-  memcpy(conn->app_secret, next, sizeof(next));
-  conn->key_phase ^= 1u;
-  conn->key_updates++;
-  conn->app_pkts_sealed = 0;
-out:
-  aq_memzero(next, sizeof(next));
-  return plen;
-}
-
 /** One (coalesced) packet.  Returns 0 (processed or dropped) or a fatal error. */
 static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq_pkt_hd *hd,
                     const uint8_t *pkt, size_t pktlen, aq_tstamp ts) {
@@ -960,8 +916,8 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
   size_t hdrlen = hd->pn_offset + pn_len;
   aq_ssize plen;
   uint8_t phase = (p[0] & AQ_PKT_SHORT_KEY_PHASE_BIT) ? 1 : 0;
-  if (!is_long && phase != conn->key_phase) {
-    plen = try_key_update(conn, p, pktlen, hdrlen, pn);
+  if (!is_long) {
+    plen = aq_ku_open(conn, p, pktlen, hdrlen, pn, phase, ts); /* RFC 9001 §6 */
   } else {
     plen = aq_pprot_open(&s->rx, p, pktlen, hdrlen, pn);
   }
@@ -972,10 +928,8 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     }
     conn->stats.pkts_dropped++;
     /* RFC 9001 §6.6: the integrity limit on forged packets (2^52 AES-GCM, 2^36 ChaCha20). */
-    if (sp == AQ_PN_SPACE_APP &&
-        ++conn->aead_failures >=
-            (conn->app_aead == AQ_AEAD_CHACHA20_POLY1305 ? (1ULL << 36) : (1ULL << 52))) {
-      aq_conn_fail(conn, AQ_QERR_AEAD_LIMIT_REACHED, 0, "AEAD integrity limit", ts);
+    if (sp == AQ_PN_SPACE_APP) {
+      aq_ku_on_auth_fail(conn, ts);
     }
     return 0;
   }

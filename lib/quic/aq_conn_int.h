@@ -119,6 +119,8 @@ enum {
 #define AQ_SM_STREAMS_BLOCKED_UNI 0x080u
 #define AQ_SM_RETIRE_CID 0x100u
 #define AQ_SM_PATH_CHALLENGE 0x200u
+/* Bits 24..31 of aq_sent_meta.flags: DATAGRAM frames in the packet (aq_conn_dgram.c). */
+#define AQ_SM_DGRAM_SHIFT 24u
 
 /** One retransmittable item of a sent packet. */
 typedef struct aq_sent_frame {
@@ -230,6 +232,28 @@ typedef struct aq_conn_path {
   int response_pending;        /* PATH_RESPONSE to send */
   uint8_t response[AQ_PATH_DATA_LEN];
 } aq_conn_path;
+
+/* --------------------------------------------------------- key update */
+
+/** Key generations with their own packet counters (later ones share the last). */
+#define AQ_KU_GEN_TRACK 16
+
+/** 1-RTT key update state (RFC 9001 §6; aq_conn_ku.c). */
+typedef struct aq_conn_ku {
+  aq_aead prev_aead, next_aead; /* previous / next read keys (header protection is shared) */
+  uint8_t prev_iv[AQ_AEAD_NONCE_LEN], next_iv[AQ_AEAD_NONCE_LEN];
+  int has_prev, has_next;
+  aq_tstamp prev_discard; /* previous keys go at this time; 0 = not yet armed */
+  uint64_t rx_lowest_p1;  /* 1 + lowest packet number opened with the current keys; 0 = none */
+  uint64_t tx_first_p1;   /* 1 + first packet number sealed with the current keys; 0 = none */
+  int peer_may_update;    /* we acknowledged, in this phase, a packet of this phase */
+  int local;              /* this phase was initiated by us */
+  uint64_t conf_limit;      /* packets per key; 0 = RFC 9001 §6.6 value (tests lower it) */
+  uint64_t integrity_limit; /* failed packets per connection; 0 = §6.6 value */
+  uint64_t initiated, auto_updates; /* updates we started (on command + automatic), automatic */
+  uint64_t rx_prev;                 /* packets opened with the previous keys (reordered) */
+  uint64_t gen_tx[AQ_KU_GEN_TRACK], gen_rx[AQ_KU_GEN_TRACK]; /* packets per key generation */
+} aq_conn_ku;
 
 /* --------------------------------------------------------- connection */
 
@@ -381,6 +405,10 @@ struct aq_conn {
   aq_conn_stats stats;
   uint8_t scratch[AQ_CONN_MAX_DGRAM];
 
+  /* RFC 9221 DATAGRAM send queue (aq_conn_dgram.c); NULL until the first send. */
+  struct aq_conn_dgram *dgram;
+  /* RFC 9001 §6 key updates (aq_conn_ku.c). */
+  aq_conn_ku ku;
   /* extension records (aq_conn_ext_track): the packet being built, set around write_frames */
   aq_sent_meta *ext_tx_meta;
   size_t ext_tx_idx;
@@ -414,6 +442,32 @@ int aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len,
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
                   aq_tstamp ts);
 void aq_conn_set_fatal(aq_conn *conn, int err);
+
+/* aq_conn_dgram.c (RFC 9221) */
+typedef struct aq_conn_dgram aq_conn_dgram;
+/** Datagrams wait in the send queue. */
+int aq_dgram_pending(const aq_conn *conn);
+/** Move queued datagrams that fit into w (a 1-RTT packet); counts them in m->flags. */
+void aq_dgram_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m);
+/** A packet recorded by m was lost: count its datagrams (never resent). */
+void aq_dgram_on_lost(aq_conn *conn, const aq_sent_meta *m);
+/** A DATAGRAM frame arrived: check it against our limit and deliver it. 0 or AQ_ERR_PROTO. */
+AQ_MUST_CHECK int aq_dgram_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts);
+/** Free the send queue. */
+void aq_dgram_free(aq_conn *conn);
+
+/* aq_conn_ku.c (RFC 9001 §6) */
+/** Open a 1-RTT packet with the current, previous or next keys (rotating on a peer update). */
+AQ_MUST_CHECK aq_ssize aq_ku_open(aq_conn *conn, uint8_t *p, size_t pktlen, size_t hdrlen,
+                                  uint64_t pn, unsigned phase, aq_tstamp ts);
+/** A 1-RTT packet pn was sealed (m: its record or NULL): count it, update before the limit. */
+void aq_ku_on_sealed(aq_conn *conn, uint64_t pn, const aq_sent_meta *m, aq_tstamp ts);
+/** A 1-RTT packet failed authentication: count it against the integrity limit. */
+void aq_ku_on_auth_fail(aq_conn *conn, aq_tstamp ts);
+/** Move both directions to the next key generation (local: we initiate). 0 or an error. */
+AQ_MUST_CHECK int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts);
+/** Free the previous / next read keys. */
+void aq_ku_free(aq_conn *conn);
 
 /* aq_conn_tx.c */
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts);

@@ -24,6 +24,7 @@ int aq_conn_encode_tp(aq_conn *conn) {
   tp.initial_max_streams_uni = s->initial_max_streams_uni;
   tp.max_ack_delay_ms = s->max_ack_delay / AQ_MILLISECONDS;
   tp.active_connection_id_limit = AQ_MAX_PEER_CIDS;
+  tp.max_datagram_frame_size = s->max_datagram_frame_size; /* RFC 9221 §3 */
   tp.initial_scid = conn->scid;
   tp.has |= AQ_TP_HAS_INITIAL_SCID;
   if (conn->is_server) {

@@ -85,7 +85,7 @@ int aq_conn_has_app_data(const aq_conn *conn) {
     }
   }
   const aq_conn_path *ap = &conn->paths[conn->active_path];
-  if (ap->response_pending || ap->challenge_pending) {
+  if (ap->response_pending || ap->challenge_pending || aq_dgram_pending(conn)) {
     return 1;
   }
   for (size_t i = 0; i < conn->next; i++) {
@@ -273,6 +273,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
       break;
     }
   }
+  aq_dgram_write_frames(conn, w, m); /* RFC 9221: before stream data, never resent */
   (void)aq_strm_write_frames(conn, w, m, ts);
   return aq_wbuf_len(w) > before;
 }
@@ -530,14 +531,9 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     }
     conn->stats.pkts_sent++;
     if (t->sp == AQ_PN_SPACE_APP) {
-      conn->app_pkts_sealed++;
+      /* RFC 9001 §6.6: count per key, update before the limit (aq_conn_ku.c). */
+      aq_ku_on_sealed(conn, t->hd.pkt_num, &conn->meta[t->meta], ts);
     }
-  }
-  /* RFC 9001 §6.6: AES-GCM keys protect at most 2^23 packets; we do not initiate key
-   * updates, so the connection ends cleanly instead of exceeding the limit. */
-  if (conn->app_pkts_sealed >= (1ULL << 23) && conn->app_aead != AQ_AEAD_CHACHA20_POLY1305 &&
-      conn->state < AQ_CS_CLOSING) {
-    aq_conn_fail(conn, AQ_QERR_AEAD_LIMIT_REACHED, 0, "AEAD confidentiality limit", ts);
   }
   if (closing) {
     conn->close_pending = 0;
@@ -639,5 +635,6 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
   cp->response_pending = 0;
   cp->amp_sent += len;
   conn->stats.pkts_sent++;
+  aq_ku_on_sealed(conn, hd.pkt_num, NULL, ts);
   return (aq_ssize)len;
 }
