@@ -7,6 +7,8 @@
 # the pairs, one connection each, the handshake excluded from the time) and HANDSHAKES
 # sequential connections (handshake + small echo + close; in 5 interleaved chunks; rate =
 # connections / total seconds).  Ratios are against quinn->quinn measured in the same run.
+# Beside the wall-clock rates it prints the CPU time both processes used (client: bash `time`;
+# server: /proc/PID/stat) per GiB and per connection, which a busy shared machine disturbs less.
 #
 # usage: bench/interop.sh [--runs N] [--size 100M] [--handshakes 500] [--host 127.0.0.1|::1]
 #                         [--perf] [--keep]
@@ -97,15 +99,38 @@ addr_of() { if [ "$1" = quinn ]; then echo "$addr_quinn"; else echo "$addr_ours"
 echo "ant-quic-peer vs quinn-peer on $host: $runs x $size downloads, $handshakes handshakes per pair"
 echo "(client->server; $(nproc) CPUs; both ends on this machine)"
 
+# CPU seconds (user + system) a server has used so far.
+srv_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
+# measure KIND PAIR ARGS...: one client run against PAIR's server; appends to $work/KIND-PAIR
+# "value client_cpu_s server_cpu_s" where value is mbit_per_s (download) or secs (handshakes).
+measure() {
+  local kind=$1 p=$2 c s spid before after val
+  shift 2
+  c=${p%-*}
+  s=${p#*-}
+  if [ "$s" = quinn ]; then spid=$pid_quinn; else spid=$pid_ours; fi
+  before=$(srv_cpu "$spid")
+  local TIMEFORMAT='%U %S'
+  { time timeout 300 "$(bin_of "$c")" client --connect "$(addr_of "$s")" "$@" -q \
+      >"$work/last.out" 2>"$work/last.err"; } 2>"$work/last.cpu"
+  after=$(srv_cpu "$spid")
+  if [ "$kind" = dl ]; then
+    val=$(sed -n 's/^RESULT download .* mbit_per_s=\([0-9.]*\).*/\1/p' "$work/last.out")
+  else
+    val=$(sed -n 's/^RESULT handshakes .* secs=\([0-9.]*\) .*/\1/p' "$work/last.out")
+  fi
+  [ -n "$val" ] || { echo "$kind $p failed:"; cat "$work/last.err"; exit 1; } >&2
+  echo "$val $(awk '{ print $1 + $2 }' "$work/last.cpu") $(awk -v a="$after" -v b="$before" 'BEGIN { print a - b }')" \
+    >>"$work/$kind-$p"
+}
+
 # ---------------------------------------------------------------- downloads (interleaved)
 for i in $(seq 1 "$runs"); do
   for p in $pairs; do
-    c=${p%-*}
-    s=${p#*-}
-    line=$(timeout 300 "$(bin_of "$c")" client --connect "$(addr_of "$s")" --download "$size" -q |
-      grep '^RESULT download' | sed -n 's/.* mbit_per_s=\([0-9.]*\).*/\1/p')
-    [ -n "$line" ] || { echo "download $p run $i failed" >&2; exit 1; }
-    echo "$line" >>"$work/dl-$p"
+    measure dl "$p" --download "$size"
   done
 done
 
@@ -113,34 +138,45 @@ done
 chunk=$(((handshakes + 4) / 5))
 for i in 1 2 3 4 5; do
   for p in $pairs; do
-    c=${p%-*}
-    s=${p#*-}
-    line=$(timeout 300 "$(bin_of "$c")" client --connect "$(addr_of "$s")" --connections "$chunk" -q |
-      grep '^RESULT handshakes' | sed -n 's/.* secs=\([0-9.]*\) .*/\1/p')
-    [ -n "$line" ] || { echo "handshakes $p chunk $i failed" >&2; exit 1; }
-    echo "$line" >>"$work/hs-$p"
+    measure hs "$p" --connections "$chunk"
   done
 done
 
 # ---------------------------------------------------------------- table
-python3 - "$work" "$chunk" $pairs <<'EOF'
+sizebytes=$(python3 -c "import sys; s=sys.argv[1]; m={'K':1<<10,'M':1<<20,'G':1<<30}; print(int(s[:-1])*m[s[-1].upper()] if s[-1].upper() in m else int(s))" "$size")
+python3 - "$work" "$chunk" "$sizebytes" $pairs <<'EOF'
 import sys, statistics
-work, chunk, pairs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, chunk, nbytes, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+def rows(f):
+    return [[float(x) for x in l.split()] for l in open(f) if l.strip()]
 res = {}
 for p in pairs:
-    dl = [float(x) for x in open(f"{work}/dl-{p}").read().split()]
-    hs = [float(x) for x in open(f"{work}/hs-{p}").read().split()]
-    res[p] = (statistics.median(dl), min(dl), max(dl), chunk * len(hs) / sum(hs))
-base = res["quinn-quinn"]
+    dl = rows(f"{work}/dl-{p}")
+    hs = rows(f"{work}/hs-{p}")
+    rates = [r[0] for r in dl]
+    # CPU per GiB moved (client + server) and per connection, summed over the runs
+    cpu_gib = sum(r[1] + r[2] for r in dl) / (len(dl) * nbytes / 2**30)
+    cpu_conn = sum(r[1] + r[2] for r in hs) / (chunk * len(hs)) * 1e3
+    cps = chunk * len(hs) / sum(r[0] for r in hs)
+    res[p] = (statistics.median(rates), min(rates), max(rates), cps, cpu_gib, cpu_conn)
+b = res["quinn-quinn"]
 print()
+print("wall-clock rates (x quinn: higher is better)")
 print(f"{'client->server':16} {'median Mbit/s':>13} {'min':>8} {'max':>8} {'x quinn':>8}   {'conn/s':>8} {'x quinn':>8}")
 for p in pairs:
-    med, lo, hi, cps = res[p]
-    print(f"{p.replace('-', '->'):16} {med:13.1f} {lo:8.1f} {hi:8.1f} {med / base[0]:8.2f}   {cps:8.1f} {cps / base[3]:8.2f}")
+    r = res[p]
+    print(f"{p.replace('-', '->'):16} {r[0]:13.1f} {r[1]:8.1f} {r[2]:8.1f} {r[0] / b[0]:8.2f}   {r[3]:8.1f} {r[3] / b[3]:8.2f}")
+print()
+print("CPU cost, client + server together (user + system; x quinn: lower is better; less noisy")
+print("than wall-clock rates on a shared machine)")
+print(f"{'client->server':16} {'CPU s/GiB':>10} {'x quinn':>8}   {'CPU ms/conn':>11} {'x quinn':>8}")
+for p in pairs:
+    r = res[p]
+    print(f"{p.replace('-', '->'):16} {r[4]:10.2f} {r[4] / b[4]:8.2f}   {r[5]:11.2f} {r[5] / b[5]:8.2f}")
 print()
 o = res["ours-ours"]
-print(f"goal: ours->ours throughput >= 1.2x quinn->quinn: {o[0] / base[0]:.2f}x; "
-      f"handshake rate >= 1.5x: {o[3] / base[3]:.2f}x")
+print(f"goal: ours->ours throughput >= 1.2x quinn->quinn: {o[0] / b[0]:.2f}x; "
+      f"handshake rate >= 1.5x: {o[3] / b[3]:.2f}x")
 EOF
 
 # ---------------------------------------------------------------- optional profile

@@ -31,6 +31,7 @@ static void ep_fail(node_ep *e, int rc) {
 
 /* ---------------------------------------------------------------- driver */
 
+/* Driver: feed every received datagram (each GRO segment) to the endpoint. */
 static void drv_on_datagrams(void *ud, node_dgram *d, size_t n, aq_tstamp now) {
   node_ep *e = ud;
   for (size_t i = 0; i < n && e->err == 0; i++) {
@@ -61,6 +62,7 @@ static int addr_is_unspec(const aq_addr *a) {
   return 1;
 }
 
+/* Driver: the next datagram of any connection, with its source address and ECN mark. */
 static size_t drv_next_send(void *ud, uint8_t *buf, size_t cap, node_dgram *meta, aq_tstamp now) {
   node_ep *e = ud;
   if (e->err != 0) {
@@ -86,6 +88,7 @@ static size_t drv_next_send(void *ud, uint8_t *buf, size_t cap, node_dgram *meta
   return (size_t)n;
 }
 
+/* Driver: the endpoint's next deadline (none after a fatal error). */
 static aq_tstamp drv_get_expiry(void *ud) {
   node_ep *e = ud;
   if (e->err != 0) {
@@ -94,6 +97,7 @@ static aq_tstamp drv_get_expiry(void *ud) {
   return aq_ep_get_expiry(e->ep);
 }
 
+/* Driver: run the endpoint's due timers. */
 static void drv_handle_expiry(void *ud, aq_tstamp now) {
   node_ep *e = ud;
   if (e->err != 0) {

@@ -73,6 +73,7 @@ __attribute__((format(printf, 3, 4))) static void run_fail(cli *c, cli_run *r, c
   }
 }
 
+/* Mark r finished (t_done = now) and stop the loop if it is the current run. */
 static void run_done(cli *c, cli_run *r) {
   if (r->failed || r->done) {
     return;
@@ -118,6 +119,7 @@ static void pump(cli *c, cli_run *r) {
 
 /* ------------------------------------------------------------- callbacks */
 
+/* Handshake done: record its time and start the run (stream, or the DATAGRAM via the main loop). */
 static void cb_hs(aq_conn *conn, void *ud) {
   cli *c = ud;
   cli_run *r = aq_conn_get_app_data(conn);
@@ -146,6 +148,7 @@ static void cb_hs(aq_conn *conn, void *ud) {
   pump(c, r);
 }
 
+/* Read and check what came back (echo bytes, or the download pattern with --verify). */
 static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
   cli *c = ud;
   cli_run *r = aq_conn_get_app_data(conn);
@@ -226,6 +229,7 @@ static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* A DATAGRAM came back: the run is done if it is the one we sent. */
 static void cb_datagram(aq_conn *conn, const uint8_t *data, size_t len, void *ud) {
   cli *c = ud;
   cli_run *r = aq_conn_get_app_data(conn);
@@ -239,6 +243,7 @@ static void cb_datagram(aq_conn *conn, const uint8_t *data, size_t len, void *ud
   run_done(c, r);
 }
 
+/* The stream has room again: queue more of the request. */
 static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   cli *c = ud;
   cli_run *r = aq_conn_get_app_data(conn);
@@ -247,6 +252,7 @@ static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* STOP_SENDING from the server: fatal only while an echo is incomplete. */
 static void cb_stop_sending(aq_conn *conn, uint64_t id, uint64_t code, void *ud) {
   (void)code;
   cli *c = ud;
@@ -257,6 +263,7 @@ static void cb_stop_sending(aq_conn *conn, uint64_t id, uint64_t code, void *ud)
   }
 }
 
+/* The connection ended: a run that was not done fails with the reason. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   cli *c = ud;
   cli_run *r = aq_conn_get_app_data(conn);
@@ -342,6 +349,7 @@ static int do_run(cli *c, const aq_addr *server, cli_run *r) {
   return r->done ? 0 : -1;
 }
 
+/* A new run of the mode the flags ask for (connections_mode: small echo). */
 static cli_run *new_run(cli *c, int connections_mode) {
   const peer_opts *o = c->o;
   cli_run *r = calloc(1, sizeof(*r));
@@ -370,6 +378,7 @@ static cli_run *new_run(cli *c, int connections_mode) {
   return r;
 }
 
+/* qsort comparator for doubles. */
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y ? 1 : 0;

@@ -20,6 +20,7 @@
 static volatile sig_atomic_t g_signalled;
 static node_ep *volatile g_srv_ep;
 
+/* SIGINT/SIGTERM handler. */
 static void on_signal(int sig) {
   (void)sig;
   g_signalled = 1;
@@ -74,6 +75,7 @@ typedef struct srv {
   int done;       /* --exit-after reached */
 } srv;
 
+/* The state of stream id on sc (created when create != 0); NULL if absent or out of memory. */
 static srv_stream *stream_get(srv_conn *sc, uint64_t id, int create) {
   for (srv_stream *s = sc->streams; s != NULL; s = s->next) {
     if (s->id == id) {
@@ -98,6 +100,7 @@ static srv_stream *stream_get(srv_conn *sc, uint64_t id, int create) {
   return s;
 }
 
+/* Forget stream id of sc. */
 static void stream_free(srv_conn *sc, uint64_t id) {
   for (srv_stream **pp = &sc->streams; *pp != NULL; pp = &(*pp)->next) {
     if ((*pp)->id == id) {
@@ -110,6 +113,7 @@ static void stream_free(srv_conn *sc, uint64_t id) {
   }
 }
 
+/* Unlink sc from the live list and free it with its streams. */
 static void conn_free(srv *sv, srv_conn *sc) {
   if (sc->prev != NULL) {
     sc->prev->next = sc->next;
@@ -298,6 +302,7 @@ static void ku_run(srv *sv) {
 
 /* ------------------------------------------------------------- callbacks */
 
+/* A client connection was created: attach its state. */
 static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
   (void)ep;
   srv *sv = ud;
@@ -323,6 +328,7 @@ static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
   }
 }
 
+/* Handshake done: log what was negotiated. */
 static void cb_hs(aq_conn *conn, void *ud) {
   srv *sv = ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -338,6 +344,7 @@ static void cb_hs(aq_conn *conn, void *ud) {
   }
 }
 
+/* Data, FIN or reset on a stream: serve it (client uni streams are drained). */
 static void cb_stream_data(aq_conn *conn, uint64_t id, void *ud) {
   (void)ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -373,6 +380,7 @@ static void cb_datagram(aq_conn *conn, const uint8_t *data, size_t len, void *ud
   }
 }
 
+/* Room in a stream send buffer: continue echo or download. */
 static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   (void)ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -383,6 +391,7 @@ static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* A stream is finished both ways: drop its state. */
 static void cb_stream_close(aq_conn *conn, uint64_t id, void *ud) {
   (void)ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -391,6 +400,7 @@ static void cb_stream_close(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* A connection ended: log why, free its state, honour --exit-after. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   srv *sv = ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -402,6 +412,16 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
     fprintf(stderr, "handshake failed: code=0x%llx err=%s reason=%.*s\n",
             (unsigned long long)ci->code, ci->err ? aq_strerror(ci->err) : "-", (int)ci->reasonlen,
             ci->reason != NULL ? (const char *)ci->reason : "");
+  } else if (!sv->o->quiet && getenv("AQ_PEER_STATS") != NULL) {
+    aq_conn_stats st;
+    aq_conn_get_stats(conn, &st);
+    fprintf(stderr,
+            "stats: pkts_sent=%llu pkts_recv=%llu lost=%llu dropped=%llu srtt_us=%llu "
+            "min_rtt_us=%llu cwnd=%llu stream_bytes_sent=%llu\n",
+            (unsigned long long)st.pkts_sent, (unsigned long long)st.pkts_recv,
+            (unsigned long long)st.pkts_lost, (unsigned long long)st.pkts_dropped,
+            (unsigned long long)(st.srtt / 1000), (unsigned long long)(st.min_rtt / 1000),
+            (unsigned long long)st.cwnd, (unsigned long long)st.stream_bytes_sent);
   } else if (!sv->o->quiet && !(ci->is_app && ci->code == 0)) {
     fprintf(stderr, "connection ended: by_peer=%d idle=%d app=%d code=0x%llx err=%s\n", ci->by_peer,
             ci->idle_timeout, ci->is_app, (unsigned long long)ci->code,

@@ -213,7 +213,7 @@ static int qad_on_frame(void *ctx, aq_conn *conn, const aq_frame *f, unsigned pa
   return 0;
 }
 
-/* Draft §3: the peer's address_discovery value decides who may send. */
+/** Draft §3: the peer's address_discovery value decides who may send. */
 static int qad_on_peer_tp(void *ctx, aq_conn *conn, const uint8_t *value, size_t len) {
   (void)conn;
   aq_qad_conn *qc = ctx;
@@ -303,6 +303,7 @@ static int qad_write_frames(void *ctx, aq_conn *conn, unsigned path_idx, aq_wbuf
   return 0;
 }
 
+/** Something to send on path_idx now: a retransmission, or a new observation not waiting. */
 static int qad_has_pending(void *ctx, const aq_conn *conn, unsigned path_idx) {
   const aq_qad_conn *qc = ctx;
   if (!qad_observes(qc, conn, path_idx)) {
@@ -312,6 +313,7 @@ static int qad_has_pending(void *ctx, const aq_conn *conn, unsigned path_idx) {
   return pp->tx == AQ_QAD_TX_RETX || (pp->tx == AQ_QAD_TX_NEW && pp->wake_at == AQ_TSTAMP_NEVER);
 }
 
+/** When the active path's bucket refills for a waiting new observation (else NEVER). */
 static aq_tstamp qad_get_expiry(void *ctx, const aq_conn *conn) {
   const aq_qad_conn *qc = ctx;
   unsigned a = conn->active_path;
@@ -321,6 +323,7 @@ static aq_tstamp qad_get_expiry(void *ctx, const aq_conn *conn) {
   return qc->path[a].wake_at;
 }
 
+/** Refill times that passed: those observations may go out now. */
 static void qad_handle_expiry(void *ctx, aq_conn *conn, aq_tstamp ts) {
   (void)conn;
   aq_qad_conn *qc = ctx;
@@ -331,6 +334,7 @@ static void qad_handle_expiry(void *ctx, aq_conn *conn, aq_tstamp ts) {
   }
 }
 
+/** A packet carrying the frame of token (seq, slot) was acknowledged or lost. */
 static void qad_on_frame_fate(void *ctx, aq_conn *conn, uint64_t token, int acked) {
   (void)conn;
   aq_qad_conn *qc = ctx;
@@ -350,6 +354,7 @@ static void qad_on_frame_fate(void *ctx, aq_conn *conn, uint64_t token, int acke
   pp->tx = acked ? AQ_QAD_TX_IDLE : AQ_QAD_TX_RETX;
 }
 
+/** Path slot path_idx got a new address pair: a new observation is due there. */
 static void qad_on_path(void *ctx, aq_conn *conn, unsigned path_idx) {
   (void)conn;
   aq_qad_conn *qc = ctx;
@@ -360,6 +365,7 @@ static void qad_on_path(void *ctx, aq_conn *conn, unsigned path_idx) {
   }
 }
 
+/** The connection is freed: zero and free our state. */
 static void qad_on_del(void *ctx, aq_conn *conn) {
   (void)conn;
   aq_qad_conn *qc = ctx;

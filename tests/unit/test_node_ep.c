@@ -46,10 +46,12 @@ typedef struct ep_app {
   int run_rc;
 } ep_app;
 
+/* The test pattern byte at stream offset off. */
 static uint8_t pat(uint64_t off) {
   return (uint8_t)((off * 131u) ^ (off >> 8));
 }
 
+/* Ed25519 signer for the test credential. */
 static aq_ssize app_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
                          const uint8_t *msg, size_t msglen) {
   ep_app *a = ctx;
@@ -113,6 +115,7 @@ static void server_pump(ep_app *a, aq_conn *conn) {
   }
 }
 
+/* Handshake done: the client opens its stream and starts sending. */
 static void cb_hs(aq_conn *conn, void *ud) {
   ep_app *a = ud;
   a->hs_done = 1;
@@ -125,6 +128,7 @@ static void cb_hs(aq_conn *conn, void *ud) {
   }
 }
 
+/* Server: buffer for echo; client: check the echoed bytes. */
 static void cb_data(aq_conn *conn, uint64_t id, void *ud) {
   ep_app *a = ud;
   uint8_t buf[16384];
@@ -167,6 +171,7 @@ static void cb_data(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* Room again: continue writing. */
 static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   ep_app *a = ud;
   (void)id;
@@ -177,6 +182,7 @@ static void cb_writable(aq_conn *conn, uint64_t id, void *ud) {
   }
 }
 
+/* Client: accept only the pinned server key. */
 static int cb_verify(aq_conn *conn, const uint8_t *spki, size_t spkilen, const uint8_t *cert,
                      size_t certlen, void *ud) {
   (void)conn, (void)cert, (void)certlen;
@@ -187,6 +193,7 @@ static int cb_verify(aq_conn *conn, const uint8_t *spki, size_t spkilen, const u
   return spkilen == a->pinlen && memcmp(spki, a->pin, spkilen) == 0 ? 0 : -1;
 }
 
+/* The connection ended. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   (void)conn, (void)ci;
   ep_app *a = ud;
@@ -196,6 +203,7 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   }
 }
 
+/* Settings, callbacks and an Ed25519 identity for one side. */
 static void app_init(ep_app *a, int is_server, uint8_t seedbyte, aq_settings *s, aq_callbacks *cb) {
   memset(a, 0, sizeof(*a));
   a->is_server = is_server;
@@ -233,6 +241,7 @@ static void app_init(ep_app *a, int is_server, uint8_t seedbyte, aq_settings *s,
   }
 }
 
+/* Run the server endpoint until stopped or its deadline. */
 static void *server_thread(void *arg) {
   ep_app *a = arg;
   a->run_rc = node_ep_run(a->e, a->deadline);

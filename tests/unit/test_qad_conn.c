@@ -1020,3 +1020,27 @@ AQ_TEST(qad_conn_ep_config) {
   aq_ep_del(ep);
   aq_sim_del(sim);
 }
+
+AQ_TEST(qad_conn_attach_nomem) {
+  /* Allocation failure: AQ_ERR_NOMEM and nothing registered; then success frees cleanly. */
+  aq_qad_config cfg;
+  aq_qad_config_default(&cfg);
+  aq_conn *c = calloc(1, sizeof(aq_conn));
+  REQUIRE(c != NULL);
+  aq_test_failmem fm;
+  aq_test_failmem_init(&fm, 0);
+  c->mem = &fm.mem;
+  c->paths[0].in_use = 1;
+  CHECK_INT(aq_qad_conn_attach(c, &cfg, NULL, AQ_SECONDS), AQ_ERR_NOMEM);
+  CHECK_INT(c->next, 0);
+  CHECK(aq_qad_conn_of(c) == NULL);
+  aq_test_failmem_init(&fm, -1);
+  cfg.max_rate = 0;
+  CHECK_INT(aq_qad_conn_attach(c, &cfg, NULL, AQ_SECONDS), AQ_ERR_VALUE_RANGE);
+  cfg.max_rate = 10;
+  REQUIRE(aq_qad_conn_attach(c, &cfg, NULL, AQ_SECONDS) == 0);
+  CHECK_INT(fm.live, 1);
+  c->ext[0].ops->on_del(c->ext[0].ctx, c);
+  CHECK_INT(fm.live, 0);
+  free(c);
+}
