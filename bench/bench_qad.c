@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
     printf("OP %s %.2f ns %.2fx\n", op_names[op], best[op], best[op] / best[OP_MEMCPY]);
   }
   /* The generic decoder clears the whole aq_frame (ACK ranges included) for every frame. */
-  printf("SIZE aq_frame %zu (cleared by every aq_frame_decode)\n", sizeof(aq_frame));
+  printf("SIZE aq_frame %zu (aq_frame_decode clears it up to the ACK ranges)\n", sizeof(aq_frame));
   printf("SIZE qad_conn_state %zu\n", sizeof(aq_qad_conn));
   printf("SIZE qad_path_state %zu (x %d paths)\n", sizeof(aq_qad_path), AQ_MAX_PATHS);
   printf("SIZE qad_discovered_entry %zu (x %d per endpoint)\n", sizeof(aq_discovered_addr),

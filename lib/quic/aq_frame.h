@@ -175,7 +175,10 @@ typedef struct aq_frame {
 
 /**
  * Decode one frame from r into *dst.  On success r has moved past the
- * frame.  On error r is unmoved and *dst is zeroed.  Errors:
+ * frame.  On error r is unmoved and *dst is zeroed, except the ACK range
+ * array: an ACK's ranges[] is valid up to nranges only, and entries past it
+ * are left as they were (clearing 1 KiB per frame cost more than decoding).
+ * Errors:
  *  - AQ_ERR_NON_MINIMAL: the frame type is not minimally encoded (§12.4);
  *  - AQ_ERR_UNSUPPORTED: unknown frame type (§12.4: FRAME_ENCODING_ERROR);
  *  - AQ_ERR_TRUNCATED: the frame runs past the end of r;

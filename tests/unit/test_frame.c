@@ -253,6 +253,7 @@ AQ_TEST(frame_roundtrip_every_type) {
     size_t n = aq_wbuf_len(&w);
     CHECK_INT(aq_frame_encoded_len(f), n);
     aq_rbuf_init(&r, buf, n);
+    memset(&d, 0, sizeof(d)); /* frame_eq compares whole structs; the decoder skips unused ACK ranges */
     CHECK_INT(aq_frame_decode(&d, &r), 0);
     CHECK_INT(aq_rbuf_left(&r), 0);
     if (!frame_eq(f, &d) || !aq_frame_eq(f, &d)) {
