@@ -137,6 +137,21 @@ static int oid_is(const aq_rbuf *oid, const uint8_t *want, size_t wantlen) {
  *   algorithm         AlgorithmIdentifier,   -- SEQUENCE { OID, params ANY OPTIONAL }
  *   subjectPublicKey  BIT STRING }            (RFC 5280 §4.1.2.7)
  */
+int aq_spki_key_bits(const uint8_t **bits, size_t *bitslen, const uint8_t *spki, size_t spkilen) {
+  aq_rbuf in, seq, alg, b;
+  uint8_t unused;
+  aq_rbuf_init(&in, spki, spkilen);
+  if (der_read_tlv(&in, DER_SEQUENCE, &seq, NULL) != 0 || aq_rbuf_done(&in) != 0 ||
+      der_read_tlv(&seq, DER_SEQUENCE, &alg, NULL) != 0 ||
+      der_read_tlv(&seq, DER_BIT_STRING, &b, NULL) != 0 || aq_rbuf_done(&seq) != 0 ||
+      aq_rbuf_u8(&b, &unused) != 0 || unused != 0 || aq_rbuf_left(&b) == 0) {
+    return AQ_ERR_MALFORMED;
+  }
+  *bits = b.p;
+  *bitslen = aq_rbuf_left(&b);
+  return 0;
+}
+
 int aq_spki_parse(aq_key_type *type, const uint8_t **key, size_t *keylen, const uint8_t *spki,
                   size_t spkilen) {
   aq_rbuf in, seq, alg, oid, bits;

@@ -46,6 +46,13 @@ typedef enum aq_key_type {
 AQ_MUST_CHECK int aq_spki_parse(aq_key_type *type, const uint8_t **key, size_t *keylen,
                                 const uint8_t *spki, size_t spkilen);
 
+/**
+ * The subjectPublicKey bits of an SPKI (whole octets): for ECDSA keys the
+ * SEC1 point.  AQ_ERR_MALFORMED if spki is not one SPKI.
+ */
+AQ_MUST_CHECK int aq_spki_key_bits(const uint8_t **bits, size_t *bitslen, const uint8_t *spki,
+                                   size_t spkilen);
+
 /** Write the SPKI DER of a raw Ed25519 or ML-DSA-65 public key; returns its length. */
 AQ_MUST_CHECK aq_ssize aq_spki_encode(uint8_t *out, size_t cap, aq_key_type type,
                                       const uint8_t *key, size_t keylen);

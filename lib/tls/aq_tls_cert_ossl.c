@@ -16,8 +16,10 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -213,6 +215,38 @@ static int pkey_matches(EVP_PKEY *pkey, aq_key_type type) {
  * malformed or of an unknown algorithm (the peer sent a key it cannot sign
  * this scheme with); AQ_ERR_UNSUPPORTED for a scheme not in SCHEMES.
  */
+/*
+ * An EC public key from its SEC1 point on a named curve.  OpenSSL checks
+ * that the point is on the curve.  d2i_PUBKEY does the same through OpenSSL
+ * 3.0's generic decoder chain, about six times slower (~340 us against
+ * ~55 us for a P-256 key here): the SPKI has already been parsed and its
+ * curve OID checked by aq_spki_parse.  NULL on failure.
+ */
+/* Largest SEC1 point we accept: uncompressed P-384. */
+#define AQ_EC_POINT_MAX 97
+
+static EVP_PKEY *ec_pkey_from_point(aq_key_type type, const uint8_t *pt, size_t ptlen) {
+  char group[16];
+  uint8_t ptc[AQ_EC_POINT_MAX];
+  EVP_PKEY *pkey = NULL;
+  if (ptlen == 0 || ptlen > sizeof(ptc)) {
+    return NULL;
+  }
+  memcpy(group, type == AQ_KEY_ECDSA_P256 ? "prime256v1" : "secp384r1",
+         type == AQ_KEY_ECDSA_P256 ? sizeof("prime256v1") : sizeof("secp384r1"));
+  memcpy(ptc, pt, ptlen);
+  OSSL_PARAM params[3] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                          OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, ptc, ptlen),
+                          OSSL_PARAM_construct_end()};
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+  if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+      EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    pkey = NULL;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return pkey;
+}
+
 int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, const uint8_t *msg,
                        size_t msglen, const uint8_t *sig, size_t siglen) {
   const sig_scheme *s = scheme_find(scheme);
@@ -238,6 +272,12 @@ int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, con
   }
   if (type == AQ_KEY_ED25519) {
     pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, keylen);
+  } else if (type == AQ_KEY_ECDSA_P256 || type == AQ_KEY_ECDSA_P384) {
+    const uint8_t *pt;
+    size_t ptlen;
+    if (aq_spki_key_bits(&pt, &ptlen, spki, spkilen) == 0) {
+      pkey = ec_pkey_from_point(type, pt, ptlen);
+    }
   } else {
     const unsigned char *p = spki;
     if (spkilen > LONG_MAX) {
