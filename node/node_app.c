@@ -198,6 +198,18 @@ static void cb_handshake_completed(aq_conn *conn, void *user_data) {
   p->established = 1;
   p->established_at = node_now();
   p->addr = aq_conn_get_path(conn)->remote;
+  /*
+   * One connection per peer: an older one from the same PeerId (a peer
+   * that crashed and came back, or changed address) is closed in the next
+   * tick (no core calls from inside a callback).
+   */
+  for (size_t i = 0; p->have_id && i < APP_MAX_PEERS; i++) {
+    app_peer *q = &app->peers[i];
+    if (q != p && q->used && q->conn != NULL && q->established && q->have_id &&
+        q->inbound == p->inbound && memcmp(q->peer_id, p->peer_id, AQ_PEER_ID_LEN) == 0) {
+      q->superseded = 1;
+    }
+  }
   if (p->boot >= 0) {
     app_boot *b = &app->boots[p->boot];
     b->state = APP_BOOT_CONNECTED;
@@ -493,8 +505,17 @@ static void stdin_setup(node_app *app) {
 /* ------------------------------------------------------------------ run */
 
 static void app_tick(node_app *app, aq_tstamp now) {
+  static const char replaced[] = "replaced by a newer connection from the same peer";
   if (app->stdin_open && app->stdin_polled) {
     stdin_read(app);
+  }
+  for (size_t i = 0; i < APP_MAX_PEERS; i++) {
+    app_peer *p = &app->peers[i];
+    if (p->used && p->conn != NULL && p->superseded) {
+      p->superseded = 0;
+      app_log(app, NODE_LOG_INFO, "closing an older connection: %s", replaced);
+      aq_conn_close(p->conn, 0, (const uint8_t *)replaced, sizeof(replaced) - 1, now);
+    }
   }
   for (size_t i = 0; i < app->nboots; i++) {
     if (app->boots[i].state == APP_BOOT_WAIT && now >= app->boots[i].next_attempt) {
