@@ -227,10 +227,16 @@ static void close_reason(char *out, size_t cap, const aq_close_info *info, int e
   if (info->idle_timeout) {
     snprintf(out, cap, "%s", established ? "idle timeout" : "no answer (handshake timeout)");
   } else if (info->by_peer) {
-    snprintf(out, cap, "closed by peer (%s code 0x%llx%s%.*s)", info->is_app ? "app" : "transport",
-             (unsigned long long)info->code, info->reasonlen ? ": " : "",
-             (int)(info->reasonlen > 64 ? 64 : info->reasonlen),
-             info->reason ? (const char *)info->reason : "");
+    /* The peer's reason phrase goes to a terminal: no control bytes (escape sequences). */
+    char why[65];
+    size_t n = info->reason ? (info->reasonlen < 64 ? info->reasonlen : 64) : 0;
+    for (size_t i = 0; i < n; i++) {
+      uint8_t c = info->reason[i];
+      why[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    why[n] = '\0';
+    snprintf(out, cap, "closed by peer (%s code 0x%llx%s%s)", info->is_app ? "app" : "transport",
+             (unsigned long long)info->code, n ? ": " : "", why);
   } else if (info->err == AQ_ERR_TIMEOUT) {
     snprintf(out, cap, "no answer (handshake timeout)");
   } else if (info->err != 0) {
@@ -315,7 +321,7 @@ static void cb_conn_closed(aq_conn *conn, const aq_close_info *info, void *user_
     }
   } else if (p->established && !app->stopping) {
     app_emit_peer(app, p, "peer_disconnected", reason);
-  } else {
+  } else if (!p->established) {
     app_log(app, NODE_LOG_DEBUG, "incoming handshake failed: %s", reason);
   }
   p->used = 0;
