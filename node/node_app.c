@@ -198,6 +198,18 @@ static void cb_handshake_completed(aq_conn *conn, void *user_data) {
   p->established = 1;
   p->established_at = node_now();
   p->addr = aq_conn_get_path(conn)->remote;
+  /*
+   * One connection per peer: an older one from the same PeerId (a peer
+   * that crashed and came back, or changed address) is closed in the next
+   * tick (no core calls from inside a callback).
+   */
+  for (size_t i = 0; p->have_id && i < APP_MAX_PEERS; i++) {
+    app_peer *q = &app->peers[i];
+    if (q != p && q->used && q->conn != NULL && q->established && q->have_id &&
+        q->inbound == p->inbound && memcmp(q->peer_id, p->peer_id, AQ_PEER_ID_LEN) == 0) {
+      q->superseded = 1;
+    }
+  }
   if (p->boot >= 0) {
     app_boot *b = &app->boots[p->boot];
     b->state = APP_BOOT_CONNECTED;
@@ -215,10 +227,16 @@ static void close_reason(char *out, size_t cap, const aq_close_info *info, int e
   if (info->idle_timeout) {
     snprintf(out, cap, "%s", established ? "idle timeout" : "no answer (handshake timeout)");
   } else if (info->by_peer) {
-    snprintf(out, cap, "closed by peer (%s code 0x%llx%s%.*s)", info->is_app ? "app" : "transport",
-             (unsigned long long)info->code, info->reasonlen ? ": " : "",
-             (int)(info->reasonlen > 64 ? 64 : info->reasonlen),
-             info->reason ? (const char *)info->reason : "");
+    /* The peer's reason phrase goes to a terminal: no control bytes (escape sequences). */
+    char why[65];
+    size_t n = info->reason ? (info->reasonlen < 64 ? info->reasonlen : 64) : 0;
+    for (size_t i = 0; i < n; i++) {
+      uint8_t c = info->reason[i];
+      why[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    why[n] = '\0';
+    snprintf(out, cap, "closed by peer (%s code 0x%llx%s%s)", info->is_app ? "app" : "transport",
+             (unsigned long long)info->code, n ? ": " : "", why);
   } else if (info->err == AQ_ERR_TIMEOUT) {
     snprintf(out, cap, "no answer (handshake timeout)");
   } else if (info->err != 0) {
@@ -303,7 +321,7 @@ static void cb_conn_closed(aq_conn *conn, const aq_close_info *info, void *user_
     }
   } else if (p->established && !app->stopping) {
     app_emit_peer(app, p, "peer_disconnected", reason);
-  } else {
+  } else if (!p->established) {
     app_log(app, NODE_LOG_DEBUG, "incoming handshake failed: %s", reason);
   }
   p->used = 0;
@@ -493,8 +511,17 @@ static void stdin_setup(node_app *app) {
 /* ------------------------------------------------------------------ run */
 
 static void app_tick(node_app *app, aq_tstamp now) {
+  static const char replaced[] = "replaced by a newer connection from the same peer";
   if (app->stdin_open && app->stdin_polled) {
     stdin_read(app);
+  }
+  for (size_t i = 0; i < APP_MAX_PEERS; i++) {
+    app_peer *p = &app->peers[i];
+    if (p->used && p->conn != NULL && p->superseded) {
+      p->superseded = 0;
+      app_log(app, NODE_LOG_INFO, "closing an older connection: %s", replaced);
+      aq_conn_close(p->conn, 0, (const uint8_t *)replaced, sizeof(replaced) - 1, now);
+    }
   }
   for (size_t i = 0; i < app->nboots; i++) {
     if (app->boots[i].state == APP_BOOT_WAIT && now >= app->boots[i].next_attempt) {

@@ -40,6 +40,7 @@ typedef struct app_peer {
   uint8_t peer_id[AQ_PEER_ID_LEN];
   int have_id; /* peer_id derived from its authenticated key */
   int established;
+  int superseded;       /* a newer connection from the same PeerId is up: close this one */
   aq_tstamp started; /* connect / first Initial */
   aq_tstamp established_at;
 } app_peer;

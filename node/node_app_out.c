@@ -253,7 +253,7 @@ static size_t count_established(const node_app *app, size_t *in, size_t *out) {
   *in = *out = 0;
   for (size_t i = 0; i < APP_MAX_PEERS; i++) {
     const app_peer *p = &app->peers[i];
-    if (p->used && p->conn != NULL && p->established) {
+    if (p->used && p->conn != NULL && p->established && !aq_conn_is_closed(p->conn)) {
       n++;
       if (p->inbound) {
         (*in)++;
@@ -364,7 +364,7 @@ void app_emit_peers(node_app *app) {
   for (size_t i = 0; i < APP_MAX_PEERS; i++) {
     const app_peer *p = &app->peers[i];
     aq_conn_stats st;
-    if (!p->used || p->conn == NULL || !p->established) {
+    if (!p->used || p->conn == NULL || !p->established || aq_conn_is_closed(p->conn)) {
       continue;
     }
     aq_conn_get_stats(p->conn, &st);

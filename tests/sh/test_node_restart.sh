@@ -5,6 +5,7 @@
 #  2. SIGKILL: nothing is sent; the restarted bootstrap (same identity, so the
 #     same stateless-reset key) resets the old connections when the clients'
 #     keep-alives (5 s) reach it, and the clients reconnect.
+#  3. A client crashes and restarts: the bootstrap replaces its connection.
 set -u
 . "$(dirname "$0")/test_node_lib.inc"
 
@@ -59,6 +60,24 @@ for c in c1 c2; do
   done
 done
 echo "reconnected after SIGKILL restart in $((SECONDS - t0)) s"
+# --- 3: a client crashes and comes back with the same identity: the
+# bootstrap keeps one connection per PeerId (the older one is closed).
+kill -KILL "$c1_pid"
+wait "$c1_pid" 2>/dev/null
+mv "$tmp/c1.out" "$tmp/c1-first.log"
+start_node c1 "$AQ_BIN" --json --listen 127.0.0.1:0 --bootstrap "127.0.0.1:$bport" \
+  --identity "$tmp/c1.key"
+wait_for c1 '"event":"bootstrap_connected"' 20 || fail "restarted c1 did not connect"
+c1id=$(peer_id_of c1)
+end=$((SECONDS + 5))
+while :; do
+  send boot /peers
+  sleep 0.5
+  json "events('peers')[-1]['count'] == 2 and \
+        [p['peer_id'] for p in events('peers')[-1]['peers']].count('$c1id') == 1" boot && break
+  [ $SECONDS -ge $end ] && fail "bootstrap still lists the crashed c1 twice: $(json 'events("peers")[-1]' boot)"
+done
+
 for c in c1 c2; do
   alive $c || fail "$c died"
   stop_node $c TERM

@@ -1,4 +1,5 @@
 /* test_node_cfg.c - command-line flags and address parsing of the node. */
+#include <stdio.h>
 #include <string.h>
 
 #include "aq_test.h"
@@ -213,4 +214,58 @@ AQ_TEST(node_cfg_log_levels) {
   CHECK_INT(node_log_level_parse(&l, ""), AQ_ERR_MALFORMED);
   CHECK_INT(node_log_level_parse(&l, "debugx"), AQ_ERR_MALFORMED);
   CHECK(strcmp(node_log_level_name(NODE_LOG_INFO), "info") == 0);
+}
+
+AQ_TEST(node_cfg_random_addresses) {
+  /* Random strings over the characters addresses are made of: parsing never
+   * crashes, and whatever parses re-parses to the same value from its
+   * canonical text. */
+  static const char *const tokens[] = {"1",    "255", "300", "0",       ".",           ":",
+                                       "::",   "[",   "]",   "[::1]",   "db8",         "a",
+                                       "host", "-",   "x.y", "1.2.3.4", "[2001:db8::", "_"};
+  uint64_t seed = 0x63666721;
+  int parsed = 0, literal = 0, listened = 0;
+  for (int iter = 0; iter < 20000; iter++) {
+    unsigned char pick[9];
+    char s[96] = "", err[256];
+    REQUIRE(aq_test_rand(pick, sizeof(pick), &seed) == 0);
+    size_t ntok = 1 + pick[0] % 6;
+    for (size_t i = 0; i < ntok; i++) {
+      strcat(s, tokens[pick[1 + i] % (sizeof(tokens) / sizeof(tokens[0]))]);
+    }
+    if (pick[7] & 1) {
+      /* Half the time end in ":PORT", the shape of a valid address. */
+      static const char *const ports[] = {":1", ":0", ":65535", ":65536", ":9000", ":", ":x"};
+      strcat(s, ports[pick[8] % (sizeof(ports) / sizeof(ports[0]))]);
+    }
+    node_hostport hp;
+    if (node_hostport_parse(&hp, s, err, sizeof(err)) == 0) {
+      char again[300];
+      node_hostport hp2;
+      parsed++;
+      literal += hp.literal;
+      CHECK(hp.port >= 1);
+      snprintf(again, sizeof(again),
+               hp.literal && hp.addr.family == AQ_AF_INET6 ? "[%s]:%u" : "%s:%u", hp.host,
+               (unsigned)hp.port);
+      CHECK_INT(node_hostport_parse(&hp2, again, err, sizeof(err)), 0);
+      CHECK_INT(hp2.literal, hp.literal);
+      CHECK(strcmp(hp2.host, hp.host) == 0);
+      CHECK(!hp.literal || aq_addr_eq(&hp.addr, &hp2.addr));
+    } else {
+      CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+    }
+    aq_addr a;
+    if (node_listen_parse(&a, s, err, sizeof(err)) == 0) {
+      char text[AQ_ADDR_STRLEN];
+      aq_addr b;
+      listened++;
+      aq_addr_format(text, sizeof(text), &a);
+      CHECK_INT(node_listen_parse(&b, text, err, sizeof(err)), 0);
+      CHECK(aq_addr_eq(&a, &b));
+    }
+  }
+  /* The generator does reach the accepting paths. */
+  printf("  parsed %d host:port (%d literal), %d listen addresses\n", parsed, literal, listened);
+  CHECK(parsed > 500 && literal > 50 && listened > 50);
 }

@@ -193,3 +193,75 @@ AQ_TEST(node_json_misuse) {
   CHECK(j.err == 1);
   CHECK_INT(node_json_finish(&j), -1);
 }
+
+/* Non-zero if p[0..n-1] is well-formed UTF-8 (checked independently of node_json.c). */
+static int utf8_valid(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    size_t len;
+    unsigned cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (i + len > n) {
+      return 0;
+    }
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) {
+        return 0;
+      }
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return 0;
+    }
+    i += len;
+  }
+  return 1;
+}
+
+AQ_TEST(node_json_random_bytes_always_valid) {
+  /* Random byte strings (biased towards UTF-8 lead/continuation bytes): the
+   * escaped output is strict JSON text (no control bytes, valid UTF-8), and
+   * valid UTF-8 inputs without controls survive unchanged. */
+  uint64_t seed = 0x6a736f6e;
+  for (int iter = 0; iter < 3000; iter++) {
+    unsigned char in[24], pick[48];
+    char out[24 * 6 + 1];
+    REQUIRE(aq_test_rand(pick, sizeof(pick), &seed) == 0);
+    size_t n = pick[0] % sizeof(in);
+    for (size_t i = 0; i < n; i++) {
+      static const unsigned char alphabet[] = {'a',  '"',  '\\', 0x01, 0x1f, 0x7f, 0x80, 0xbf,
+                                               0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xff};
+      in[i] = (pick[1 + i] & 1) ? alphabet[pick[1 + i] >> 4] : pick[1 + i];
+    }
+    long len = node_json_escape(out, sizeof(out), (const char *)in, n);
+    REQUIRE(len >= 0);
+    CHECK(strict_json_bytes(out));
+    CHECK(utf8_valid((const unsigned char *)out, (size_t)len));
+    int plain = utf8_valid(in, n);
+    for (size_t i = 0; i < n && plain; i++) {
+      if (in[i] < 0x20 || in[i] == 0x7f || in[i] == '"' || in[i] == '\\') {
+        plain = 0;
+      }
+    }
+    if (plain) {
+      CHECK_INT(len, (long)n);
+      CHECK_MEM(out, in, n);
+    }
+  }
+}
