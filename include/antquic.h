@@ -375,9 +375,11 @@ AQ_EXTERN aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *call
 AQ_EXTERN void aq_ep_del(aq_ep *ep);
 
 /**
- * Client: start a connection over path at ts; *out receives the handle
- * (owned by ep).  Errors: AQ_ERR_LIMIT (max_conns), AQ_ERR_NOMEM,
- * AQ_ERR_CALLBACK_FAILURE (rand failed), AQ_ERR_STATE (server endpoint).
+ * Start a client connection over path at ts; *out receives the handle
+ * (owned by ep).  A server endpoint may dial too (a P2P node serves and
+ * connects on one socket): its client connections share the demultiplexer.
+ * Errors: AQ_ERR_LIMIT (max_conns), AQ_ERR_NOMEM, AQ_ERR_CALLBACK_FAILURE
+ * (rand failed).
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts,
                                           aq_conn **out);

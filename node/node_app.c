@@ -393,18 +393,6 @@ static void boot_attempt(node_app *app, size_t idx, aq_tstamp now) {
   int rc = node_ep_connect(app->ep, &b->addr, &conn);
   if (rc != 0) {
     b->failures++;
-    if (rc == AQ_ERR_STATE) {
-      /* The core refuses outgoing connections on a serving endpoint. */
-      snprintf(b->last_error, sizeof(b->last_error),
-               "this build cannot connect out from a serving (coordinator) endpoint");
-      app_log(app, NODE_LOG_ERROR, "bootstrap %s: %s", b->text, b->last_error);
-      if (app->cfg.json) {
-        app_emit_bootstrap(app, b, NULL, "bootstrap_connect_failed", b->last_error);
-      }
-      b->state = APP_BOOT_WAIT;
-      b->next_attempt = AQ_TSTAMP_NEVER;
-      return;
-    }
     snprintf(b->last_error, sizeof(b->last_error), "connect failed: %s", aq_strerror(rc));
     app_emit_bootstrap(app, b, NULL, "bootstrap_connect_failed", b->last_error);
     boot_schedule_retry(app, b, now);
@@ -678,7 +666,8 @@ int node_app_run(const node_cfg *cfg) {
   } else if (cfg->coordinator) {
     app->role = APP_ROLE_COORDINATOR;
   }
-  int is_server = app->role != APP_ROLE_CLIENT;
+  /* Every node accepts connections from other nodes (the endpoint dials out as well). */
+  int is_server = 1;
 
   /*
    * Address discovery policy: ANT_QUIC_ADDRESS_DISCOVERY_ENABLED and

@@ -223,9 +223,6 @@ size_t aq_ep_conn_count(const aq_ep *ep) {
 
 int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   *out = NULL;
-  if (ep->is_server) {
-    return AQ_ERR_STATE;
-  }
   if (ep->nconns >= ep->cap) {
     return AQ_ERR_LIMIT;
   }
