@@ -68,14 +68,6 @@ int peer_resolve(const char *s, aq_addr *out);
 /** Fill s with the settings both sides share (TLS groups/suites, windows, ALPN, cc...). */
 void peer_settings(const peer_opts *o, aq_settings *s, uint16_t suites[3], uint16_t groups[4]);
 
-/** The negotiated ALPN of conn, or NULL. */
-const char *peer_conn_alpn(const aq_conn *conn);
-/** The negotiated cipher suite of conn (IANA id), or 0. */
-uint16_t peer_conn_suite(const aq_conn *conn);
-/** The negotiated key-exchange group of conn (IANA id), or 0. */
-uint16_t peer_conn_group(const aq_conn *conn);
-/** Non-zero if the handshake went through a Retry (server: the client's token was valid). */
-int peer_conn_retried(const aq_conn *conn);
 /** A short name of a suite id ("aes128" ...), or "?". */
 const char *peer_suite_name(uint16_t id);
 

@@ -126,12 +126,12 @@ static void cb_hs(aq_conn *conn, void *ud) {
   }
   r->hs_done = 1;
   r->t_hs = r->t_op = node_now();
-  const char *alpn = peer_conn_alpn(conn);
+  const char *alpn = aq_conn_get_alpn(conn, NULL);
   snprintf(r->alpn, sizeof(r->alpn), "%s", alpn != NULL ? alpn : "?");
   if (!c->o->quiet) {
     fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
-            peer_suite_name(peer_conn_suite(conn)), peer_conn_group(conn),
-            alpn != NULL ? alpn : "?", peer_conn_retried(conn));
+            peer_suite_name(aq_conn_get_cipher_suite(conn)), aq_conn_get_group(conn),
+            alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
   }
   if (r->kind == CLI_DATAGRAM) {
     r->dg_next = r->t_hs; /* the main loop sends (and resends every 500 ms, 3 tries) */

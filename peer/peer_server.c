@@ -330,11 +330,11 @@ static void cb_hs(aq_conn *conn, void *ud) {
     sc->hs_done = 1;
   }
   if (!sv->o->quiet) {
-    const char *alpn = peer_conn_alpn(conn);
-    uint16_t suite = peer_conn_suite(conn);
+    const char *alpn = aq_conn_get_alpn(conn, NULL);
+    uint16_t suite = aq_conn_get_cipher_suite(conn);
     fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
-            peer_suite_name(suite), peer_conn_group(conn), alpn != NULL ? alpn : "?",
-            peer_conn_retried(conn));
+            peer_suite_name(suite), aq_conn_get_group(conn), alpn != NULL ? alpn : "?",
+            aq_conn_used_retry(conn));
   }
 }
 
