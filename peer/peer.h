@@ -51,6 +51,8 @@ typedef struct peer_opts {
   size_t max_udp_payload;  /* datagrams we build */
   uint64_t run_timeout_ms; /* client: give up one run after this */
   int pq;                  /* offer X25519MLKEM768 first */
+  int ecn;                 /* ECN on the socket (node_ep_opts.ecn) */
+  int resume;              /* client: later connections resume the first one's session (0-RTT) */
 } peer_opts;
 
 /** A 1 MiB + 256 block whose byte i is i mod 256 (built once by peer_pattern_init). */
@@ -83,6 +85,22 @@ typedef struct peer_cred {
 int peer_cred_load(peer_cred *c, const char *certpath, const char *keypath);
 /** Free what peer_cred_load allocated (the key is cleansed). */
 void peer_cred_free(peer_cred *c);
+
+/*
+ * Diagnostics from the environment (peer_diag.c): SSLKEYLOGFILE (append the
+ * key log lines) and QLOGDIR (one <odcid>_<client|server>.sqlog JSON-SEQ
+ * qlog trace per connection).
+ */
+/** Read the environment and open the key log; 0, or -1 (printed why). */
+int peer_diag_init(void);
+/** Install the key log / qlog callbacks and settings.qlog as the environment asked. */
+void peer_diag_settings(aq_settings *s, aq_callbacks *cb);
+/** conn is closing for good: close its trace file (call from conn_closed). */
+void peer_diag_conn_closed(const aq_conn *conn);
+/** Close every file (after node_ep_del). */
+void peer_diag_free(void);
+/** A short name of an ECN validation state (AQ_ECN_STATE_*). */
+const char *peer_ecn_state_name(int state);
 
 /** Run the server; returns the process exit code. */
 int peer_server_main(const peer_opts *o);

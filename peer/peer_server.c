@@ -332,9 +332,11 @@ static void cb_hs(aq_conn *conn, void *ud) {
   if (!sv->o->quiet) {
     const char *alpn = aq_conn_get_alpn(conn, NULL);
     uint16_t suite = aq_conn_get_cipher_suite(conn);
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
+    fprintf(stderr,
+            "handshake done suite=%s group=0x%04x alpn=%s retry=%d resumed=%d early_data=%d\n",
             peer_suite_name(suite), aq_conn_get_group(conn), alpn != NULL ? alpn : "?",
-            aq_conn_used_retry(conn));
+            aq_conn_used_retry(conn), aq_conn_is_resumed(conn) != 0,
+            aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
   }
 }
 
@@ -393,6 +395,7 @@ static void cb_stream_close(aq_conn *conn, uint64_t id, void *ud) {
 
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   srv *sv = ud;
+  peer_diag_conn_closed(conn);
   srv_conn *sc = aq_conn_get_app_data(conn);
   if (sc == NULL) {
     return;
@@ -412,6 +415,13 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
     aq_conn_get_stats(conn, &st);
     fprintf(stderr, "connection closed key_updates=%llu stream_bytes_sent=%llu\n",
             (unsigned long long)st.key_updates, (unsigned long long)st.stream_bytes_sent);
+  }
+  if (sv->o->ecn && !sv->o->quiet) {
+    aq_conn_stats st;
+    aq_conn_get_stats(conn, &st);
+    fprintf(stderr, "connection closed ecn=%s ect0_sent=%llu ce_reported=%llu\n",
+            peer_ecn_state_name(st.ecn_state), (unsigned long long)st.ecn_ect0_sent,
+            (unsigned long long)st.ecn_ce_reported);
   }
   conn_free(sv, sc);
   sv->active--;
@@ -443,7 +453,12 @@ int peer_server_main(const peer_opts *o) {
   cb.stream_close = cb_stream_close;
   cb.conn_closed = cb_closed;
   cb.datagram_recv = cb_datagram;
-  int rc = node_ep_new(&sv.e, &o->listen, 1, &s, &cb, &sv, 1);
+  s.accept_early_data = 1; /* resuming clients may send their request as 0-RTT data */
+  peer_diag_settings(&s, &cb);
+  node_ep_opts eo;
+  memset(&eo, 0, sizeof(eo));
+  eo.ecn = o->ecn;
+  int rc = node_ep_new_ex(&sv.e, &o->listen, 1, &s, &cb, &sv, 1, &eo);
   if (rc != 0) {
     char a[AQ_ADDR_STRLEN];
     fprintf(stderr, "error: cannot listen on %s: %s\n", aq_addr_format(a, sizeof(a), &o->listen),

@@ -20,8 +20,8 @@ static int info_handshake(aq_simq_pair *p) {
 AQ_TEST(conn_info_negotiated_values) {
   static const char *const cli_alpn[] = {"h3", "hq-interop"};
   static const char *const srv_alpn[] = {"hq-interop", "h3"};
-  static const uint16_t suite[] = {0x1302};    /* TLS_AES_256_GCM_SHA384 */
-  static const uint16_t groups[] = {0x0017};   /* secp256r1 */
+  static const uint16_t suite[] = {0x1302};  /* TLS_AES_256_GCM_SHA384 */
+  static const uint16_t groups[] = {0x0017}; /* secp256r1 */
   aq_simq_pair p;
   aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS};
   aq_simq_pair_init(&p, 301, &lp);
