@@ -28,17 +28,6 @@ static void on_signal(int sig) {
     node_ep_stop(e);
   }
 }
-/*
- * Work-around for a lib/quic receive-ring bug (aq_rxbuf: the window
- * [off, off + cap) spans cap / 4096 + 1 pages when off is not page aligned,
- * but the ring has cap / 4096 pages, so bytes at the far end of the window
- * overwrite unread bytes of the current page).  It bites when a reader
- * stops reading at an unaligned offset and the peer fills the whole window.
- * The echo never stops reading at an unaligned offset: it reads on to the
- * next 4 KiB boundary into RX_ALIGN spare bytes first.
- */
-#define RX_ALIGN 4096u
-
 typedef enum srv_mode { SRV_HEAD = 0, SRV_ECHO, SRV_DOWNLOAD } srv_mode;
 
 typedef struct srv_stream {
@@ -51,7 +40,6 @@ typedef struct srv_stream {
   int fin_sent; /* our FIN is queued */
   int dead;     /* reset by the peer or a write failed: only drain */
   uint64_t dl_left, dl_sent;
-  uint64_t rx_total; /* bytes read from the stream */
 } srv_stream;
 
 typedef struct srv_conn {
@@ -87,7 +75,7 @@ static srv_stream *stream_get(srv_conn *sc, uint64_t id, int create) {
   if (s == NULL) {
     return NULL;
   }
-  s->buf = malloc(SRV_BUF + RX_ALIGN);
+  s->buf = malloc(SRV_BUF);
   if (s->buf == NULL) {
     free(s);
     return NULL;
@@ -183,19 +171,10 @@ static aq_ssize read_in(aq_conn *conn, srv_stream *s, size_t cap) {
     return -1;
   }
   s->len += (size_t)n;
-  s->rx_total += (uint64_t)n;
   if (fin) {
     s->rx_fin = 1;
   }
   return n;
-}
-
-/* Before the echo pauses reading: read on to the next 4 KiB boundary (see RX_ALIGN). */
-static void align_read(aq_conn *conn, srv_stream *s) {
-  size_t need = (size_t)((RX_ALIGN - s->rx_total % RX_ALIGN) % RX_ALIGN);
-  if (need > 0 && !s->rx_fin && s->len + need <= SRV_BUF + RX_ALIGN) {
-    (void)read_in(conn, s, need);
-  }
 }
 
 /* Read what arrived and make progress: classify, echo (bounded by what can be written), drain. */
@@ -210,8 +189,7 @@ static void serve(aq_conn *conn, srv_stream *s) {
           return;
         }
         if (w == 0) {
-          align_read(conn, s); /* send buffer full: stream_writable resumes */
-          return;
+          return; /* send buffer full: stream_writable resumes */
         }
         s->off += (size_t)w;
       }
@@ -234,9 +212,6 @@ static void serve(aq_conn *conn, srv_stream *s) {
     }
     /* 2. input */
     size_t cap = SRV_BUF - s->len;
-    if (cap > RX_ALIGN) {
-      cap -= (size_t)((s->rx_total + cap) % RX_ALIGN); /* end on a page boundary */
-    }
     aq_ssize n = read_in(conn, s, cap);
     if (n < 0) {
       return;
