@@ -15,7 +15,8 @@ static const char usage_text[] =
     "\n"
     "USAGE:\n"
     "  ant-quic-peer server [--listen ADDR] [--cert PEM] [--key PEM] [--alpn LIST]\n"
-    "                       [--exit-after N] [--retry] [--key-update N] [common flags]\n"
+    "                       [--exit-after N] [--retry] [--no-early-data] [--key-update N]\n"
+    "                       [common flags]\n"
     "  ant-quic-peer client [--connect ADDR] [--server-name NAME] [--alpn LIST]\n"
     "                       [--message TEXT | --echo-bytes N | --download N | --datagram TEXT]\n"
     "                       [--runs K] [--connections N] [--verify] [--key-update N]\n"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "                       (default certs/key.pem)\n"
     "  --exit-after N       exit after N connections have been served (default: run forever)\n"
     "  --retry              validate client addresses with a Retry packet first\n"
+    "  --no-early-data      refuse 0-RTT data of resuming clients (accepted by default)\n"
     "\n"
     "CLIENT FLAGS:\n"
     "  --connect ADDR       server address HOST:PORT (default 127.0.0.1:4433)\n"
@@ -179,6 +181,8 @@ int main(int argc, char **argv) {
       o.ecn = 1;
     } else if (strcmp(a, "--resume") == 0) {
       o.resume = 1;
+    } else if (strcmp(a, "--no-early-data") == 0) {
+      o.no_early_data = 1;
     } else if (strcmp(a, "--listen") == 0) {
       NEED_VAL();
       if (aq_addr_parse(&o.listen, v, 0) != 0) {

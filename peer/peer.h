@@ -52,7 +52,8 @@ typedef struct peer_opts {
   uint64_t run_timeout_ms; /* client: give up one run after this */
   int pq;                  /* offer X25519MLKEM768 first */
   int ecn;                 /* ECN on the socket (node_ep_opts.ecn) */
-  int resume;              /* client: later connections resume the first one's session (0-RTT) */
+  int resume;              /* client: later connections resume the latest session (0-RTT) */
+  int no_early_data;       /* server: refuse 0-RTT data (resumption still works) */
 } peer_opts;
 
 /** A 1 MiB + 256 block whose byte i is i mod 256 (built once by peer_pattern_init). */

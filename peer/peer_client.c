@@ -323,14 +323,14 @@ static int do_run(cli *c, const aq_addr *server, cli_run *r) {
     return -1;
   }
   aq_conn_set_app_data(r->conn, r);
-  if (c->o->resume && c->sess != NULL && r->kind != CLI_DATAGRAM) {
+  if (c->o->resume && c->sess != NULL) {
     rc = aq_conn_set_session(r->conn, c->sess, c->sesslen);
     if (rc != 0) {
       run_fail(c, r, "set_session: %s", aq_strerror(rc));
       return -1;
     }
     /* With 0-RTT keys the stream opens now and the request goes out as early data. */
-    if (aq_conn_open_stream(r->conn, 1, &r->sid) == 0) {
+    if (r->kind != CLI_DATAGRAM && aq_conn_open_stream(r->conn, 1, &r->sid) == 0) {
       r->sid_open = 1;
       pump(c, r);
     }

@@ -428,7 +428,7 @@ int peer_server_main(const peer_opts *o) {
   cb.stream_close = cb_stream_close;
   cb.conn_closed = cb_closed;
   cb.datagram_recv = cb_datagram;
-  s.accept_early_data = 1; /* resuming clients may send their request as 0-RTT data */
+  s.accept_early_data = !o->no_early_data; /* resuming clients may send 0-RTT data */
   peer_diag_settings(&s, &cb);
   node_ep_opts eo;
   memset(&eo, 0, sizeof(eo));
