@@ -136,9 +136,13 @@ static void cb_hs(aq_conn *conn, void *ud) {
   const char *alpn = aq_conn_get_alpn(conn, NULL);
   snprintf(r->alpn, sizeof(r->alpn), "%s", alpn != NULL ? alpn : "?");
   if (!c->o->quiet) {
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d resumed=%d\n",
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d",
             peer_suite_name(aq_conn_get_cipher_suite(conn)), aq_conn_get_group(conn),
-            alpn != NULL ? alpn : "?", aq_conn_used_retry(conn), aq_conn_is_resumed(conn) != 0);
+            alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
+    if (c->o->resume) {
+      fprintf(stderr, " resumed=%d", aq_conn_is_resumed(conn) != 0);
+    }
+    fprintf(stderr, "\n");
   }
   if (r->kind == CLI_DATAGRAM) {
     r->dg_next = r->t_hs; /* the main loop sends (and resends every 500 ms, 3 tries) */

@@ -307,11 +307,14 @@ static void cb_hs(aq_conn *conn, void *ud) {
   if (!sv->o->quiet) {
     const char *alpn = aq_conn_get_alpn(conn, NULL);
     uint16_t suite = aq_conn_get_cipher_suite(conn);
-    fprintf(stderr,
-            "handshake done suite=%s group=0x%04x alpn=%s retry=%d resumed=%d early_data=%d\n",
-            peer_suite_name(suite), aq_conn_get_group(conn), alpn != NULL ? alpn : "?",
-            aq_conn_used_retry(conn), aq_conn_is_resumed(conn) != 0,
-            aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
+    /* The line ends in retry=N unless resumed (scripts anchor on it). */
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d", peer_suite_name(suite),
+            aq_conn_get_group(conn), alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
+    if (aq_conn_is_resumed(conn)) {
+      fprintf(stderr, " resumed=1 early_data=%d",
+              aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
+    }
+    fprintf(stderr, "\n");
   }
 }
 
