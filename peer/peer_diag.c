@@ -9,10 +9,12 @@
  * One process-wide state: the peer is a single-threaded tool.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "peer.h"
 
@@ -107,8 +109,13 @@ int peer_diag_init(void) {
   memset(&g_diag, 0, sizeof(g_diag));
   const char *kl = getenv("SSLKEYLOGFILE");
   if (kl != NULL && kl[0] != '\0') {
-    g_diag.keylog = fopen(kl, "a");
+    /* It holds secrets: a new file is private to us (0600). */
+    int fd = open(kl, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    g_diag.keylog = fd >= 0 ? fdopen(fd, "a") : NULL;
     if (g_diag.keylog == NULL) {
+      if (fd >= 0) {
+        close(fd);
+      }
       fprintf(stderr, "error: SSLKEYLOGFILE: cannot open %s: %s\n", kl, strerror(errno));
       return -1;
     }

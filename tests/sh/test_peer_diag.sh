@@ -5,7 +5,8 @@
 # (AES-128-GCM: SHA-256 secrets), and the client's and server's logs hold the same lines; each
 # side wrote one <odcid>_<role>.sqlog per connection, the same odcids on both sides, and every
 # file parses as JSON-SEQ (split on RS, json.loads each record) with a header naming that
-# odcid and the role, then packet_sent / packet_received events; ECN validated on both sides.
+# odcid and the role, then packet_sent / packet_received events; ECN validated on both sides;
+# the key log file is created with mode 600.
 # Negative: an unwritable SSLKEYLOGFILE makes the peer fail with exit 1.
 # shellcheck source=tests/sh/test_peer_lib.inc
 . "$(dirname "$0")/test_peer_lib.inc"
@@ -20,6 +21,9 @@ peer_stop_server
   fail "expected 3 echo RESULT lines with ecn=capable"
 [ "$(grep -c 'connection closed ecn=capable' "$work/server-diag.log")" -eq 3 ] ||
   fail "server: expected 3 connections with ecn=capable"
+
+# The key log holds secrets: created private.
+[ "$(stat -c %a "$work/client-keys.log")" = 600 ] || fail "client key log is not mode 600"
 
 python3 - "$work" <<'PY' || fail "key log / qlog checks"
 import json, os, re, sys
