@@ -686,6 +686,26 @@ AQ_EXTERN size_t aq_ep_discovered(const aq_ep *ep, aq_discovered_addr *out, size
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_conn_observed_addr(const aq_conn *conn, aq_addr *out);
 
+/* ---- connection info: what the handshake negotiated (lib/quic/aq_conn_info.c) */
+/* These only read state: they MAY be called from inside callbacks. */
+
+/** The negotiated ALPN protocol (NUL-terminated, *len = its length; valid until the
+ * connection is deleted), or NULL (and *len = 0) before the handshake agreed on one.
+ * len may be NULL. */
+AQ_EXTERN const char *aq_conn_get_alpn(const aq_conn *conn, size_t *len);
+/** The negotiated TLS cipher suite (IANA id, e.g. 0x1301), or 0 before it is known. */
+AQ_EXTERN uint16_t aq_conn_get_cipher_suite(const aq_conn *conn);
+/** The negotiated key exchange group (IANA id, e.g. 0x001d), or 0 (none yet, or a resumption
+ * without key exchange). */
+AQ_EXTERN uint16_t aq_conn_get_group(const aq_conn *conn);
+/** Non-zero if the handshake went through a Retry (client: one was processed; server: the
+ * client's Initial carried a valid Retry token of ours). */
+AQ_EXTERN int aq_conn_used_retry(const aq_conn *conn);
+/** Copy the original Destination Connection ID (the client's first DCID, the same on both
+ * sides, also after a Retry; the qlog group id) into buf; returns its length (0..20), or
+ * AQ_ERR_BUFFER_TOO_SMALL (nothing copied). */
+AQ_EXTERN AQ_MUST_CHECK aq_ssize aq_conn_get_odcid(const aq_conn *conn, uint8_t *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,7 +42,9 @@ static void drv_on_datagrams(void *ud, node_dgram *d, size_t n, aq_tstamp now) {
     const uint8_t *seg;
     size_t seglen;
     while (node_dgram_next_seg(&d[i], &off, &seg, &seglen)) {
-      int rc = aq_ep_read(e->ep, &path, seg, seglen, now);
+      /* With ECN on, the core counts the codepoint for its ACK_ECN reports. */
+      int rc = e->ecn ? aq_ep_read_ecn(e->ep, &path, seg, seglen, d[i].ecn & 3u, now)
+                      : aq_ep_read(e->ep, &path, seg, seglen, now);
       if (rc != 0) {
         ep_fail(e, rc);
         return;
@@ -70,7 +72,9 @@ static size_t drv_next_send(void *ud, uint8_t *buf, size_t cap, node_dgram *meta
   }
   aq_path path;
   memset(&path, 0, sizeof(path));
-  aq_ssize n = aq_ep_write(e->ep, &path, buf, cap, now);
+  unsigned ecn = AQ_ECN_NOT_ECT;
+  aq_ssize n = e->ecn ? aq_ep_write_ecn(e->ep, &path, buf, cap, &ecn, now)
+                      : aq_ep_write(e->ep, &path, buf, cap, now);
   if (n < 0) {
     ep_fail(e, (int)n);
     return 0;
@@ -84,7 +88,8 @@ static size_t drv_next_send(void *ud, uint8_t *buf, size_t cap, node_dgram *meta
   } else {
     memset(&meta->local, 0, sizeof(meta->local));
   }
-  meta->ecn = e->ecn ? NODE_ECN_ECT0 : NODE_ECN_NOT_ECT;
+  /* The core decides per datagram (ECT(0) while testing and once validated). */
+  meta->ecn = (uint8_t)(ecn & 3u);
   return (size_t)n;
 }
 

@@ -3,9 +3,12 @@
  * core) driven by one node_loop over up to NODE_LOOP_MAX_SOCKS node_socks.
  *
  * The driver it installs follows node_loop.h:
- *   on_datagrams:  every GRO segment -> aq_ep_read(path {d.local, d.remote})
- *   next_send:     aq_ep_write; the path's local address becomes the source
- *                  address (unless it is unspecified: the kernel picks)
+ *   on_datagrams:  every GRO segment -> aq_ep_read(path {d.local, d.remote});
+ *                  with opts.ecn aq_ep_read_ecn(d.ecn)
+ *   next_send:     aq_ep_write (with opts.ecn aq_ep_write_ecn: the core's ECN
+ *                  codepoint goes on the datagram); the path's local address
+ *                  becomes the source address (unless it is unspecified: the
+ *                  kernel picks)
  *   get_expiry / handle_expiry: aq_ep_get_expiry / aq_ep_handle_expiry
  * The loop batches consecutive same-size datagrams to one peer into GSO
  * trains and sendmmsg calls.
@@ -33,7 +36,9 @@ typedef struct node_ep node_ep;
 typedef struct node_ep_opts {
   node_sock_opts sock; /* socket options (buffers, no_gso, no_gro, v6only) */
   node_loop_opts loop; /* loop options (batch sizes, force_poll) */
-  int ecn;             /* 1: mark outgoing datagrams ECT(0) */
+  int ecn;             /* 1: ECN (RFC 9000 §13.4): received codepoints go to the core,
+                        * which validates the path and marks datagrams ECT(0) (settings.
+                        * enable_ecn); 0: no marking, received codepoints ignored */
 } node_ep_opts;
 
 /**

@@ -15,11 +15,12 @@ static const char usage_text[] =
     "\n"
     "USAGE:\n"
     "  ant-quic-peer server [--listen ADDR] [--cert PEM] [--key PEM] [--alpn LIST]\n"
-    "                       [--exit-after N] [--retry] [--key-update N] [common flags]\n"
+    "                       [--exit-after N] [--retry] [--no-early-data] [--key-update N]\n"
+    "                       [common flags]\n"
     "  ant-quic-peer client [--connect ADDR] [--server-name NAME] [--alpn LIST]\n"
     "                       [--message TEXT | --echo-bytes N | --download N | --datagram TEXT]\n"
     "                       [--runs K] [--connections N] [--verify] [--key-update N]\n"
-    "                       [--run-timeout-ms N] [common flags]\n"
+    "                       [--run-timeout-ms N] [--resume] [common flags]\n"
     "\n"
     "SERVER FLAGS:\n"
     "  --listen ADDR        UDP address to bind (default 127.0.0.1:4433; [::]:PORT is dual-stack)\n"
@@ -29,6 +30,7 @@ static const char usage_text[] =
     "                       (default certs/key.pem)\n"
     "  --exit-after N       exit after N connections have been served (default: run forever)\n"
     "  --retry              validate client addresses with a Retry packet first\n"
+    "  --no-early-data      refuse 0-RTT data of resuming clients (accepted by default)\n"
     "\n"
     "CLIENT FLAGS:\n"
     "  --connect ADDR       server address HOST:PORT (default 127.0.0.1:4433)\n"
@@ -45,6 +47,8 @@ static const char usage_text[] =
     "  --key-update N       initiate a 1-RTT key update every N stream bytes (client: received;\n"
     "                       server: sent) -- also a server flag\n"
     "  --run-timeout-ms N   give up a run after N ms (default 120000)\n"
+    "  --resume             connections after the first resume its TLS session and send\n"
+    "                       their request as 0-RTT data (RESULT: resumed=0|1 early_data=...)\n"
     "\n"
     "COMMON FLAGS:\n"
     "  --alpn LIST          comma-separated ALPN list (default hq-interop)\n"
@@ -55,9 +59,12 @@ static const char usage_text[] =
     "  --suite NAME         only this TLS cipher suite: aes128, aes256, chacha20\n"
     "  --pq                 offer/prefer the X25519MLKEM768 hybrid group first\n"
     "  --max-udp-payload N  largest UDP payload we send, 1200..1452 (default 1452)\n"
+    "  --ecn                ECN: mark ECT(0) once the path is validated (RESULT/log: ecn=...)\n"
     "  -q, --quiet          only print RESULT lines and errors\n"
     "\n"
     "Sizes take K/M/G suffixes (powers of 1024).\n"
+    "ENVIRONMENT: SSLKEYLOGFILE=FILE appends TLS key log lines (Wireshark) to FILE;\n"
+    "QLOGDIR=DIR writes one qlog JSON-SEQ trace per connection, DIR/<odcid>_<role>.sqlog.\n"
     "OUTPUT: the client prints one `RESULT ...` line per run and a `SUMMARY ...`\n"
     "line; exit status is 0 only if every run succeeded.\n";
 
@@ -170,6 +177,12 @@ int main(int argc, char **argv) {
       o.retry = 1;
     } else if (strcmp(a, "--pq") == 0) {
       o.pq = 1;
+    } else if (strcmp(a, "--ecn") == 0) {
+      o.ecn = 1;
+    } else if (strcmp(a, "--resume") == 0) {
+      o.resume = 1;
+    } else if (strcmp(a, "--no-early-data") == 0) {
+      o.no_early_data = 1;
     } else if (strcmp(a, "--listen") == 0) {
       NEED_VAL();
       if (aq_addr_parse(&o.listen, v, 0) != 0) {
@@ -291,7 +304,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "error: out of memory\n");
     return 1;
   }
+  if (peer_diag_init() != 0) {
+    free(peer_pattern);
+    return 1;
+  }
   int rc = o.is_server ? peer_server_main(&o) : peer_client_main(&o);
+  peer_diag_free();
   free(peer_pattern);
   return rc;
 }

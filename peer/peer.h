@@ -51,6 +51,9 @@ typedef struct peer_opts {
   size_t max_udp_payload;  /* datagrams we build */
   uint64_t run_timeout_ms; /* client: give up one run after this */
   int pq;                  /* offer X25519MLKEM768 first */
+  int ecn;                 /* ECN on the socket (node_ep_opts.ecn) */
+  int resume;              /* client: later connections resume the latest session (0-RTT) */
+  int no_early_data;       /* server: refuse 0-RTT data (resumption still works) */
 } peer_opts;
 
 /** A 1 MiB + 256 block whose byte i is i mod 256 (built once by peer_pattern_init). */
@@ -68,14 +71,6 @@ int peer_resolve(const char *s, aq_addr *out);
 /** Fill s with the settings both sides share (TLS groups/suites, windows, ALPN, cc...). */
 void peer_settings(const peer_opts *o, aq_settings *s, uint16_t suites[3], uint16_t groups[4]);
 
-/** The negotiated ALPN of conn, or NULL. */
-const char *peer_conn_alpn(const aq_conn *conn);
-/** The negotiated cipher suite of conn (IANA id), or 0. */
-uint16_t peer_conn_suite(const aq_conn *conn);
-/** The negotiated key-exchange group of conn (IANA id), or 0. */
-uint16_t peer_conn_group(const aq_conn *conn);
-/** Non-zero if the handshake went through a Retry (server: the client's token was valid). */
-int peer_conn_retried(const aq_conn *conn);
 /** A short name of a suite id ("aes128" ...), or "?". */
 const char *peer_suite_name(uint16_t id);
 
@@ -91,6 +86,22 @@ typedef struct peer_cred {
 int peer_cred_load(peer_cred *c, const char *certpath, const char *keypath);
 /** Free what peer_cred_load allocated (the key is cleansed). */
 void peer_cred_free(peer_cred *c);
+
+/*
+ * Diagnostics from the environment (peer_diag.c): SSLKEYLOGFILE (append the
+ * key log lines) and QLOGDIR (one <odcid>_<client|server>.sqlog JSON-SEQ
+ * qlog trace per connection).
+ */
+/** Read the environment and open the key log; 0, or -1 (printed why). */
+int peer_diag_init(void);
+/** Install the key log / qlog callbacks and settings.qlog as the environment asked. */
+void peer_diag_settings(aq_settings *s, aq_callbacks *cb);
+/** conn is closing for good: close its trace file (call from conn_closed). */
+void peer_diag_conn_closed(const aq_conn *conn);
+/** Close every file (after node_ep_del). */
+void peer_diag_free(void);
+/** A short name of an ECN validation state (AQ_ECN_STATE_*). */
+const char *peer_ecn_state_name(int state);
 
 /** Run the server; returns the process exit code. */
 int peer_server_main(const peer_opts *o);

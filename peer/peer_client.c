@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aq_ct.h"
 #include "peer.h"
 
 #define CLI_RBUF (256u * 1024u)
@@ -47,6 +48,10 @@ typedef struct cli_run {
   int ku_due;
   uint64_t ku_done;
   uint64_t ku_total; /* aq_conn_stats.key_updates at the end of the run */
+  int sid_open;      /* the stream is open (at the handshake, or at once with 0-RTT) */
+  int resumed;       /* the handshake resumed a session */
+  int early;         /* AQ_EARLY_DATA_* at the end of the run */
+  int ecn_state;     /* AQ_ECN_STATE_* at the end of the run */
 } cli_run;
 
 typedef struct cli {
@@ -55,6 +60,8 @@ typedef struct cli {
   cli_run *runs;
   cli_run *cur;
   uint8_t *rbuf;
+  uint8_t *sess; /* --resume: the latest session blob (a secret: wiped when replaced/freed) */
+  size_t sesslen;
 } cli;
 
 /* Mark r failed with a printf-style reason (kept in r->err) and stop the loop if it is current. */
@@ -128,24 +135,52 @@ static void cb_hs(aq_conn *conn, void *ud) {
   }
   r->hs_done = 1;
   r->t_hs = r->t_op = node_now();
-  const char *alpn = peer_conn_alpn(conn);
+  const char *alpn = aq_conn_get_alpn(conn, NULL);
   snprintf(r->alpn, sizeof(r->alpn), "%s", alpn != NULL ? alpn : "?");
   if (!c->o->quiet) {
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
-            peer_suite_name(peer_conn_suite(conn)), peer_conn_group(conn),
-            alpn != NULL ? alpn : "?", peer_conn_retried(conn));
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d",
+            peer_suite_name(aq_conn_get_cipher_suite(conn)), aq_conn_get_group(conn),
+            alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
+    if (c->o->resume) {
+      fprintf(stderr, " resumed=%d", aq_conn_is_resumed(conn) != 0);
+    }
+    fprintf(stderr, "\n");
   }
   if (r->kind == CLI_DATAGRAM) {
     r->dg_next = r->t_hs; /* the main loop sends (and resends every 500 ms, 3 tries) */
     node_ep_stop(c->e);
     return;
   }
+  if (r->sid_open) {
+    return; /* opened at once and written as 0-RTT data */
+  }
   int rc = aq_conn_open_stream(conn, 1, &r->sid);
   if (rc != 0) {
     run_fail(c, r, "open_bi: %s", aq_strerror(rc));
     return;
   }
+  r->sid_open = 1;
   pump(c, r);
+}
+
+/* --resume: keep the latest session blob for the next connection. */
+static void cb_new_session(aq_conn *conn, const uint8_t *blob, size_t len, void *ud) {
+  (void)conn;
+  cli *c = ud;
+  if (!c->o->resume || len == 0) {
+    return;
+  }
+  uint8_t *copy = malloc(len);
+  if (copy == NULL) {
+    return; /* the next connection just does a full handshake */
+  }
+  memcpy(copy, blob, len);
+  if (c->sess != NULL) {
+    aq_memzero(c->sess, c->sesslen);
+    free(c->sess);
+  }
+  c->sess = copy;
+  c->sesslen = len;
 }
 
 /* Read and check what came back (echo bytes, or the download pattern with --verify). */
@@ -266,6 +301,7 @@ static void cb_stop_sending(aq_conn *conn, uint64_t id, uint64_t code, void *ud)
 /* The connection ended: a run that was not done fails with the reason. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   cli *c = ud;
+  peer_diag_conn_closed(conn);
   cli_run *r = aq_conn_get_app_data(conn);
   if (r == NULL) {
     return;
@@ -298,6 +334,18 @@ static int do_run(cli *c, const aq_addr *server, cli_run *r) {
     return -1;
   }
   aq_conn_set_app_data(r->conn, r);
+  if (c->o->resume && c->sess != NULL) {
+    rc = aq_conn_set_session(r->conn, c->sess, c->sesslen);
+    if (rc != 0) {
+      run_fail(c, r, "set_session: %s", aq_strerror(rc));
+      return -1;
+    }
+    /* With 0-RTT keys the stream opens now and the request goes out as early data. */
+    if (r->kind != CLI_DATAGRAM && aq_conn_open_stream(r->conn, 1, &r->sid) == 0) {
+      r->sid_open = 1;
+      pump(c, r);
+    }
+  }
   aq_tstamp deadline = r->t_start + c->o->run_timeout_ms * AQ_MILLISECONDS;
   r->ku_mark = c->o->key_update;
   while (!r->done && !r->failed) {
@@ -343,6 +391,9 @@ static int do_run(cli *c, const aq_addr *server, cli_run *r) {
     aq_conn_stats st;
     aq_conn_get_stats(r->conn, &st);
     r->ku_total = st.key_updates;
+    r->ecn_state = st.ecn_state;
+    r->resumed = aq_conn_is_resumed(r->conn) != 0;
+    r->early = aq_conn_early_data_state(r->conn);
     aq_conn_close(r->conn, 0, (const uint8_t *)"done", 4, node_now());
   }
   c->cur = NULL;
@@ -376,6 +427,17 @@ static cli_run *new_run(cli *c, int connections_mode) {
     r->src_len = r->expect = strlen(o->message);
   }
   return r;
+}
+
+/* A short name of an AQ_EARLY_DATA_* state. */
+static const char *early_name(int st) {
+  switch (st) {
+  case AQ_EARLY_DATA_NONE: return "none";
+  case AQ_EARLY_DATA_OFFERED: return "offered";
+  case AQ_EARLY_DATA_ACCEPTED: return "accepted";
+  case AQ_EARLY_DATA_REJECTED: return "rejected";
+  default: return "?";
+  }
 }
 
 /* qsort comparator for doubles. */
@@ -421,9 +483,14 @@ int peer_client_main(const peer_opts *o) {
   cb.stream_stop_sending = cb_stop_sending;
   cb.conn_closed = cb_closed;
   cb.datagram_recv = cb_datagram;
+  cb.new_session = cb_new_session;
+  peer_diag_settings(&s, &cb);
+  node_ep_opts eo;
+  memset(&eo, 0, sizeof(eo));
+  eo.ecn = o->ecn;
   aq_addr bind;
   (void)aq_addr_parse(&bind, server.family == AQ_AF_INET6 ? "[::]:0" : "0.0.0.0:0", 0);
-  int rc = node_ep_new(&c.e, &bind, 1, &s, &cb, &c, 0);
+  int rc = node_ep_new_ex(&c.e, &bind, 1, &s, &cb, &c, 0, &eo);
   if (rc != 0) {
     fprintf(stderr, "error: cannot open a UDP socket: %s\n", aq_strerror(rc));
     free(c.rbuf);
@@ -434,6 +501,7 @@ int peer_client_main(const peer_opts *o) {
   size_t nrates = 0;
   if (o->connections >= 0) {
     aq_tstamp t0 = node_now();
+    uint64_t nresumed = 0, nearly = 0;
     for (int64_t i = 0; i < o->connections; i++) {
       cli_run *r = new_run(&c, 1);
       if (r == NULL || do_run(&c, &server, r) != 0) {
@@ -442,11 +510,18 @@ int peer_client_main(const peer_opts *o) {
         exit_code = 1;
         break;
       }
+      nresumed += r->resumed != 0;
+      nearly += r->early == AQ_EARLY_DATA_ACCEPTED;
     }
     if (exit_code == 0) {
       double secs = (double)(node_now() - t0) / 1e9;
-      printf("RESULT handshakes impl=ant-quic connections=%lld secs=%.3f conn_per_sec=%.1f\n",
+      printf("RESULT handshakes impl=ant-quic connections=%lld secs=%.3f conn_per_sec=%.1f",
              (long long)o->connections, secs, secs > 0 ? (double)o->connections / secs : 0.0);
+      if (o->resume) {
+        printf(" resumed=%llu early_data_accepted=%llu", (unsigned long long)nresumed,
+               (unsigned long long)nearly);
+      }
+      printf("\n");
     }
   } else {
     rates = calloc(o->runs, sizeof(double));
@@ -482,6 +557,12 @@ int peer_client_main(const peer_opts *o) {
         printf(" key_updates=%llu initiated=%llu", (unsigned long long)r->ku_total,
                (unsigned long long)r->ku_done);
       }
+      if (o->resume) {
+        printf(" resumed=%d early_data=%s", r->resumed, early_name(r->early));
+      }
+      if (o->ecn) {
+        printf(" ecn=%s", peer_ecn_state_name(r->ecn_state));
+      }
       printf("\n");
     }
     if (rates == NULL) {
@@ -503,6 +584,10 @@ int peer_client_main(const peer_opts *o) {
     cli_run *n = c.runs->next;
     free(c.runs);
     c.runs = n;
+  }
+  if (c.sess != NULL) {
+    aq_memzero(c.sess, c.sesslen);
+    free(c.sess);
   }
   free(c.rbuf);
   return exit_code;

@@ -29,17 +29,6 @@ static void on_signal(int sig) {
     node_ep_stop(e);
   }
 }
-/*
- * Work-around for a lib/quic receive-ring bug (aq_rxbuf: the window
- * [off, off + cap) spans cap / 4096 + 1 pages when off is not page aligned,
- * but the ring has cap / 4096 pages, so bytes at the far end of the window
- * overwrite unread bytes of the current page).  It bites when a reader
- * stops reading at an unaligned offset and the peer fills the whole window.
- * The echo never stops reading at an unaligned offset: it reads on to the
- * next 4 KiB boundary into RX_ALIGN spare bytes first.
- */
-#define RX_ALIGN 4096u
-
 typedef enum srv_mode { SRV_HEAD = 0, SRV_ECHO, SRV_DOWNLOAD } srv_mode;
 
 typedef struct srv_stream {
@@ -52,7 +41,6 @@ typedef struct srv_stream {
   int fin_sent; /* our FIN is queued */
   int dead;     /* reset by the peer or a write failed: only drain */
   uint64_t dl_left, dl_sent;
-  uint64_t rx_total; /* bytes read from the stream */
 } srv_stream;
 
 typedef struct srv_conn {
@@ -89,7 +77,7 @@ static srv_stream *stream_get(srv_conn *sc, uint64_t id, int create) {
   if (s == NULL) {
     return NULL;
   }
-  s->buf = malloc(SRV_BUF + RX_ALIGN);
+  s->buf = malloc(SRV_BUF);
   if (s->buf == NULL) {
     free(s);
     return NULL;
@@ -187,19 +175,10 @@ static aq_ssize read_in(aq_conn *conn, srv_stream *s, size_t cap) {
     return -1;
   }
   s->len += (size_t)n;
-  s->rx_total += (uint64_t)n;
   if (fin) {
     s->rx_fin = 1;
   }
   return n;
-}
-
-/* Before the echo pauses reading: read on to the next 4 KiB boundary (see RX_ALIGN). */
-static void align_read(aq_conn *conn, srv_stream *s) {
-  size_t need = (size_t)((RX_ALIGN - s->rx_total % RX_ALIGN) % RX_ALIGN);
-  if (need > 0 && !s->rx_fin && s->len + need <= SRV_BUF + RX_ALIGN) {
-    (void)read_in(conn, s, need);
-  }
 }
 
 /* Read what arrived and make progress: classify, echo (bounded by what can be written), drain. */
@@ -214,8 +193,7 @@ static void serve(aq_conn *conn, srv_stream *s) {
           return;
         }
         if (w == 0) {
-          align_read(conn, s); /* send buffer full: stream_writable resumes */
-          return;
+          return; /* send buffer full: stream_writable resumes */
         }
         s->off += (size_t)w;
       }
@@ -238,9 +216,6 @@ static void serve(aq_conn *conn, srv_stream *s) {
     }
     /* 2. input */
     size_t cap = SRV_BUF - s->len;
-    if (cap > RX_ALIGN) {
-      cap -= (size_t)((s->rx_total + cap) % RX_ALIGN); /* end on a page boundary */
-    }
     aq_ssize n = read_in(conn, s, cap);
     if (n < 0) {
       return;
@@ -336,11 +311,16 @@ static void cb_hs(aq_conn *conn, void *ud) {
     sc->hs_done = 1;
   }
   if (!sv->o->quiet) {
-    const char *alpn = peer_conn_alpn(conn);
-    uint16_t suite = peer_conn_suite(conn);
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d\n",
-            peer_suite_name(suite), peer_conn_group(conn), alpn != NULL ? alpn : "?",
-            peer_conn_retried(conn));
+    const char *alpn = aq_conn_get_alpn(conn, NULL);
+    uint16_t suite = aq_conn_get_cipher_suite(conn);
+    /* The line ends in retry=N unless resumed (scripts anchor on it). */
+    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d", peer_suite_name(suite),
+            aq_conn_get_group(conn), alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
+    if (aq_conn_is_resumed(conn)) {
+      fprintf(stderr, " resumed=1 early_data=%d",
+              aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
+    }
+    fprintf(stderr, "\n");
   }
 }
 
@@ -403,6 +383,7 @@ static void cb_stream_close(aq_conn *conn, uint64_t id, void *ud) {
 /* A connection ended: log why, free its state, honour --exit-after. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   srv *sv = ud;
+  peer_diag_conn_closed(conn);
   srv_conn *sc = aq_conn_get_app_data(conn);
   if (sc == NULL) {
     return;
@@ -432,6 +413,13 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
     aq_conn_get_stats(conn, &st);
     fprintf(stderr, "connection closed key_updates=%llu stream_bytes_sent=%llu\n",
             (unsigned long long)st.key_updates, (unsigned long long)st.stream_bytes_sent);
+  }
+  if (sv->o->ecn && !sv->o->quiet) {
+    aq_conn_stats st;
+    aq_conn_get_stats(conn, &st);
+    fprintf(stderr, "connection closed ecn=%s ect0_sent=%llu ce_reported=%llu\n",
+            peer_ecn_state_name(st.ecn_state), (unsigned long long)st.ecn_ect0_sent,
+            (unsigned long long)st.ecn_ce_reported);
   }
   conn_free(sv, sc);
   sv->active--;
@@ -463,7 +451,12 @@ int peer_server_main(const peer_opts *o) {
   cb.stream_close = cb_stream_close;
   cb.conn_closed = cb_closed;
   cb.datagram_recv = cb_datagram;
-  int rc = node_ep_new(&sv.e, &o->listen, 1, &s, &cb, &sv, 1);
+  s.accept_early_data = !o->no_early_data; /* resuming clients may send 0-RTT data */
+  peer_diag_settings(&s, &cb);
+  node_ep_opts eo;
+  memset(&eo, 0, sizeof(eo));
+  eo.ecn = o->ecn;
+  int rc = node_ep_new_ex(&sv.e, &o->listen, 1, &s, &cb, &sv, 1, &eo);
   if (rc != 0) {
     char a[AQ_ADDR_STRLEN];
     fprintf(stderr, "error: cannot listen on %s: %s\n", aq_addr_format(a, sizeof(a), &o->listen),

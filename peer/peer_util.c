@@ -1,7 +1,6 @@
 /*
  * peer_util.c - ant-quic-peer helpers: the i mod 256 pattern, sizes, name
- * resolution, shared settings, X.509 credential loading, and what the
- * handshake negotiated.
+ * resolution, shared settings, X.509 credential loading, suite names.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -9,7 +8,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "aq_conn_int.h" /* conn->tls: the negotiated ALPN/suite/group (no public accessor yet) */
 #include "aq_ct.h"
 #include "aq_tls_group.h"
 #include "peer.h"
@@ -132,23 +130,6 @@ void peer_settings(const peer_opts *o, aq_settings *s, uint16_t suites[3], uint1
   s->max_datagram_frame_size = 65535; /* RFC 9221 DATAGRAM echo */
   s->offer_rpk = 0;                   /* standard stacks (rustls 0.20) know only X.509 */
   s->allow_x509 = 1;
-}
-
-const char *peer_conn_alpn(const aq_conn *conn) {
-  return conn->tls != NULL ? aq_tls_get_alpn(conn->tls) : NULL;
-}
-
-uint16_t peer_conn_suite(const aq_conn *conn) {
-  const aq_tls_suite *s = conn->tls != NULL ? aq_tls_get_suite(conn->tls) : NULL;
-  return s != NULL ? s->id : 0;
-}
-
-uint16_t peer_conn_group(const aq_conn *conn) {
-  return conn->tls != NULL ? aq_tls_get_group(conn->tls) : 0;
-}
-
-int peer_conn_retried(const aq_conn *conn) {
-  return conn->got_retry != 0;
 }
 
 const char *peer_suite_name(uint16_t id) {

@@ -7,6 +7,8 @@
  * what was sent; every run is bounded by a deadline.  Negative cases: a
  * client pinned to another key fails the handshake, connecting an IPv6
  * address from an IPv4-only endpoint is refused, and bad arguments.
+ * With node_ep_opts.ecn both sides' connections validate ECN (state
+ * CAPABLE, datagrams marked ECT(0)); without it nothing is marked.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -44,6 +46,8 @@ typedef struct ep_app {
   int io_err;
   aq_tstamp deadline;
   int run_rc;
+  aq_conn_stats end_stats; /* server: its connection's stats when it closed */
+  int have_end_stats;
 } ep_app;
 
 /* The test pattern byte at stream offset off. */
@@ -119,6 +123,7 @@ static void server_pump(ep_app *a, aq_conn *conn) {
 static void cb_hs(aq_conn *conn, void *ud) {
   ep_app *a = ud;
   a->hs_done = 1;
+  a->conn = conn;
   if (!a->is_server) {
     if (aq_conn_open_stream(conn, 1, &a->sid) != 0) {
       a->io_err = 1;
@@ -195,9 +200,14 @@ static int cb_verify(aq_conn *conn, const uint8_t *spki, size_t spkilen, const u
 
 /* The connection ended. */
 static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
-  (void)conn, (void)ci;
+  (void)ci;
   ep_app *a = ud;
   a->closed = 1;
+  if (a->is_server) {
+    aq_conn_get_stats(conn, &a->end_stats);
+    a->have_end_stats = 1;
+    a->conn = NULL;
+  }
   if (!a->is_server) {
     node_ep_stop(a->e);
   }
@@ -253,8 +263,8 @@ static void *server_thread(void *arg) {
  * srv_bind, connecting to connect_ip (with the server's port).  pin_ok = 0
  * pins a wrong key: the handshake must then fail.
  */
-static void run_echo(const char *srv_bind, const char *cli_bind, const char *connect_ip,
-                     int pin_ok) {
+static void run_echo_ex(const char *srv_bind, const char *cli_bind, const char *connect_ip,
+                        int pin_ok, int ecn) {
   ep_app srv, cli;
   aq_settings ss, cs;
   aq_callbacks scb, ccb;
@@ -270,14 +280,17 @@ static void run_echo(const char *srv_bind, const char *cli_bind, const char *con
   REQUIRE(aq_addr_parse(&sa, srv_bind, 0) == 0);
   REQUIRE(aq_addr_parse(&ca, cli_bind, 0) == 0);
   REQUIRE(aq_addr_parse(&dst, connect_ip, 1) == 0);
-  int rc = node_ep_new(&srv.e, &sa, 1, &ss, &scb, &srv, 1);
+  node_ep_opts eo;
+  memset(&eo, 0, sizeof(eo));
+  eo.ecn = ecn;
+  int rc = node_ep_new_ex(&srv.e, &sa, 1, &ss, &scb, &srv, 1, &eo);
   if (rc == AQ_ERR_IO && sa.family == AQ_AF_INET6) {
     aq_test_skip("no IPv6 loopback here");
     free(srv.pending);
     return;
   }
   REQUIRE(rc == 0);
-  rc = node_ep_new(&cli.e, &ca, 1, &cs, &ccb, &cli, 0);
+  rc = node_ep_new_ex(&cli.e, &ca, 1, &cs, &ccb, &cli, 0, &eo);
   if (rc != 0) {
     node_ep_del(srv.e);
     free(srv.pending);
@@ -314,6 +327,15 @@ static void run_echo(const char *srv_bind, const char *cli_bind, const char *con
     aq_conn_get_stats(conn, &st);
     CHECK_INT(st.stream_bytes_recv, ECHO_LEN);
     CHECK_INT(st.migrations, 0);
+    if (ecn) {
+      /* Marks survived loopback both ways and the server echoed the counts. */
+      CHECK_INT(st.ecn_state, AQ_ECN_STATE_CAPABLE);
+      CHECK(st.ecn_ect0_sent > 10);
+      CHECK_INT(st.ecn_ce_reported, 0);
+    } else {
+      CHECK_INT(st.ecn_ect0_sent, 0);
+      CHECK(st.ecn_state != AQ_ECN_STATE_CAPABLE);
+    }
     /* Close and let the CONNECTION_CLOSE go out (the closing period ends with conn_closed). */
     aq_conn_close(conn, 0, (const uint8_t *)"done", 4, node_now());
     rc = node_ep_run(cli.e, node_now() + 5 * AQ_SECONDS);
@@ -332,6 +354,21 @@ static void run_echo(const char *srv_bind, const char *cli_bind, const char *con
     CHECK(srv.hs_done);
     CHECK_INT(srv.pend_len, ECHO_LEN);
     CHECK_INT(srv.pend_off, ECHO_LEN);
+    /* The server's connection closed (the client's CONNECTION_CLOSE) or is still open. */
+    aq_conn_stats sst;
+    memset(&sst, 0, sizeof(sst));
+    if (srv.have_end_stats) {
+      sst = srv.end_stats;
+    } else if (srv.conn != NULL) {
+      aq_conn_get_stats(srv.conn, &sst);
+    }
+    CHECK(srv.have_end_stats || srv.conn != NULL);
+    if (ecn) {
+      CHECK_INT(sst.ecn_state, AQ_ECN_STATE_CAPABLE);
+      CHECK(sst.ecn_ect0_sent > 10);
+    } else {
+      CHECK_INT(sst.ecn_ect0_sent, 0);
+    }
   }
   CHECK_INT(node_ep_error(cli.e), 0);
   CHECK_INT(node_ep_error(srv.e), 0);
@@ -343,6 +380,20 @@ static void run_echo(const char *srv_bind, const char *cli_bind, const char *con
   node_ep_del(cli.e);
   node_ep_del(srv.e);
   free(srv.pending);
+}
+
+static void run_echo(const char *srv_bind, const char *cli_bind, const char *connect_ip,
+                     int pin_ok) {
+  run_echo_ex(srv_bind, cli_bind, connect_ip, pin_ok, 0);
+}
+
+/* ECN over real sockets: IP_TOS / IPV6_TCLASS marks out, IP_RECVTOS codepoints in. */
+AQ_TEST(node_ep_ecn_ipv4) {
+  run_echo_ex("127.0.0.1:0", "0.0.0.0:0", "127.0.0.1", 1, 1);
+}
+
+AQ_TEST(node_ep_ecn_ipv6) {
+  run_echo_ex("[::1]:0", "[::]:0", "[::1]", 1, 1);
 }
 
 AQ_TEST(node_ep_echo_ipv4) {
