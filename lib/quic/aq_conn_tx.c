@@ -18,6 +18,8 @@
 
 #define TX_MAX_PKTS 3
 #define TX_MIN_ROOM 48 /* don't start a packet with less room than this */
+/* Smallest datagram worth building on a path the 3x limit holds below 1200 bytes. */
+#define TX_SMALL_DGRAM (TX_MIN_ROOM + AQ_AEAD_TAG_LEN + 2 * AQ_MAX_CIDLEN + 8)
 
 typedef struct tx_pkt {
   unsigned sp;
@@ -361,7 +363,15 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     if (budget < cap) {
       cap = (size_t)budget;
     }
-    if (cap < 1200) {
+    /*
+     * RFC 9000 §8.2.1: a PATH_CHALLENGE datagram is expanded to 1200 bytes
+     * "unless the anti-amplification limit for the path does not permit".
+     * After the handshake a smaller datagram (ACK, PATH_CHALLENGE) goes out
+     * rather than nothing: a peer that only sends keep-alive PINGs after a
+     * NAT rebinding would otherwise never hear from us on its new address.
+     */
+    size_t need = conn->handshake_confirmed ? TX_SMALL_DGRAM : 1200;
+    if (cap < need) {
       conn->amp_blocked = 1; /* no ACK/pacer wake-ups: the peer's next datagram raises the budget */
       return 0;
     }
@@ -526,6 +536,16 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     last->payload_end += add;
     last->padded = 1;
     pos = 1200;
+  }
+  /* RFC 9000 §8.2.1: a datagram with a PATH_CHALLENGE is expanded to 1200
+   * bytes, or as far as the path's 3x limit (already in cap) allows. */
+  if ((conn->meta[pk[npk - 1].meta].flags & AQ_SM_PATH_CHALLENGE) && pos < 1200 && pos < cap) {
+    tx_pkt *last = &pk[npk - 1];
+    size_t add = (cap < 1200 ? cap : 1200) - pos;
+    memset(buf + last->payload_end, 0, add);
+    last->payload_end += add;
+    last->padded = 1;
+    pos += add;
   }
   /* Finish: lengths, protection, records. */
   unsigned ecn_mark = aq_ecn_tx_begin(conn); /* RFC 9000 §13.4.2 (aq_conn_ecn.c) */

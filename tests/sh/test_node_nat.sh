@@ -78,15 +78,14 @@ seen=$(json 'events("peers")[-1]["peers"][0]["addr"]' boot)
 cid=$(peer_id_of cli)
 json "events('peers')[-1]['peers'][0]['peer_id'] == '$cid'" boot || fail "bootstrap sees another PeerId"
 
-# NAT rebinding (opt-in, AQ_TEST_NAT_REBIND=1, until the core answers on a
-# new, unvalidated path when the client's datagrams are small: today the
-# bootstrap sees the new address but sends nothing back - its 3x
-# anti-amplification budget for a 50-byte keep-alive is below a full-size
-# datagram - so the connection only recovers by idle timeout).  Mappings
-# expire after 2 s of silence, shorter than the 5 s keep-alive, so the next
-# packets leave from a new random port; the bootstrap must tell the client,
-# which prints the new address ("again when it changes").
-if [ "${AQ_TEST_NAT_REBIND:-0}" = 1 ]; then
+# NAT rebinding.  Mappings expire after 2 s of silence, shorter than the 5 s
+# keep-alive, so the next packets leave from a new random port; the
+# bootstrap must answer on the new, unvalidated path although the client
+# only sends small keep-alives (its 3x anti-amplification budget is below a
+# full-size datagram: the core then sends a small one with the ACK and
+# PATH_CHALLENGE), and tell the client, which prints the new address
+# ("again when it changes").  AQ_TEST_NAT_REBIND=0 skips this part.
+if [ "${AQ_TEST_NAT_REBIND:-1}" = 1 ]; then
   in_ns "$ns_nat" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=2 \
     net.netfilter.nf_conntrack_udp_timeout_stream=2 || fail "cannot shorten the NAT timeouts"
   end=$((SECONDS + 25))

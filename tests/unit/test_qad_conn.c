@@ -407,7 +407,7 @@ AQ_TEST(qad_conn_rate_limit_storm) {
   printf("storm at 1/s: %llu path changes, %llu observations sent (bound %llu), %llu received\n",
          (unsigned long long)migr, (unsigned long long)n, (unsigned long long)bound,
          (unsigned long long)cobs);
-  CHECK(migr >= 25);
+  CHECK(migr >= 20); /* the storm happened (PATH_CHALLENGEs padded to 1200 bytes slow the transfer a little) */
   CHECK(n >= 1);
   CHECK(n <= bound);
   /* The same storm on a bootstrap node (63/s) reports far more: the limit is what held. */
@@ -417,7 +417,7 @@ AQ_TEST(qad_conn_rate_limit_storm) {
   printf("storm at 63/s: %llu path changes, %llu observations sent, %llu received\n",
          (unsigned long long)migr2, (unsigned long long)n2, (unsigned long long)cobs2);
   REQUIRE(n2 != UINT64_MAX);
-  CHECK(migr2 >= 25);
+  CHECK(migr2 >= 20);
   CHECK(n2 > bound);
   CHECK(n2 <= migr2 + 1);
 }
