@@ -38,6 +38,17 @@ int aq_cid_on_new(aq_conn *conn, const aq_frame_new_cid *nc, aq_tstamp ts) {
       }
     }
   }
+  /*
+   * Retire what the peer asked us to first: §5.1.1 counts the active IDs
+   * "after processing a NEW_CONNECTION_ID frame and adding and retiring
+   * active connection IDs" (a peer replacing all its IDs at once is legal).
+   * conn->dcid is a copy, so it stays usable until the switch below.
+   */
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    if (conn->peer_cids[i].in_use && conn->peer_cids[i].seq < conn->retire_prior_to) {
+      conn->peer_cids[i].in_use = 0;
+    }
+  }
   if (!found && nc->seq >= conn->retire_prior_to) {
     size_t i = 0;
     while (i < AQ_MAX_PEER_CIDS && conn->peer_cids[i].in_use) {
@@ -52,12 +63,6 @@ int aq_cid_on_new(aq_conn *conn, const aq_frame_new_cid *nc, aq_tstamp ts) {
     conn->peer_cids[i].seq = nc->seq;
     conn->peer_cids[i].cid = nc->cid;
     memcpy(conn->peer_cids[i].token, nc->reset_token, AQ_STATELESS_RESET_TOKEN_LEN);
-  }
-  /* Retire what the peer asked us to, switching the active DCID if needed. */
-  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
-    if (conn->peer_cids[i].in_use && conn->peer_cids[i].seq < conn->retire_prior_to) {
-      conn->peer_cids[i].in_use = 0;
-    }
   }
   if (conn->dcid_seq < conn->retire_prior_to) {
     for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {

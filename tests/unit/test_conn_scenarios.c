@@ -404,6 +404,48 @@ AQ_TEST(conn_nat_rebinding_mid_transfer) {
   aq_simq_pair_free(&p);
 }
 
+static void do_new_external_ip(aq_sim *sim, void *arg) {
+  (void)sim;
+  aq_addr ext2 = aq_sim_ip4(203, 0, 113, 77, 0);
+  aq_sim_nat_set_external(arg, &ext2);
+}
+
+AQ_TEST(conn_nat_address_change_mid_transfer) {
+  /* rebind-addr: the client's NAT gets a new external IP (a new lease) mid-transfer; the
+   * server sees another address, validates the path and continues there (RFC 9000 §9.3). */
+  aq_simq_pair p;
+  memset(&p, 0, sizeof(p));
+  p.sim = aq_sim_new(78);
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000};
+  aq_addr ext = aq_sim_ip4(203, 0, 113, 1, 0);
+  aq_sim_nat_config nc = aq_sim_nat_config_default(AQ_SIM_NAT_PORT_RESTRICTED);
+  aq_sim_nat *nat = aq_sim_nat_add(p.sim, "nat", NULL, &ext, &nc, &lp, &lp);
+  p.caddr = aq_sim_ip4(10, 0, 0, 2, 5000);
+  p.saddr = aq_sim_ip4(192, 0, 2, 1, 443);
+  p.ch = aq_sim_host_add(p.sim, "client", nat, &p.caddr, NULL, NULL);
+  p.sh = aq_sim_host_add(p.sim, "server", NULL, &p.saddr, &lp, &lp);
+  aq_simq_init(&p.c, p.sim, p.ch, 0, 0x11);
+  aq_simq_init(&p.s, p.sim, p.sh, 1, 0x22);
+  p.s.echo = 1;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000); /* HANDSHAKE_DONE */
+  aq_path before = *aq_conn_get_path(p.s.conn);
+  CHECK(aq_addr_eq_ip(&before.remote, &ext));
+  aq_sim_at(p.sim, aq_sim_now(p.sim) + 200 * AQ_MILLISECONDS, do_new_external_ip, nat);
+  aq_duration d = run_xfer(&p, 2, 400000, 30 * AQ_SECONDS);
+  CHECK(d < 5 * AQ_SECONDS);
+  aq_conn_stats st;
+  REQUIRE(p.s.conn != NULL);
+  aq_conn_get_stats(p.s.conn, &st);
+  CHECK_INT(st.migrations, 1);
+  const aq_path *after = aq_conn_get_path(p.s.conn);
+  aq_addr ext2 = aq_sim_ip4(203, 0, 113, 77, 0);
+  CHECK(aq_addr_eq_ip(&after->remote, &ext2));
+  CHECK(p.s.conn->paths[p.s.conn->active_path].validated);
+  aq_simq_pair_free(&p);
+}
+
 AQ_TEST(conn_peer_key_pinning) {
   for (int good = 1; good >= 0; good--) {
     aq_simq_pair p;

@@ -933,3 +933,80 @@ AQ_TEST(conn_rxbuf_unaligned_window_end) {
   CHECK_INT(aq_strm_rbuf_recv(&rb, got + 2 * AQ_STRM_CHUNK, data, 1, 0), AQ_ERR_FLOW_CONTROL);
   aq_strm_rbuf_free(&rb);
 }
+
+/* One NEW_CONNECTION_ID frame's bytes (type, seq, retire_prior_to, 8-byte CID, token). */
+static size_t new_cid_frame(uint8_t *out, size_t cap, uint64_t seq, uint64_t rpt) {
+  aq_frame f;
+  aq_wbuf w;
+  memset(&f, 0, sizeof(f));
+  f.type = AQ_FT_NEW_CONNECTION_ID;
+  f.u.new_cid.seq = seq;
+  f.u.new_cid.retire_prior_to = rpt;
+  f.u.new_cid.cid.len = 8;
+  for (size_t i = 0; i < 8; i++) {
+    f.u.new_cid.cid.data[i] = (uint8_t)(seq * 31 + i);
+  }
+  memset(f.u.new_cid.reset_token, (int)(seq & 0xff), sizeof(f.u.new_cid.reset_token));
+  aq_wbuf_init(&w, out, cap);
+  if (aq_frame_encode(&w, &f) != 0) {
+    aq_test_fail(__FILE__, __LINE__, "NEW_CONNECTION_ID encode");
+    return 0;
+  }
+  return aq_wbuf_len(&w);
+}
+
+/*
+ * CID exhaustion attempts by the peer: more connection IDs than our
+ * active_connection_id_limit at once is CONNECTION_ID_LIMIT_ERROR (RFC 9000
+ * §5.1.1); a long churn of NEW_CONNECTION_ID frames that retire the previous
+ * ones (retire_prior_to = seq) is legal and keeps state bounded.
+ */
+AQ_TEST(conn_cid_exhaustion_by_peer) {
+  uint8_t buf[64];
+  {
+    aq_simq_pair p;
+    aq_conn *s = established(&p, 95);
+    REQUIRE(s != NULL);
+    (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000);
+    uint64_t pn = 3000;
+    for (uint64_t seq = 50; seq < 50 + 2 * AQ_MAX_PEER_CIDS && p.s.conn != NULL && !aq_conn_is_closed(s);
+         seq++) {
+      inject_1rtt(&p, buf, new_cid_frame(buf, sizeof(buf), seq, 0), 0, pn++);
+    }
+    CHECK(aq_conn_is_closed(s));
+    CHECK_INT(s->close_code, AQ_QERR_CONNECTION_ID_LIMIT_ERROR);
+    aq_simq_pair_free(&p);
+  }
+  {
+    aq_simq_pair p;
+    aq_conn *s = established(&p, 96);
+    REQUIRE(s != NULL);
+    (void)aq_sim_run_for(p.sim, 100 * AQ_MILLISECONDS, 100000);
+    uint64_t pn = 3000;
+    for (uint64_t seq = 10; seq < 2010; seq++) {
+      if (p.s.conn == NULL || aq_conn_is_closed(p.s.conn)) {
+        aq_test_fail(__FILE__, __LINE__, "closed after NEW_CONNECTION_ID seq %llu: code 0x%llx",
+                     (unsigned long long)seq,
+                     (unsigned long long)(p.s.conn ? p.s.conn->close_code : p.s.close.code));
+        break;
+      }
+      inject_1rtt(&p, buf, new_cid_frame(buf, sizeof(buf), seq, seq), 0, pn++);
+      if ((seq & 63) == 0) {
+        (void)aq_sim_run_for(p.sim, 5 * AQ_MILLISECONDS, 100000); /* RETIRE frames go out */
+      }
+    }
+    CHECK(!aq_conn_is_closed(s));
+    size_t used = 0;
+    for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+      used += s->peer_cids[i].in_use ? 1u : 0u;
+    }
+    CHECK(used <= AQ_MAX_PEER_CIDS);
+    CHECK(s->retire_prior_to == 2009); /* the newest one's retire_prior_to */
+    CHECK_INT(s->dcid_seq, 2009);          /* the server moved to the newest ID */
+    /* Every retired sequence number is owed one RETIRE_CONNECTION_ID (a range, not a list). */
+    CHECK(s->retire_seq_hi == 2009);
+    (void)aq_sim_run_for(p.sim, 500 * AQ_MILLISECONDS, 1000000);
+    CHECK(!aq_conn_is_closed(s));
+    aq_simq_pair_free(&p);
+  }
+}
