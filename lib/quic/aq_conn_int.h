@@ -340,6 +340,13 @@ struct aq_conn {
 
   aq_conn_stats stats;
   uint8_t scratch[AQ_CONN_MAX_DGRAM];
+
+  /* Endpoint demultiplexing (aq_ep.c): the keys this connection has in the
+   * endpoint's CID and stateless-reset-token tables. */
+  aq_cid ep_cids[AQ_MAX_LOCAL_CIDS + 3];
+  size_t ep_ncids;
+  aq_cid ep_tokens[AQ_MAX_PEER_CIDS];
+  size_t ep_ntokens;
 };
 
 /* --------------------------------------------------- internal calls */
