@@ -923,6 +923,10 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
     aq_strm *nx = s->qnext;
     write_strm_ctrl(conn, s, w, m, ts);
     int wrote = write_strm_data(conn, s, w, m);
+    /* RFC 9000 §3.3: no STREAM_DATA_BLOCKED once the stream is reset. */
+    if (s->reset_pending || s->reset_sent) {
+      s->blocked_pending = 0;
+    }
     if (s->blocked_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
       memset(&f, 0, sizeof(f));
       f.type = AQ_FT_STREAM_DATA_BLOCKED;

@@ -221,3 +221,45 @@ AQ_TEST(conn_rfc_crypto_unconsumed_at_key_change) {
   CHECK_INT(r.c->close_code, AQ_QERR_PROTOCOL_VIOLATION);
   rig_free(&r);
 }
+
+/* RFC 9000 §3.3: "A sender MUST NOT send a STREAM or STREAM_DATA_BLOCKED frame for a stream in
+ * the 'Reset Sent' state": a STREAM_DATA_BLOCKED still owed when the application resets the
+ * stream is not sent; the RESET_STREAM is. */
+AQ_TEST(conn_rfc_no_blocked_after_reset) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 520, &lp);
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_conn *c = p.c.conn;
+  uint64_t id;
+  REQUIRE(aq_conn_open_stream(c, 1, &id) == 0);
+  aq_strm *s = aq_strm_find(c, id);
+  REQUIRE(s != NULL);
+  for (int reset = 0; reset < 2; reset++) {
+    static const uint8_t data[10] = {0};
+    REQUIRE(aq_conn_stream_write(c, id, data, sizeof(data), 0) == 10); /* queues the stream */
+    s->blocked_pending = 1; /* as if flow control had just blocked it */
+    if (reset) {
+      REQUIRE(aq_conn_stream_reset(c, id, 7) == 0);
+    }
+    uint8_t buf[1200];
+    aq_wbuf w;
+    aq_wbuf_init(&w, buf, sizeof(buf));
+    aq_sent_meta m;
+    memset(&m, 0, sizeof(m));
+    REQUIRE(aq_strm_write_frames(c, &w, &m, aq_sim_now(p.sim)) == 0);
+    int blocked = 0, rst = 0;
+    aq_rbuf r;
+    aq_rbuf_init(&r, buf, aq_wbuf_len(&w));
+    while (aq_rbuf_left(&r) > 0) {
+      aq_frame f;
+      REQUIRE(aq_frame_decode(&f, &r) == 0);
+      blocked += f.type == AQ_FT_STREAM_DATA_BLOCKED;
+      rst += f.type == AQ_FT_RESET_STREAM;
+    }
+    CHECK_INT(blocked, reset ? 0 : 1);
+    CHECK_INT(rst, reset ? 1 : 0);
+  }
+  aq_simq_pair_free(&p);
+}
