@@ -263,3 +263,44 @@ AQ_TEST(conn_rfc_no_blocked_after_reset) {
   }
   aq_simq_pair_free(&p);
 }
+
+/* RFC 9002 §7: "An endpoint MUST NOT send a packet if it would cause bytes_in_flight ... to be
+ * larger than the congestion window, unless the packet is sent on a PTO timer expiration ... or
+ * when entering recovery".  Checked after every simulator step of a clean upload that fills
+ * the window (no loss, so no PTO probes and no recovery). */
+typedef struct cw_watch {
+  aq_simq_pair *p;
+  uint64_t worst_excess; /* largest bytes_in_flight - cwnd seen */
+  uint64_t steps;
+} cw_watch;
+
+static int cw_check(void *arg) {
+  cw_watch *w = arg;
+  aq_conn *c = w->p->c.conn;
+  if (c != NULL) {
+    uint64_t in = aq_recov_bytes_in_flight(&c->recov), cw = aq_cc_cwnd(&c->cc);
+    if (in > cw && in - cw > w->worst_excess) {
+      w->worst_excess = in - cw;
+    }
+    w->steps++;
+  }
+  return w->p->s.fins_recv >= 1;
+}
+
+AQ_TEST(conn_rfc_inflight_within_cwnd) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 10 * AQ_MILLISECONDS, .rate_bps = 20000000};
+  aq_simq_pair_init(&p, 530, &lp);
+  p.s.echo = 0;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  REQUIRE(aq_simq_open(&p.c, 1, 2u << 20, 1) != NULL);
+  cw_watch w = {.p = &p};
+  CHECK_INT(aq_sim_run(p.sim, 30 * AQ_SECONDS, 5000000, cw_check, &w), AQ_SIM_DONE);
+  CHECK(w.steps > 1000);
+  CHECK_INT(w.worst_excess, 0);
+  aq_conn_stats st;
+  aq_conn_get_stats(p.c.conn, &st);
+  CHECK_INT(st.pkts_lost, 0);
+  aq_simq_pair_free(&p);
+}
