@@ -14,10 +14,12 @@
 
 /* ------------------------------------------------------------ SipHash */
 
+/* x rotated left by b bits (0 < b < 64). */
 static uint64_t rotl(uint64_t x, unsigned b) {
   return (x << b) | (x >> (64u - b));
 }
 
+/* 8 bytes as a little-endian integer. */
 static uint64_t load_le64(const uint8_t *p) {
   uint64_t v = 0;
   for (unsigned i = 0; i < 8; i++) {
@@ -90,6 +92,7 @@ void aq_cidmap_free(aq_cidmap *m) {
   aq_memzero(m->key, sizeof(m->key));
 }
 
+/* The keyed hash of cid (low 32 bits of SipHash-2-4). */
 static uint32_t cid_hash(const aq_cidmap *m, const aq_cid *cid) {
   return (uint32_t)aq_siphash24(m->key, cid->data, cid->len);
 }
@@ -121,6 +124,7 @@ static void place(aq_cidmap_ent *tab, size_t cap, const aq_cidmap_ent *e) {
   tab[i] = *e;
 }
 
+/* Double the capacity (16 at first), re-placing every entry; AQ_ERR_NOMEM leaves m unchanged. */
 static int grow(aq_cidmap *m) {
   size_t ncap = m->cap == 0 ? MIN_CAP : m->cap * 2;
   if (ncap > SIZE_MAX / 2 / sizeof(aq_cidmap_ent)) {

@@ -102,6 +102,7 @@ static size_t tokens_of(const aq_conn *c, aq_cid out[AQ_MAX_PEER_CIDS]) {
   return n;
 }
 
+/** Non-zero if cid is one of list[0..n). */
 static int cid_in(const aq_cid *list, size_t n, const aq_cid *cid) {
   for (size_t i = 0; i < n; i++) {
     if (aq_cid_eq(&list[i], cid)) {
