@@ -684,6 +684,12 @@ static int on_ack_frame(aq_conn *conn, unsigned sp, const aq_frame_ack *a, int h
   return 0;
 }
 
+/** Keys of the level after sp's exist: sp's CRYPTO stream ended (RFC 9001 §4.1.3). */
+static int crypto_level_done(const aq_conn *conn, unsigned sp) {
+  return (sp == AQ_PN_SPACE_INITIAL && conn->sp[AQ_PN_SPACE_HANDSHAKE].has_rx) ||
+         (sp == AQ_PN_SPACE_HANDSHAKE && conn->handshake_complete);
+}
+
 static int on_crypto(aq_conn *conn, unsigned sp, const aq_frame *f, aq_tstamp ts) {
   aq_strm_rbuf *rb = &conn->sp[sp].crx;
   uint64_t end = f->u.crypto.offset + f->u.crypto.datalen;
@@ -691,12 +697,24 @@ static int on_crypto(aq_conn *conn, unsigned sp, const aq_frame *f, aq_tstamp ts
     aq_conn_fail(conn, AQ_QERR_CRYPTO_BUFFER_EXCEEDED, f->type, "CRYPTO beyond buffer", ts);
     return AQ_ERR_PROTO;
   }
+  /* RFC 9001 §4.1.3: once keys of the next level exist, a level's CRYPTO stream is complete:
+   * data past what was received before "MUST" be a PROTOCOL_VIOLATION (as is data of an
+   * older level that TLS never consumed, checked after feeding below). */
+  if (crypto_level_done(conn, sp) && end > aq_strm_rbuf_recv_end(rb)) {
+    aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f->type, "CRYPTO past an old level", ts);
+    return AQ_ERR_PROTO;
+  }
   int rc = aq_strm_rbuf_recv(rb, f->u.crypto.offset, f->u.crypto.data, f->u.crypto.datalen, 0);
   if (rc != 0) {
     aq_conn_set_fatal(conn, rc);
     return rc;
   }
-  return feed_tls(conn, sp, ts);
+  rc = feed_tls(conn, sp, ts);
+  if (rc == 0 && crypto_level_done(conn, sp) && aq_strm_rbuf_recv_end(rb) > rb->read_off) {
+    aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, f->type, "unconsumed CRYPTO data", ts);
+    return AQ_ERR_PROTO;
+  }
+  return rc;
 }
 
 static int on_close_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
@@ -942,6 +960,15 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     return 0;
   }
   if (hd->type != AQ_PKT_1RTT && hd->version != conn->version) {
+    conn->stats.pkts_dropped++;
+    return 0;
+  }
+  /* RFC 9000 §7.2: once the peer's first Initial fixed its SCID, long-header packets with
+   * another SCID "MUST be discarded"; §17.2.2: a client "MUST either discard" a server
+   * Initial with a non-zero Token Length. */
+  if ((hd->type != AQ_PKT_1RTT && conn->got_peer_scid &&
+       !aq_cid_eq_bytes(&conn->peer_initial_scid, hd->scid, hd->scidlen)) ||
+      (!conn->is_server && hd->type == AQ_PKT_INITIAL && hd->tokenlen != 0)) {
     conn->stats.pkts_dropped++;
     return 0;
   }

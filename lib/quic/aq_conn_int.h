@@ -412,6 +412,12 @@ struct aq_conn {
   /* The active path is unvalidated and its 3x budget is below one packet: timers that only
    * want to send (ACK, pacer) wait for the peer's next datagram instead of spinning. */
   int amp_blocked;
+  /* Endpoint demultiplexing (aq_ep.c): the keys this connection has in the
+   * endpoint's CID and stateless-reset-token tables. */
+  aq_cid ep_cids[AQ_MAX_LOCAL_CIDS + 3];
+  size_t ep_ncids;
+  aq_cid ep_tokens[AQ_MAX_PEER_CIDS];
+  size_t ep_ntokens;
 };
 
 /* --------------------------------------------------- internal calls */

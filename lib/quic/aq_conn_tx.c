@@ -113,8 +113,8 @@ aq_tstamp aq_conn_tx_pacer_expiry(const aq_conn *conn, aq_tstamp ts) {
     return AQ_TSTAMP_NEVER;
   }
   uint64_t inflight = aq_recov_bytes_in_flight(&conn->recov);
-  if (aq_cc_can_send(&conn->cc, inflight) == 0) {
-    return AQ_TSTAMP_NEVER; /* an ACK or a timer will open the window */
+  if (aq_cc_can_send(&conn->cc, inflight) < conn->set.max_udp_payload) {
+    return AQ_TSTAMP_NEVER; /* an ACK or a timer will open the window (same test as tx_build) */
   }
   aq_tstamp t = aq_pacer_get_expiry(&conn->pacer, conn->set.max_udp_payload, aq_cc_cwnd(&conn->cc),
                                     conn->recov.rtt.smoothed, ts);
@@ -383,7 +383,9 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
     }
   }
   uint64_t inflight = aq_recov_bytes_in_flight(&conn->recov);
-  int cc_ok = aq_cc_can_send(&conn->cc, inflight) > 0;
+  /* RFC 9002 §7: "MUST NOT send a packet if it would cause bytes_in_flight ... to be larger
+   * than the congestion window" (probes excepted, below). */
+  int cc_ok = aq_cc_can_send(&conn->cc, inflight) >= cap;
   int pace_ok = aq_pacer_get_expiry(&conn->pacer, cap, aq_cc_cwnd(&conn->cc),
                                     conn->recov.rtt.smoothed, ts) <= ts;
   int can_ae = closing ? 0 : (probing || (cc_ok && pace_ok));

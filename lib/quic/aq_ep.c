@@ -8,11 +8,20 @@
  * Timers: the minimum of its connections' expiries; aq_ep_handle_expiry
  * runs them and deletes connections that finished closing.
  *
- * Lookup is a linear scan over the connections (fine for the hundreds a
- * node holds; a hash on the CID is the obvious next step).
+ * Lookup: a keyed hash table (aq_cidmap.h) maps every CID that routes to a
+ * connection - ours, sequence 0 and every issued and not retired one, plus
+ * a server's original DCID (long headers only) until the handshake
+ * completes - and a second one maps the peers' stateless reset tokens, so
+ * demultiplexing and stateless reset detection are O(1) whatever the number
+ * of connections.  The tables follow each connection's CIDs: after every
+ * call into a connection (read, write, timers) the endpoint compares its
+ * current CIDs and tokens with what it registered (ep_sync) - a CID is
+ * registered before the packet advertising it leaves aq_ep_write, and a
+ * retired one stops routing as soon as the RETIRE_CONNECTION_ID is read.
  */
 #include <string.h>
 
+#include "aq_cidmap.h"
 #include "aq_conn_int.h"
 #include "aq_ct.h"
 #include "aq_mem.h"
@@ -43,7 +52,114 @@ struct aq_ep {
   unsigned rx_ecn;
   unsigned *tx_ecn;
   aq_qad_ep *qad; /* address discovery for new connections (aq_ep_set_qad), NULL = off */
+  /* Demultiplexing: CID -> connection, and peer stateless reset token -> connection. */
+  aq_cidmap cids;
+  aq_cidmap tokens;
 };
+
+/* ============================================================ CID routing */
+
+/** Append cid to the list unless empty or already there. */
+static void route_add(aq_cid *out, uint8_t *flags, size_t *n, const aq_cid *cid, uint8_t fl) {
+  if (cid->len == 0) {
+    return;
+  }
+  for (size_t i = 0; i < *n; i++) {
+    if (aq_cid_eq(&out[i], cid)) {
+      return;
+    }
+  }
+  out[*n] = *cid;
+  flags[*n] = fl;
+  (*n)++;
+}
+
+/**
+ * The CIDs that route to c: the same sets aq_conn_owns_cid and
+ * aq_conn_is_initial_dcid accept (the latter for long headers only).
+ */
+static size_t routes_of(const aq_conn *c, aq_cid out[AQ_MAX_LOCAL_CIDS + 3],
+                        uint8_t flags[AQ_MAX_LOCAL_CIDS + 3]) {
+  size_t n = 0;
+  route_add(out, flags, &n, &c->scid, 0);
+  for (size_t i = 0; i < AQ_MAX_LOCAL_CIDS; i++) {
+    if (c->local_cids[i].state == 1 || c->local_cids[i].state == 2) {
+      route_add(out, flags, &n, &c->local_cids[i].cid, 0);
+    }
+  }
+  if (c->is_server && !c->handshake_complete) {
+    route_add(out, flags, &n, &c->odcid, AQ_CIDMAP_INITIAL_ONLY);
+    if (c->got_retry) {
+      route_add(out, flags, &n, &c->retry_scid, AQ_CIDMAP_INITIAL_ONLY);
+    }
+  }
+  return n;
+}
+
+/** The peer's stateless reset tokens that aq_cid_check_stateless_reset would test. */
+static size_t tokens_of(const aq_conn *c, aq_cid out[AQ_MAX_PEER_CIDS]) {
+  size_t n = 0;
+  for (size_t i = 0; i < AQ_MAX_PEER_CIDS; i++) {
+    if (!c->peer_cids[i].in_use || (i == 0 && c->peer_cids[i].seq == 0 && !c->peer_reset_token0)) {
+      continue;
+    }
+    out[n].len = AQ_STATELESS_RESET_TOKEN_LEN;
+    memcpy(out[n].data, c->peer_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN);
+    n++;
+  }
+  return n;
+}
+
+/** Non-zero if cid is one of list[0..n). */
+static int cid_in(const aq_cid *list, size_t n, const aq_cid *cid) {
+  for (size_t i = 0; i < n; i++) {
+    if (aq_cid_eq(&list[i], cid)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/**
+ * Make table m hold exactly want (with flags, NULL = 0) for c, given what c
+ * registered before (*have, *nhave; updated).  A key another connection
+ * already holds (a collision) or that cannot be stored (no memory) is not
+ * registered and is tried again at the next sync.
+ */
+static void sync_table(aq_cidmap *m, aq_conn *c, aq_cid *have, size_t *nhave, const aq_cid *want,
+                       const uint8_t *flags, size_t nwant) {
+  size_t k = 0;
+  for (size_t i = 0; i < *nhave; i++) {
+    if (cid_in(want, nwant, &have[i])) {
+      have[k++] = have[i];
+    } else {
+      (void)aq_cidmap_remove(m, &have[i], c);
+    }
+  }
+  for (size_t i = 0; i < nwant; i++) {
+    if (!cid_in(have, k, &want[i]) &&
+        aq_cidmap_insert(m, &want[i], c, flags != NULL ? flags[i] : 0u) == 0) {
+      have[k++] = want[i];
+    }
+  }
+  *nhave = k;
+}
+
+/** Bring the endpoint's tables in line with c's current CIDs and reset tokens. */
+static void ep_sync(aq_ep *ep, aq_conn *c) {
+  aq_cid want[AQ_MAX_LOCAL_CIDS + 3];
+  uint8_t flags[AQ_MAX_LOCAL_CIDS + 3];
+  size_t n = routes_of(c, want, flags);
+  sync_table(&ep->cids, c, c->ep_cids, &c->ep_ncids, want, flags, n);
+  n = tokens_of(c, want);
+  sync_table(&ep->tokens, c, c->ep_tokens, &c->ep_ntokens, want, NULL, n);
+}
+
+/** Remove every key of c (before deleting it). */
+static void ep_unroute(aq_ep *ep, aq_conn *c) {
+  sync_table(&ep->cids, c, c->ep_cids, &c->ep_ncids, NULL, NULL, 0);
+  sync_table(&ep->tokens, c, c->ep_tokens, &c->ep_ntokens, NULL, NULL, 0);
+}
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
 static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
@@ -93,16 +209,22 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
   }
   ep->set.ticket_key = is_server ? ep->ticket_key : NULL; /* connections borrow ours */
   ep->conns = aq_mem_calloc(mem, ep->cap, sizeof(aq_conn *));
-  if (ep->conns == NULL ||
+  uint8_t hkey[AQ_CIDMAP_KEY_LEN];
+  if (ep->conns == NULL || ep->cb.rand(hkey, sizeof(hkey), user_data) != 0 ||
       (is_server && !have_tkey &&
        ep->cb.rand(ep->ticket_key, sizeof(ep->ticket_key), user_data) != 0) ||
       (is_server && ep->set.retry &&
        ep->cb.rand(ep->token_key, sizeof(ep->token_key), user_data) != 0) ||
       (!have_key && ep->cb.rand(ep->reset_key, sizeof(ep->reset_key), user_data) != 0)) {
     aq_mem_free(mem, ep->conns);
+    aq_memzero(hkey, sizeof(hkey));
     aq_mem_free(mem, ep);
     return NULL;
   }
+  /* One random key per endpoint: peers cannot aim CIDs at a bucket. */
+  aq_cidmap_init(&ep->cids, mem, hkey);
+  aq_cidmap_init(&ep->tokens, mem, hkey);
+  aq_memzero(hkey, sizeof(hkey));
   return ep;
 }
 
@@ -115,6 +237,8 @@ void aq_ep_del(aq_ep *ep) {
   }
   aq_mem_free(ep->mem, ep->conns);
   aq_qad_ep_del(ep->qad);
+  aq_cidmap_free(&ep->cids);
+  aq_cidmap_free(&ep->tokens);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
   aq_memzero(ep->ticket_key, sizeof(ep->ticket_key));
@@ -237,21 +361,40 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   aq_conn_set_ep(c, ep);
   aq_conn_set_reset_key(c, ep->reset_key);
   ep->conns[ep->nconns++] = c;
+  ep_sync(ep, c);
   *out = c;
   return 0;
 }
 
-static aq_conn *find_conn(const aq_ep *ep, const aq_cid *dcid, int initial) {
-  for (size_t i = 0; i < ep->nconns; i++) {
-    aq_conn *c = ep->conns[i];
-    if (aq_conn_owns_cid(c, dcid)) {
-      return c;
-    }
-    if (initial && aq_conn_is_initial_dcid(c, dcid)) {
-      return c;
-    }
+/** The connection dcid routes to (a server's original DCID only for long headers), or NULL. */
+static aq_conn *find_conn(const aq_ep *ep, const aq_cid *dcid, int long_hdr) {
+  unsigned flags = 0;
+  aq_conn *c = aq_cidmap_find(&ep->cids, dcid, &flags);
+  if (c != NULL && (flags & AQ_CIDMAP_INITIAL_ONLY) && !long_hdr) {
+    return NULL;
   }
-  return NULL;
+  return c;
+}
+
+aq_conn *aq_ep_find_conn(const aq_ep *ep, const aq_cid *dcid, int long_hdr) {
+  return find_conn(ep, dcid, long_hdr);
+}
+
+void aq_ep_route_counts(const aq_ep *ep, size_t *ncids, size_t *ntokens) {
+  *ncids = aq_cidmap_count(&ep->cids);
+  *ntokens = aq_cidmap_count(&ep->tokens);
+}
+
+/** The connection whose peer gave the stateless reset token ending the datagram, or NULL. */
+static aq_conn *find_reset_token(const aq_ep *ep, const uint8_t *data, size_t len) {
+  aq_cid tok;
+  if (len < AQ_STATELESS_RESET_TOKEN_LEN ||
+      aq_cid_init(&tok, data + len - AQ_STATELESS_RESET_TOKEN_LEN, AQ_STATELESS_RESET_TOKEN_LEN) !=
+          0) {
+    return NULL;
+  }
+  /* The table only narrows the search; the connection compares in constant time. */
+  return aq_cidmap_find(&ep->tokens, &tok, NULL);
 }
 
 int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, aq_tstamp ts) {
@@ -279,10 +422,9 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   int fresh = c == NULL; /* a server connection is created below */
   if (c == NULL && !long_hdr) {
     /* A stateless reset for one of ours?  (It carries a random DCID.) */
-    for (size_t i = 0; i < ep->nconns; i++) {
-      if (aq_conn_stateless_reset(ep->conns[i], data, len, ts)) {
-        return 0;
-      }
+    aq_conn *rc = find_reset_token(ep, data, len);
+    if (rc != NULL && aq_conn_stateless_reset(rc, data, len, ts)) {
+      return 0;
     }
     queue_stateless_reset(ep, path, &dcid, len);
     return 0;
@@ -332,6 +474,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     aq_conn_set_ep(c, ep);
     aq_conn_set_reset_key(c, ep->reset_key);
     ep->conns[ep->nconns++] = c;
+    ep_sync(ep, c);
     if (ep->cb.new_conn != NULL) {
       ep->cb.new_conn(ep, c, ep->user_data);
     }
@@ -341,6 +484,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
   if (fresh) {
     aq_zrtt_stash_flush(&ep->zstash, c, ts);
   }
+  ep_sync(ep, c);
   return 0;
 }
 
@@ -361,6 +505,7 @@ aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tsta
       continue;
     }
     aq_ssize n = aq_conn_write_pkt_ecn(c, path, buf, cap, ep->tx_ecn, ts);
+    ep_sync(ep, c); /* a CID this packet advertises routes before it leaves */
     if (n > 0) {
       ep->rr = (i + 1) % ep->nconns;
       return n;
@@ -394,8 +539,10 @@ int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts) {
       if (aq_conn_handle_expiry(c, ts) != 0) {
         /* sticky error: reaped below */
       }
+      ep_sync(ep, c);
     }
     if (aq_conn_get_error(c) != 0 || aq_conn_is_done(c)) {
+      ep_unroute(ep, c);
       aq_conn_del(c);
       ep->conns[i] = ep->conns[--ep->nconns];
       if (ep->rr >= ep->nconns) {

@@ -513,6 +513,9 @@ static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
     return strm_rx_error(conn, rc, f->type, ts);
   }
   strm_rx_skipped(conn, s->rx.read_off - off_before); /* discarding after STOP_SENDING */
+  if (s->rx.discard && aq_strm_rbuf_is_finished(&s->rx)) {
+    s->rx_fin_read = 1; /* the application gave the stream up: done once the FIN is in */
+  }
   conn->stats.stream_bytes_recv += fs->datalen;
   uint64_t after = aq_strm_rbuf_readable(&s->rx);
   if (!s->rx_reset && !s->rx.discard &&
@@ -930,6 +933,10 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
     aq_strm *nx = s->qnext;
     write_strm_ctrl(conn, s, w, m, ts);
     int wrote = write_strm_data(conn, s, w, m);
+    /* RFC 9000 §3.3: no STREAM_DATA_BLOCKED once the stream is reset. */
+    if (s->reset_pending || s->reset_sent) {
+      s->blocked_pending = 0;
+    }
     if (s->blocked_pending && m->nframes < AQ_SENT_MAX_FRAMES) {
       memset(&f, 0, sizeof(f));
       f.type = AQ_FT_STREAM_DATA_BLOCKED;
@@ -1103,15 +1110,23 @@ int aq_conn_stream_stop_sending(aq_conn *conn, uint64_t stream_id, uint64_t app_
   if (!s->has_recv) {
     return AQ_ERR_STATE;
   }
-  if (s->rx_reset || s->stop_sent || s->stop_pending || s->rx.final_size != UINT64_MAX) {
+  if (s->rx_reset || s->rx_fin_read || s->rx.discard) {
     return 0;
   }
-  s->stop_pending = 1;
-  s->stop_code = app_error;
+  /* RFC 9000 §3.5: STOP_SENDING in the "Recv" and "Size Known" states; once every byte is
+   * in ("Data Recvd") there is nothing left to stop. */
+  int all_in = s->rx.final_size != UINT64_MAX && s->rx.contig_end == s->rx.final_size;
   s->msd_pending = 0;
   /* Unread data is discarded, later data too, and its connection credit returned. */
   strm_rx_skipped(conn, aq_strm_rbuf_discard(&s->rx));
-  sendq_add(conn, s);
+  if (aq_strm_rbuf_is_finished(&s->rx)) {
+    s->rx_fin_read = 1; /* nothing more will come: the receiving part is done */
+  }
+  if (!all_in) {
+    s->stop_pending = 1;
+    s->stop_code = app_error;
+    sendq_add(conn, s);
+  }
   return 0;
 }
 

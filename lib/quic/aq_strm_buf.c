@@ -12,6 +12,7 @@
 #define CHUNK ((uint64_t)AQ_STRM_CHUNK)
 #define CHUNK_BYTES AQ_STRM_CHUNK_BYTES /* data, then presence bitmap */
 
+/* The presence bitmap that follows a chunk's data. */
 static uint8_t *chunk_bitmap(uint8_t *c) {
   return c + AQ_STRM_CHUNK;
 }
@@ -27,6 +28,7 @@ static size_t slots_for(uint64_t window_cap) {
   return (size_t)(window_cap / CHUNK) + 1;
 }
 
+/* window_cap clamped to [one chunk, AQ_STRM_MAX_WINDOW] and rounded up to whole chunks. */
 static uint64_t round_window(uint64_t window_cap) {
   if (window_cap < CHUNK) {
     window_cap = CHUNK;

@@ -257,3 +257,40 @@ AQ_TEST(conn_fc_fixed_window_limits) {
   CHECK(p.s.conn->rfc.limit <= (4u << 20) + (128u << 10));
   aq_simq_pair_free(&p);
 }
+
+/* STOP_SENDING discards the unread data and returns its connection credit at once, and later
+ * data of that stream is counted and dropped: another stream can use the whole connection
+ * window although the application never read the first one. */
+AQ_TEST(conn_fc_stop_sending_returns_credit) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+  aq_simq_pair_init(&p, 81, &lp);
+  p.s.echo = 0;
+  p.s.no_read = 1;
+  p.s.set.initial_max_stream_data = 64u << 10;
+  p.s.set.initial_max_data = 64u << 10;
+  p.s.set.max_stream_window = p.s.set.max_conn_window = 0;
+  aq_simq_pair_start(&p);
+  REQUIRE(aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p) == AQ_SIM_DONE);
+  aq_simq_stream *a = aq_simq_open(&p.c, 1, 48u << 10, 1);
+  REQUIRE(a != NULL);
+  (void)aq_sim_run_for(p.sim, 300 * AQ_MILLISECONDS, 1000000);
+  aq_conn *s = p.s.conn;
+  const aq_strm *sa = aq_strm_find(s, a->id);
+  REQUIRE(sa != NULL);
+  CHECK_INT(sa->rfc.highest, 48u << 10); /* all of it arrived, unread */
+  CHECK(aq_strm_rbuf_mem(&sa->rx) >= (48u << 10));
+  CHECK_INT(s->rfc.consumed, 0);
+  REQUIRE(aq_conn_stream_stop_sending(s, a->id, 9) == 0);
+  CHECK_INT(s->rfc.consumed, 48u << 10);                   /* credit back */
+  CHECK(aq_strm_rbuf_mem(&sa->rx) <= 64 * sizeof(void *)); /* chunks freed */
+  /* 48 KiB more on a second stream: more than the 16 KiB left without the returned credit. */
+  aq_simq_stream *b = aq_simq_open(&p.c, 1, 48u << 10, 1);
+  REQUIRE(b != NULL);
+  (void)aq_sim_run_for(p.sim, 500 * AQ_MILLISECONDS, 1000000);
+  const aq_strm *sb = aq_strm_find(s, b->id);
+  REQUIRE(sb != NULL);
+  CHECK_INT(sb->rfc.highest, 48u << 10);
+  CHECK(!p.c.closed && !p.s.closed);
+  aq_simq_pair_free(&p);
+}
