@@ -105,6 +105,7 @@ int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_C
   r->timer = AQ_TSTAMP_NEVER;
   r->pkt_thresh = AQ_PACKET_THRESHOLD;
   r->time_thresh_8th = AQ_TIME_THRESHOLD_8THS;
+  r->ev_recovery_start = AQ_TSTAMP_NEVER;
   aq_rtt_init(&r->rtt, 0);
   return 0;
 fail:
@@ -274,8 +275,18 @@ static aq_duration loss_delay(const aq_recov *r) {
 /* A record declared lost was acknowledged at ts after all: raise the packet
  * threshold above the reordering distance it saw, and the time threshold
  * above the delay it had, within the caps. */
-static void on_spurious_loss(aq_recov *r, const aq_sent_pkt *p, aq_tstamp ts) {
+static void on_spurious_loss(aq_recov *r, unsigned space, const aq_sent_pkt *p, aq_tstamp ts) {
   r->spurious_losses++;
+  /* Part of the current loss episode (declared lost since it began)? */
+  if ((p->flags & AQ_SENT_IN_FLIGHT) && r->ev_lost > 0 && space == r->ev_space &&
+      p->token >= r->ev_largest && r->cc->recovery_start == r->ev_recovery_start) {
+    if (++r->ev_spurious >= r->ev_lost) {
+      aq_cc_undo(r->cc);
+      r->cc_undos++;
+      r->ev_lost = 0;
+      r->ev_spurious = 0;
+    }
+  }
   uint64_t largest_then = p->token;
   if (largest_then > p->pn && largest_then - p->pn >= r->pkt_thresh) {
     uint64_t t = largest_then - p->pn + 1;
@@ -313,6 +324,7 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   int time_ok = ts >= ldelay;
   aq_tstamp largest_lost_sent = 0;
   int any_in_flight = 0;
+  uint64_t nlost = 0;
   size_t first = SIZE_MAX, last = 0;
   for (size_t i = 0; i < b->len; i++) {
     aq_sent_pkt *p = rtb_at(b, i);
@@ -330,6 +342,7 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
       take_out_of_flight(b, p);
       if (p->flags & AQ_SENT_IN_FLIGHT) {
         any_in_flight = 1;
+        nlost++;
         largest_lost_sent = p->sent_ts > largest_lost_sent ? p->sent_ts : largest_lost_sent;
       }
       first = i < first ? i : first;
@@ -348,6 +361,15 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   }
   if (any_in_flight) {
     aq_cc_on_loss(r->cc, largest_lost_sent, ts);
+    if (r->cc->recovery_start != r->ev_recovery_start || space != r->ev_space) {
+      /* A new congestion event began with these losses. */
+      r->ev_recovery_start = r->cc->recovery_start;
+      r->ev_space = space;
+      r->ev_largest = b->largest_acked;
+      r->ev_lost = 0;
+      r->ev_spurious = 0;
+    }
+    r->ev_lost += nlost;
   }
   /* §7.6.2 persistent congestion: two ack-eliciting packets lost in this
    * round, sent after the first RTT sample, none acknowledged between
@@ -383,6 +405,7 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
     }
   }
   if (pc) {
+    r->ev_lost = 0; /* persistent congestion is never undone */
     aq_cc_on_persistent_congestion(r->cc, ts);
     aq_rtt_on_persistent_congestion(&r->rtt);
   }
@@ -469,7 +492,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
       if ((p->flags & TOMB) == AQ_SENT_LOST) {
         /* A late ACK of a packet declared lost: reordering, not loss. */
         p->flags |= AQ_SENT_ACKED;
-        on_spurious_loss(r, p, ts);
+        on_spurious_loss(r, space, p, ts);
         continue;
       }
       if (p->flags & TOMB) {

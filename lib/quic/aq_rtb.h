@@ -151,6 +151,15 @@ typedef struct aq_recov {
   unsigned pkt_thresh;      /* packet reordering threshold (starts at 3) */
   unsigned time_thresh_8th; /* time threshold in eighths of an RTT (starts at 9) */
   uint64_t spurious_losses; /* packets declared lost and acknowledged later */
+  /* The current congestion event (loss episode): its recovery start, space,
+   * the largest acknowledged when it began, in-flight packets declared lost
+   * during it and how many of those were acknowledged later; when all were,
+   * the window reduction is undone (aq_cc_undo). */
+  aq_tstamp ev_recovery_start;
+  unsigned ev_space;
+  uint64_t ev_largest;
+  uint64_t ev_lost, ev_spurious;
+  uint64_t cc_undos; /* congestion events undone */
 } aq_recov;
 
 /**
