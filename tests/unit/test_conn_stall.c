@@ -178,6 +178,58 @@ AQ_TEST(conn_stall_reorder_spurious_loss) {
   aq_simq_pair_free(&p);
 }
 
+/*
+ * Root cause 3: the window grew while flow control, not the window, limited
+ * sending.  aq_cc_set_app_limited existed but the connection never called
+ * it, so every ACK grew cwnd: a 2 MB upload through 64 KB stream windows
+ * over 100 Mbit/s left cwnd at ~2 MB with ~64 KB ever in flight.  When
+ * eight more streams then opened, each with fresh credit, the sender
+ * dumped ~0.5 MB at once into a 50 KB bottleneck queue (pacing at
+ * 1.25 cwnd / srtt does not help with an inflated cwnd): a burst of tail
+ * drops.  Now the transmit path marks the sender application-limited when
+ * the window and the pacer allowed a packet and none went out (RFC 9002
+ * §7.8), and the window only grows while it is the limit.
+ */
+AQ_TEST(conn_stall_flow_limited_cwnd_inflation) {
+  aq_simq_pair p;
+  aq_sim_link_params lp = {
+      .delay = 5 * AQ_MILLISECONDS, .rate_bps = 100000000, .queue_bytes = 50000};
+  aq_simq_pair_init(&p, 31, &lp);
+  p.s.echo = 0;
+  p.s.set.initial_max_stream_data = 65536;
+  p.s.set.max_stream_window = 65536; /* no auto-tuning past 64 KB per stream */
+  aq_simq_pair_start(&p);
+  aq_duration d = stall_xfer(&p, 1, 2000000, 0, 30 * AQ_SECONDS);
+  REQUIRE(p.c.conn != NULL);
+  aq_conn_stats st0;
+  aq_conn_get_stats(p.c.conn, &st0);
+  stall_debug("flow-limited phase", &p, d);
+  /* ~64 KB in flight at most: the window stays within a few times that. */
+  CHECK(aq_cc_cwnd(&p.c.conn->cc) < 256u * 1024);
+  stall_run x;
+  memset(&x, 0, sizeof(x));
+  x.p = &p;
+  x.n = 8;
+  for (size_t i = 0; i < x.n; i++) {
+    x.cs[i] = aq_simq_open(&p.c, 1, 256000, 1);
+    REQUIRE(x.cs[i] != NULL);
+  }
+  aq_tstamp t1 = aq_sim_now(p.sim);
+  CHECK_INT(aq_sim_run(p.sim, 30 * AQ_SECONDS, 50000000, stall_done, &x), AQ_SIM_DONE);
+  aq_conn_stats st1;
+  aq_conn_get_stats(p.c.conn, &st1);
+  stall_debug("burst phase", &p, aq_sim_now(p.sim) - t1);
+  for (size_t i = 0; i < x.n; i++) {
+    aq_simq_stream *ss = aq_simq_stream_of(&p.s, x.cs[i]->id);
+    CHECK_INT(ss->recvd, 256000);
+    CHECK(!ss->bad);
+  }
+  /* Slow start overshoot only (166 lost here), not a dump of all the credit
+   * at once (1072 lost with the inflated window). */
+  CHECK(st1.pkts_lost - st0.pkts_lost < 400);
+  aq_simq_pair_free(&p);
+}
+
 /* ------------------------------------------------ unit level: aq_recov */
 
 static int stall_nop_cb(void *ud, unsigned space, const aq_sent_pkt *p, aq_rtb_event ev) {
