@@ -367,7 +367,7 @@ static void stall_probe_tick(aq_sim *sim, void *arg) {
 /**
  * The time a transfer of c needs at best, ns: the payload at line rate or,
  * with random loss, at the loss-limited rate of a Reno-like flow (Mathis:
- * 1.22 MSS / (RTT sqrt(p))), whichever is slower; plus one RTT, plus the
+ * 1.22 MSS / (RTT sqrt(p)), p the path's loss rate), whichever is slower; plus one RTT, plus the
  * slow start rounds to reach the bandwidth-delay product (or to send
  * everything) from the 12,000-byte initial window, plus any blackout.
  */
@@ -376,7 +376,9 @@ static double stall_ideal_ns(const stall_case *c) {
   double rtt = 2.0 * (double)c->delay / 1e9;
   double t = bytes * 8.0 / (double)c->rate_bps;
   if (c->loss_pct > 0) {
-    double mathis = 1200.0 / rtt * 1.22 / sqrt(c->loss_pct / 100.0); /* bytes/s */
+    /* The path crosses two links with loss_pct each. */
+    double q = 1.0 - c->loss_pct / 100.0;
+    double mathis = 1200.0 / rtt * 1.22 / sqrt(1.0 - q * q); /* bytes/s */
     double tl = bytes / mathis;
     t = tl > t ? tl : t;
   }
