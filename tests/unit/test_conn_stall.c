@@ -327,6 +327,7 @@ typedef struct stall_case {
   int echo;              /* server echoes (else one way, client to server) */
   unsigned nstreams;
   uint64_t bytes;        /* per stream */
+  uint64_t win;          /* receive windows (stream; connection 3x), no auto-tuning; 0 = default */
 } stall_case;
 
 typedef struct stall_probe {
@@ -367,7 +368,9 @@ static void stall_probe_tick(aq_sim *sim, void *arg) {
 /**
  * The time a transfer of c needs at best, ns: the payload at line rate or,
  * with random loss, at the loss-limited rate of a Reno-like flow (Mathis:
- * 1.22 MSS / (RTT sqrt(p)), p the path's loss rate), whichever is slower; plus one RTT, plus the
+ * 1.22 MSS / (RTT sqrt(p)), p the path's loss rate), or at the receive
+ * windows' rate (win per stream, 3 win per connection, per RTT), whichever
+ * is slowest; plus one RTT, plus the
  * slow start rounds to reach the bandwidth-delay product (or to send
  * everything) from the 12,000-byte initial window, plus any blackout.
  */
@@ -381,6 +384,12 @@ static double stall_ideal_ns(const stall_case *c) {
     double mathis = 1200.0 / rtt * 1.22 / sqrt(1.0 - q * q); /* bytes/s */
     double tl = bytes / mathis;
     t = tl > t ? tl : t;
+  }
+  if (c->win != 0) {
+    /* At most the open windows per RTT. */
+    double w = (double)c->win * (c->nstreams < 3 ? c->nstreams : 3);
+    double tw = bytes / (w / rtt);
+    t = tw > t ? tw : t;
   }
   double bdp = (double)c->rate_bps / 8.0 * rtt;
   double ss = bytes < bdp ? bytes : bdp;
@@ -416,6 +425,13 @@ static double stall_case_run(const stall_case *c, uint64_t seed, int verbose) {
   lp.reorder_delay = c->delay / 2;
   aq_simq_pair_init(&p, seed, &lp);
   p.s.echo = c->echo;
+  if (c->win != 0) {
+    aq_simq *qs[2] = {&p.c, &p.s};
+    for (int i = 0; i < 2; i++) {
+      qs[i]->set.initial_max_stream_data = qs[i]->set.max_stream_window = c->win;
+      qs[i]->set.initial_max_data = qs[i]->set.max_conn_window = 3 * c->win;
+    }
+  }
   aq_simq_pair_start(&p);
   if (aq_sim_run(p.sim, 30 * AQ_SECONDS, 1000000, aq_simq_pair_hs_done, &p) != AQ_SIM_DONE) {
     CHECK(!"handshake did not complete");
@@ -468,11 +484,11 @@ static double stall_case_run(const stall_case *c, uint64_t seed, int verbose) {
   if (!ok || !bif_ok || verbose) {
     fprintf(stderr,
             "%s seed %llu: %.0f Mbit/s %.0f ms queue %u%% loss %.1f%% reorder %.0f%% blackout "
-            "%.1f s %s %u x %llu B: %s in %.3f s, ideal %.3f s, ratio %.2f%s\n",
+            "%.1f s %s %u x %llu B win %llu: %s in %.3f s, ideal %.3f s, ratio %.2f%s\n",
             ok && bif_ok ? "   " : "BAD", (unsigned long long)seed, (double)c->rate_bps / 1e6,
             (double)c->delay / 1e6, c->queue_pct, c->loss_pct, c->reorder_pct,
             (double)c->blackout / 1e9, c->echo ? "echo" : "oneway", c->nstreams,
-            (unsigned long long)c->bytes, ok ? "done" : "NOT DONE", (double)d / 1e9,
+            (unsigned long long)c->bytes, (unsigned long long)c->win, ok ? "done" : "NOT DONE", (double)d / 1e9,
             stall_ideal_ns(c) / 1e9, ratio, bif_ok ? "" : " (bytes in flight wrong)");
     if (!ok || verbose) {
       stall_debug("   ", &p, d);
@@ -489,24 +505,26 @@ static double stall_case_run(const stall_case *c, uint64_t seed, int verbose) {
 /* The CI grid: rate, one-way delay, queue % of BDP, loss %, reorder %, blackout, echo, streams,
  * bytes per stream.  Settings with random loss or reordering run with 3 seeds. */
 static const stall_case stall_grid[] = {
-    {10000000, 5 * MS, 0, 0, 0, 0, 1, 1, 2 * MB},
-    {10000000, 5 * MS, 25, 0, 0, 0, 1, 1, 2 * MB},
-    {10000000, 5 * MS, 400, 0, 0, 0, 1, 2, 1 * MB},
-    {1000000, 20 * MS, 50, 0, 0, 0, 0, 1, 1 * MB / 4},
-    {1000000, 50 * MS, 300, 1, 0, 0, 1, 1, 1 * MB / 8},
-    {10000000, 50 * MS, 30, 0, 0, 0, 0, 2, 1 * MB},
-    {10000000, 20 * MS, 100, 2, 0, 0, 1, 1, 1 * MB},
-    {10000000, 10 * MS, 100, 0, 10, 0, 1, 4, 1 * MB / 2},
-    {10000000, 10 * MS, 100, 0, 0, 1 * AQ_SECONDS, 1, 1, 1 * MB},
-    {20000000, 1 * MS, 50, 5, 0, 0, 0, 1, 1 * MB},
-    {50000000, 20 * MS, 20, 0, 0, 0, 0, 1, 4 * MB},
-    {50000000, 5 * MS, 200, 1, 5, 0, 1, 2, 1 * MB},
-    {100000000, 10 * MS, 100, 0, 0, 0, 0, 1, 4 * MB},
-    {100000000, 50 * MS, 50, 0.5, 0, 0, 0, 1, 2 * MB},
-    {100000000, 1 * MS, 0, 0, 5, 500 * MS, 1, 4, 1 * MB / 2},
-    {5000000, 100 * MS, 100, 0, 0, 0, 1, 1, 1 * MB / 2},
-    {30000000, 100 * MS, 100, 1, 0, 0, 1, 2, 1 * MB / 4},
-    {2000000, 30 * MS, 50, 3, 20, 0, 0, 3, 1 * MB / 8},
+    {10000000, 5 * MS, 0, 0, 0, 0, 1, 1, 2 * MB, 0},
+    {10000000, 5 * MS, 25, 0, 0, 0, 1, 1, 2 * MB, 0},
+    {10000000, 5 * MS, 400, 0, 0, 0, 1, 2, 1 * MB, 0},
+    {1000000, 20 * MS, 50, 0, 0, 0, 0, 1, 1 * MB / 4, 0},
+    {1000000, 50 * MS, 300, 1, 0, 0, 1, 1, 1 * MB / 8, 0},
+    {10000000, 50 * MS, 30, 0, 0, 0, 0, 2, 1 * MB, 0},
+    {10000000, 20 * MS, 100, 2, 0, 0, 1, 1, 1 * MB, 0},
+    {10000000, 10 * MS, 100, 0, 10, 0, 1, 4, 1 * MB / 2, 0},
+    {10000000, 10 * MS, 100, 0, 0, 1 * AQ_SECONDS, 1, 1, 1 * MB, 0},
+    {20000000, 1 * MS, 50, 5, 0, 0, 0, 1, 1 * MB, 0},
+    {50000000, 20 * MS, 20, 0, 0, 0, 0, 1, 4 * MB, 0},
+    {50000000, 5 * MS, 200, 1, 5, 0, 1, 2, 1 * MB, 0},
+    {100000000, 10 * MS, 100, 0, 0, 0, 0, 1, 4 * MB, 0},
+    {100000000, 50 * MS, 50, 0.5, 0, 0, 0, 1, 2 * MB, 0},
+    {100000000, 1 * MS, 0, 0, 5, 500 * MS, 1, 4, 1 * MB / 2, 0},
+    {5000000, 100 * MS, 100, 0, 0, 0, 1, 1, 1 * MB / 2, 0},
+    {30000000, 100 * MS, 100, 1, 0, 0, 1, 2, 1 * MB / 4, 0},
+    {2000000, 30 * MS, 50, 3, 20, 0, 0, 3, 1 * MB / 8, 0},
+    {10000000, 20 * MS, 100, 3, 0, 0, 0, 4, 1 * MB / 8, 16384},
+    {50000000, 10 * MS, 200, 1, 10, 0, 1, 3, 1 * MB / 4, 65536},
 };
 
 AQ_TEST(conn_stall_grid) {
@@ -544,16 +562,18 @@ AQ_TEST(conn_stall_explore) {
   const char *e = getenv("AQ_STALL_EXPLORE");
   const char *one = getenv("AQ_STALL_CASE");
   if (one != NULL) {
-    /* "rate_bps,delay_ms,queue_pct,loss_pct,reorder_pct,blackout_ms,echo,streams,bytes,seed" */
-    double v[10] = {0};
-    if (sscanf(one, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4],
-               &v[5], &v[6], &v[7], &v[8], &v[9]) != 10 ||
+    /* "rate_bps,delay_ms,queue_pct,loss_pct,reorder_pct,blackout_ms,echo,streams,bytes,seed[,win]" */
+    double v[11] = {0};
+    int nv = sscanf(one, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10]);
+    if (nv < 10 ||
         v[7] < 1 || v[7] > STALL_MAXS) {
       CHECK(!"bad AQ_STALL_CASE");
       return;
     }
     stall_case c = {(uint64_t)v[0], (aq_duration)(v[1] * 1e6), (uint32_t)v[2], v[3], v[4],
-                    (aq_duration)(v[5] * 1e6), (int)v[6], (unsigned)v[7], (uint64_t)v[8]};
+                    (aq_duration)(v[5] * 1e6), (int)v[6], (unsigned)v[7], (uint64_t)v[8],
+                    (uint64_t)v[10]};
     (void)stall_case_run(&c, (uint64_t)v[9], 1);
     return;
   }
@@ -571,6 +591,7 @@ AQ_TEST(conn_stall_explore) {
   static const double reorders[] = {0, 0, 0, 5, 20};
   static const aq_duration blackouts[] = {0, 0, 0, 0, 500 * MS, 2 * AQ_SECONDS};
   static const uint64_t sizes[] = {1 * MB / 4, 1 * MB, 2 * MB, 4 * MB};
+  static const uint64_t wins[] = {0, 0, 0, 16384, 65536};
   double worst = 0;
 #define PICK(a) (a[stall_rng(&st) % (sizeof(a) / sizeof(a[0]))])
   for (unsigned long i = 0; i < n; i++) {
@@ -584,6 +605,7 @@ AQ_TEST(conn_stall_explore) {
     c.echo = (int)(stall_rng(&st) & 1);
     c.nstreams = 1 + (unsigned)(stall_rng(&st) % 4);
     c.bytes = PICK(sizes) / c.nstreams;
+    c.win = PICK(wins);
     /* Keep slow links small. */
     double secs = (double)c.bytes * c.nstreams * 8 / (double)c.rate_bps;
     if (secs > 4) {
