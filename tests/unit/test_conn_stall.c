@@ -365,6 +365,13 @@ static void stall_probe_tick(aq_sim *sim, void *arg) {
   aq_sim_at(sim, aq_sim_now(sim) + 5 * AQ_MILLISECONDS, stall_probe_tick, pr);
 }
 
+/** aq_sim_run predicate: nothing in flight on either side. */
+static int stall_idle(void *arg) {
+  aq_simq_pair *p = arg;
+  return aq_recov_bytes_in_flight(&p->c.conn->recov) == 0 &&
+         aq_recov_bytes_in_flight(&p->s.conn->recov) == 0;
+}
+
 /**
  * The time a transfer of c needs at best, ns: the payload at line rate or,
  * with random loss, at the loss-limited rate of a Reno-like flow (Mathis:
@@ -473,12 +480,13 @@ static double stall_case_run(const stall_case *c, uint64_t seed, int verbose) {
     }
   }
   ok &= !p.c.io_err && !p.s.io_err && !p.c.closed && !p.s.closed;
-  /* Let the last ACKs arrive: then nothing may be left in flight. */
-  (void)aq_sim_run_for(p.sim, 2 * AQ_SECONDS, 10000000);
+  /* Let the last ACKs arrive (after any blackout, retransmitted by PTO):
+   * then nothing may be left in flight on either side. */
   int bif_ok = !pr.bad_bif;
   if (ok && p.c.conn != NULL && p.s.conn != NULL) {
-    bif_ok &= aq_recov_bytes_in_flight(&p.c.conn->recov) == 0;
-    bif_ok &= aq_recov_bytes_in_flight(&p.s.conn->recov) == 0;
+    bif_ok &= aq_sim_run(p.sim, 10 * AQ_SECONDS + c->blackout, 10000000, stall_idle, &p) ==
+              AQ_SIM_DONE;
+    bif_ok &= !pr.bad_bif;
   }
   pr.stop = 1;
   if (!ok || !bif_ok || verbose) {
