@@ -41,12 +41,15 @@ static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
 
 /* Drop tombstones (acked/lost records) at the ring head.  A record lost
  * but not acknowledged stays while it was sent after keep_after: a late ACK
- * of it reveals a spurious loss (reordering). */
+ * of it reveals a spurious loss (reordering).  It never holds more than half
+ * the ring, though: the records behind it stay too, and the connection
+ * stops sending in a space whose ring is full (with nothing in flight, no
+ * ACK or timer would ever come to free it). */
 static void rtb_reap(aq_rtb *b, aq_tstamp keep_after) {
   while (b->len > 0) {
     const aq_sent_pkt *p = rtb_at(b, 0);
-    if ((p->flags & TOMB) == 0 ||
-        ((p->flags & TOMB) == AQ_SENT_LOST && p->sent_ts > keep_after)) {
+    if ((p->flags & TOMB) == 0 || ((p->flags & TOMB) == AQ_SENT_LOST &&
+                                   p->sent_ts > keep_after && b->len < b->cap / 2)) {
       break;
     }
     b->head = (b->head + 1) % b->cap;
@@ -273,8 +276,9 @@ static aq_duration loss_delay(const aq_recov *r) {
 }
 
 /* A record declared lost was acknowledged at ts after all: raise the packet
- * threshold above the reordering distance it saw, and the time threshold
- * above the delay it had, within the caps. */
+ * threshold above the reordering distance it saw (the largest acknowledged
+ * now, when its ACK arrives right after it), and the time threshold above
+ * the delay it had, within the caps. */
 static void on_spurious_loss(aq_recov *r, unsigned space, const aq_sent_pkt *p, aq_tstamp ts) {
   r->spurious_losses++;
   /* Part of the current loss episode (declared lost since it began)? */
@@ -287,9 +291,11 @@ static void on_spurious_loss(aq_recov *r, unsigned space, const aq_sent_pkt *p, 
       r->ev_spurious = 0;
     }
   }
-  uint64_t largest_then = p->token;
-  if (largest_then > p->pn && largest_then - p->pn >= r->pkt_thresh) {
-    uint64_t t = largest_then - p->pn + 1;
+  /* How far it was overtaken: at least what was acknowledged when it was
+   * declared lost, at most what is acknowledged now that it arrived. */
+  uint64_t far = p->token > r->sp[space].largest_acked ? p->token : r->sp[space].largest_acked;
+  if (far > p->pn && far - p->pn >= r->pkt_thresh) {
+    uint64_t t = far - p->pn + 1;
     r->pkt_thresh = t > AQ_PACKET_THRESHOLD_MAX ? AQ_PACKET_THRESHOLD_MAX : (unsigned)t;
   }
   aq_duration base = r->rtt.smoothed > r->rtt.latest ? r->rtt.smoothed : r->rtt.latest;
@@ -516,6 +522,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
     }
   }
   if (first == SIZE_MAX) {
+    rtb_reap(b, lost_keep_after(r, ts)); /* late ACKs may have ended tombstones' use */
     return 0; /* "Nothing to do if there are no newly acked packets." */
   }
   /* §5.1: an RTT sample only when the largest acknowledged is newly

@@ -314,6 +314,45 @@ AQ_TEST(conn_stall_recov_spurious_undo) {
   }
 }
 
+/*
+ * Lost records kept for spurious-loss detection must not fill the ring:
+ * the connection stops sending in a space whose ring is full, and with
+ * nothing left in flight no ACK or timer would come to reap them.  A ring
+ * of 16 with packet 0 lost and 1..15 acknowledged is emptied (at least
+ * half full: the lost record is not kept).
+ */
+AQ_TEST(conn_stall_recov_lost_records_never_fill_ring) {
+  aq_cc cc;
+  aq_recov r;
+  unsigned nlost = 0;
+  aq_cc_init(&cc, &aq_cc_cubic, 1200);
+  size_t caps[3] = {16, 16, 16};
+  REQUIRE(aq_recov_init(&r, aq_mem_default(), caps, 0, &cc, stall_nop_cb, &nlost) == 0);
+  aq_recov_set_handshake_confirmed(&r, AQ_SIM_ORIGIN);
+  aq_tstamp t = AQ_SIM_ORIGIN;
+  for (uint64_t pn = 0; pn < 16; pn++) {
+    REQUIRE(aq_recov_on_sent(&r, AQ_PN_SPACE_APP, pn, 1200,
+                             AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT, pn, t + pn * MS) == 0);
+  }
+  CHECK_INT(r.sp[AQ_PN_SPACE_APP].len, 16);
+  REQUIRE(stall_ack(&r, 1, 16, t + 40 * MS) == 0);
+  CHECK_INT(nlost, 1);
+  CHECK(r.sp[AQ_PN_SPACE_APP].len < r.sp[AQ_PN_SPACE_APP].cap);
+  CHECK_INT(aq_recov_bytes_in_flight(&r), 0);
+  /* A small ring use keeps the lost record (pn 16 lost, 17..19 acked). */
+  for (uint64_t pn = 16; pn < 20; pn++) {
+    REQUIRE(aq_recov_on_sent(&r, AQ_PN_SPACE_APP, pn, 1200,
+                             AQ_SENT_ACK_ELICITING | AQ_SENT_IN_FLIGHT, pn, t + 50 * MS) == 0);
+  }
+  REQUIRE(stall_ack(&r, 17, 20, t + 90 * MS) == 0);
+  CHECK_INT(nlost, 2);
+  CHECK_INT(r.sp[AQ_PN_SPACE_APP].len, 4);
+  REQUIRE(stall_ack(&r, 16, 17, t + 91 * MS) == 0);
+  CHECK_INT(r.spurious_losses, 1);
+  CHECK_INT(r.sp[AQ_PN_SPACE_APP].len, 0);
+  aq_recov_free(&r);
+}
+
 /* ================================================================ grid */
 
 /** One transfer setting of the grid (both directions get the same link). */
