@@ -52,6 +52,13 @@ static int stall_done(void *arg) {
   return 1;
 }
 
+/** aq_sim_run predicate: nothing in flight on either side. */
+static int stall_idle(void *arg) {
+  aq_simq_pair *p = arg;
+  return aq_recov_bytes_in_flight(&p->c.conn->recov) == 0 &&
+         aq_recov_bytes_in_flight(&p->s.conn->recov) == 0;
+}
+
 /**
  * Handshake, then n bidi streams of bytes each from the client (echoed by
  * the server if echo).  Checks every byte; returns the simulated duration
@@ -124,7 +131,10 @@ static void stall_debug(const char *what, aq_simq_pair *p, aq_duration d) {
 /*
  * The reported stall: a 2 MB echo over 10 Mbit/s, 5 ms one-way, a 50 kB
  * bottleneck queue, seed 605, stopped at ~274 KB and ended on the idle
- * timeout.
+ * timeout.  It does not reproduce on this code base (1.8 s, before the
+ * fixes below too), nor in the variants tried (NewReno, one way, 1452-byte
+ * datagrams, small windows, 2-10 ms links, 15-100 kB queues): kept as a
+ * guard for the reported setting.
  */
 AQ_TEST(conn_stall_echo_tail_drop_seed605) {
   aq_simq_pair p;
@@ -136,6 +146,9 @@ AQ_TEST(conn_stall_echo_tail_drop_seed605) {
   stall_debug("seed605", &p, d);
   /* 2 MB each way at 10 Mbit/s is 1.6 s of payload. */
   CHECK(d < 5 * AQ_SECONDS);
+  /* Everything acknowledged in the end: nothing left in flight. */
+  REQUIRE(p.c.conn != NULL && p.s.conn != NULL);
+  CHECK_INT(aq_sim_run(p.sim, 5 * AQ_SECONDS, 1000000, stall_idle, &p), AQ_SIM_DONE);
   aq_simq_pair_free(&p);
 }
 
@@ -404,13 +417,6 @@ static void stall_probe_tick(aq_sim *sim, void *arg) {
   aq_sim_at(sim, aq_sim_now(sim) + 5 * AQ_MILLISECONDS, stall_probe_tick, pr);
 }
 
-/** aq_sim_run predicate: nothing in flight on either side. */
-static int stall_idle(void *arg) {
-  aq_simq_pair *p = arg;
-  return aq_recov_bytes_in_flight(&p->c.conn->recov) == 0 &&
-         aq_recov_bytes_in_flight(&p->s.conn->recov) == 0;
-}
-
 /**
  * The time a transfer of c needs at best, ns: the payload at line rate or,
  * with random loss, at the loss-limited rate of a Reno-like flow (Mathis:
@@ -552,20 +558,20 @@ static double stall_case_run(const stall_case *c, uint64_t seed, int verbose) {
 /* The CI grid: rate, one-way delay, queue % of BDP, loss %, reorder %, blackout, echo, streams,
  * bytes per stream.  Settings with random loss or reordering run with 3 seeds. */
 static const stall_case stall_grid[] = {
-    {10000000, 5 * MS, 0, 0, 0, 0, 1, 1, 2 * MB, 0},
+    {10000000, 5 * MS, 0, 0, 0, 0, 1, 1, 1 * MB, 0},
     {10000000, 5 * MS, 25, 0, 0, 0, 1, 1, 2 * MB, 0},
     {10000000, 5 * MS, 400, 0, 0, 0, 1, 2, 1 * MB, 0},
     {1000000, 20 * MS, 50, 0, 0, 0, 0, 1, 1 * MB / 4, 0},
     {1000000, 50 * MS, 300, 1, 0, 0, 1, 1, 1 * MB / 8, 0},
     {10000000, 50 * MS, 30, 0, 0, 0, 0, 2, 1 * MB, 0},
     {10000000, 20 * MS, 100, 2, 0, 0, 1, 1, 1 * MB, 0},
-    {10000000, 10 * MS, 100, 0, 10, 0, 1, 4, 1 * MB / 2, 0},
+    {10000000, 10 * MS, 100, 0, 10, 0, 1, 4, 1 * MB / 4, 0},
     {10000000, 10 * MS, 100, 0, 0, 1 * AQ_SECONDS, 1, 1, 1 * MB, 0},
     {20000000, 1 * MS, 50, 5, 0, 0, 0, 1, 1 * MB, 0},
-    {50000000, 20 * MS, 20, 0, 0, 0, 0, 1, 4 * MB, 0},
-    {50000000, 5 * MS, 200, 1, 5, 0, 1, 2, 1 * MB, 0},
-    {100000000, 10 * MS, 100, 0, 0, 0, 0, 1, 4 * MB, 0},
-    {100000000, 50 * MS, 50, 0.5, 0, 0, 0, 1, 2 * MB, 0},
+    {50000000, 20 * MS, 20, 0, 0, 0, 0, 1, 2 * MB, 0},
+    {50000000, 5 * MS, 200, 1, 5, 0, 1, 2, 1 * MB / 2, 0},
+    {100000000, 10 * MS, 100, 0, 0, 0, 0, 1, 3 * MB, 0},
+    {100000000, 50 * MS, 50, 0.5, 0, 0, 0, 1, 1 * MB, 0},
     {100000000, 1 * MS, 0, 0, 5, 500 * MS, 1, 4, 1 * MB / 2, 0},
     {5000000, 100 * MS, 100, 0, 0, 0, 1, 1, 1 * MB / 2, 0},
     {30000000, 100 * MS, 100, 1, 0, 0, 1, 2, 1 * MB / 4, 0},
