@@ -34,6 +34,7 @@ void aq_cc_init(aq_cc *cc, const aq_cc_ops *ops, uint64_t max_datagram) {
   cc->ssthresh = UINT64_MAX;
   cc->recovery_start = AQ_TSTAMP_NEVER;
   cc->app_limited = 0;
+  cc->undo_valid = 0;
   cc->ops->reset(cc);
 }
 
@@ -67,8 +68,38 @@ static void congestion_event(aq_cc *cc, aq_tstamp sent_ts, aq_tstamp ts) {
   if (aq_cc_in_recovery(cc, sent_ts)) {
     return;
   }
+  cc->undo_valid = 1;
+  cc->undo_cwnd = cc->cwnd;
+  cc->undo_ssthresh = cc->ssthresh;
+  cc->undo_bytes_acked = cc->bytes_acked;
+  cc->undo_recovery_start = cc->recovery_start;
+  cc->undo_t_epoch = cc->t_epoch;
+  cc->undo_w_max = cc->w_max;
+  cc->undo_k = cc->k;
+  cc->undo_w_est = cc->w_est;
+  cc->undo_cwnd_prior = cc->cwnd_prior;
+  cc->undo_epoch_started = cc->epoch_started;
   cc->recovery_start = ts;
   cc->ops->on_congestion(cc, ts);
+}
+
+void aq_cc_undo(aq_cc *cc) {
+  if (!cc->undo_valid) {
+    return;
+  }
+  cc->undo_valid = 0;
+  /* The window may have grown since (not below it after the event). */
+  cc->cwnd = cc->undo_cwnd > cc->cwnd ? cc->undo_cwnd : cc->cwnd;
+  cc->ssthresh = cc->undo_ssthresh;
+  cc->bytes_acked = cc->undo_bytes_acked;
+  cc->recovery_start = cc->undo_recovery_start;
+  cc->t_epoch = cc->undo_t_epoch;
+  cc->w_max = cc->undo_w_max;
+  cc->k = cc->undo_k;
+  cc->w_est = cc->undo_w_est;
+  cc->cwnd_prior = cc->undo_cwnd_prior;
+  cc->epoch_started = cc->undo_epoch_started;
+  cc->frac = 0;
 }
 
 void aq_cc_on_loss(aq_cc *cc, aq_tstamp largest_lost_sent_ts, aq_tstamp ts) {
@@ -82,6 +113,7 @@ void aq_cc_on_ecn_ce(aq_cc *cc, aq_tstamp sent_ts, aq_tstamp ts) {
 void aq_cc_on_persistent_congestion(aq_cc *cc, aq_tstamp ts) {
   /* App. B.8: congestion_window = kMinimumWindow; recovery start reset. */
   cc->ops->on_persistent_congestion(cc, ts);
+  cc->undo_valid = 0;
   cc->cwnd = aq_cc_min_window(cc->max_datagram);
   cc->recovery_start = AQ_TSTAMP_NEVER;
 }

@@ -63,6 +63,13 @@ struct aq_cc {
   double frac;       /* fractional bytes carried between ACKs */
   aq_tstamp t_epoch; /* start of the current congestion avoidance epoch */
   int epoch_started;
+  /* The state before the last congestion event, restored by aq_cc_undo when
+   * loss recovery proves that event spurious (every loss was reordering). */
+  int undo_valid;
+  uint64_t undo_cwnd, undo_ssthresh, undo_bytes_acked;
+  aq_tstamp undo_recovery_start, undo_t_epoch;
+  double undo_w_max, undo_k, undo_w_est, undo_cwnd_prior;
+  int undo_epoch_started;
 };
 
 /** kInitialWindow for max_datagram (RFC 9002 §7.2). */
@@ -96,6 +103,14 @@ void aq_cc_on_ecn_ce(aq_cc *cc, aq_tstamp sent_ts, aq_tstamp ts);
 
 /** Persistent congestion: cwnd = kMinimumWindow, recovery ended. */
 void aq_cc_on_persistent_congestion(aq_cc *cc, aq_tstamp ts);
+
+/**
+ * The last congestion event was spurious (every packet whose loss caused it
+ * was acknowledged later): restore the window, slow start threshold and
+ * algorithm state from before it, and end its recovery period.  No-op if
+ * there is nothing to undo (already undone, or persistent congestion since).
+ */
+void aq_cc_undo(aq_cc *cc);
 
 /** Set or clear the application-limited state. */
 void aq_cc_set_app_limited(aq_cc *cc, int app_limited);

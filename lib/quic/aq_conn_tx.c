@@ -527,6 +527,19 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
   /* Something claimed to be pending but nothing ack-eliciting went out: no
    * pacer wake-ups until new input (a packet, a timer or an API call). */
   conn->tx_stalled = wanted_ae && !any_ae;
+  /* RFC 9002 §7.8: the window may only grow while it limits sending.  Where
+   * it and the pacer allowed an ack-eliciting packet and none went out (no
+   * data, or flow control), the sender is application-limited; where the
+   * window stopped it, it is not; where the pacer did, only if at least half
+   * the window is in use (a burst of fresh flow-control credit being paced
+   * out is no evidence that the window is too small). */
+  if (!closing && !probing) {
+    if (!cc_ok || (!pace_ok && 2 * inflight >= aq_cc_cwnd(&conn->cc))) {
+      aq_cc_set_app_limited(&conn->cc, 0);
+    } else if (!any_ae || !pace_ok) {
+      aq_cc_set_app_limited(&conn->cc, 1);
+    }
+  }
   if (npk == 0) {
     return 0;
   }

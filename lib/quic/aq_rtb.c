@@ -39,9 +39,19 @@ static size_t rtb_find(const aq_rtb *b, uint64_t pn) {
   return lo;
 }
 
-/* Drop tombstones (acked/lost records) at the ring head. */
-static void rtb_reap(aq_rtb *b) {
-  while (b->len > 0 && (rtb_at(b, 0)->flags & TOMB) != 0) {
+/* Drop tombstones (acked/lost records) at the ring head.  A record lost
+ * but not acknowledged stays while it was sent after keep_after: a late ACK
+ * of it reveals a spurious loss (reordering).  It never holds more than half
+ * the ring, though: the records behind it stay too, and the connection
+ * stops sending in a space whose ring is full (with nothing in flight, no
+ * ACK or timer would ever come to free it). */
+static void rtb_reap(aq_rtb *b, aq_tstamp keep_after) {
+  while (b->len > 0) {
+    const aq_sent_pkt *p = rtb_at(b, 0);
+    if ((p->flags & TOMB) == 0 || ((p->flags & TOMB) == AQ_SENT_LOST &&
+                                   p->sent_ts > keep_after && b->len < b->cap / 2)) {
+      break;
+    }
     b->head = (b->head + 1) % b->cap;
     b->len--;
   }
@@ -96,6 +106,9 @@ int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_C
   r->peer_validated_addr = is_server;
   r->max_ack_delay = 25 * AQ_MILLISECONDS;
   r->timer = AQ_TSTAMP_NEVER;
+  r->pkt_thresh = AQ_PACKET_THRESHOLD;
+  r->time_thresh_8th = AQ_TIME_THRESHOLD_8THS;
+  r->ev_recovery_start = AQ_TSTAMP_NEVER;
   aq_rtt_init(&r->rtt, 0);
   return 0;
 fail:
@@ -246,6 +259,55 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   return 0;
 }
 
+/* Lost records sent before this time are forgotten: an ACK of one that old
+ * is no evidence about the thresholds (3 PTO periods, the persistent
+ * congestion duration, after its send time). */
+static aq_tstamp lost_keep_after(const aq_recov *r, aq_tstamp ts) {
+  aq_duration keep = aq_recov_pc_duration(r);
+  return ts > keep ? ts - keep : 0;
+}
+
+/* The time threshold (§6.1.2): time_thresh_8th / 8 * max(smoothed_rtt,
+ * latest_rtt), at least kGranularity. */
+static aq_duration loss_delay(const aq_recov *r) {
+  aq_duration m = r->rtt.smoothed > r->rtt.latest ? r->rtt.smoothed : r->rtt.latest;
+  m = m / 8 * r->time_thresh_8th + m % 8 * r->time_thresh_8th / 8;
+  return m > AQ_GRANULARITY ? m : AQ_GRANULARITY;
+}
+
+/* A record declared lost was acknowledged at ts after all: raise the packet
+ * threshold above the reordering distance it saw (the largest acknowledged
+ * now, when its ACK arrives right after it), and the time threshold above
+ * the delay it had, within the caps. */
+static void on_spurious_loss(aq_recov *r, unsigned space, const aq_sent_pkt *p, aq_tstamp ts) {
+  r->spurious_losses++;
+  /* Part of the current loss episode (declared lost since it began)? */
+  if ((p->flags & AQ_SENT_IN_FLIGHT) && r->ev_lost > 0 && space == r->ev_space &&
+      p->token >= r->ev_largest && r->cc->recovery_start == r->ev_recovery_start) {
+    if (++r->ev_spurious >= r->ev_lost) {
+      aq_cc_undo(r->cc);
+      r->cc_undos++;
+      r->ev_lost = 0;
+      r->ev_spurious = 0;
+    }
+  }
+  /* How far it was overtaken: at least what was acknowledged when it was
+   * declared lost, at most what is acknowledged now that it arrived. */
+  uint64_t far = p->token > r->sp[space].largest_acked ? p->token : r->sp[space].largest_acked;
+  if (far > p->pn && far - p->pn >= r->pkt_thresh) {
+    uint64_t t = far - p->pn + 1;
+    r->pkt_thresh = t > AQ_PACKET_THRESHOLD_MAX ? AQ_PACKET_THRESHOLD_MAX : (unsigned)t;
+  }
+  aq_duration base = r->rtt.smoothed > r->rtt.latest ? r->rtt.smoothed : r->rtt.latest;
+  if (base > 0 && ts > p->sent_ts) {
+    uint64_t need = (ts - p->sent_ts) * 8 / base + 1;
+    if (need > r->time_thresh_8th) {
+      r->time_thresh_8th =
+          need > AQ_TIME_THRESHOLD_8THS_MAX ? AQ_TIME_THRESHOLD_8THS_MAX : (unsigned)need;
+    }
+  }
+}
+
 /* Remove a record from bytes_in_flight and the ack-eliciting count. */
 static void take_out_of_flight(aq_rtb *b, const aq_sent_pkt *p) {
   if (p->flags & AQ_SENT_IN_FLIGHT) {
@@ -263,11 +325,12 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   if (!b->has_largest_acked) {
     return 0;
   }
-  aq_duration loss_delay = aq_rtt_loss_delay(&r->rtt);
-  aq_tstamp lost_send_time = ts >= loss_delay ? ts - loss_delay : 0;
-  int time_ok = ts >= loss_delay;
+  aq_duration ldelay = loss_delay(r);
+  aq_tstamp lost_send_time = ts >= ldelay ? ts - ldelay : 0;
+  int time_ok = ts >= ldelay;
   aq_tstamp largest_lost_sent = 0;
   int any_in_flight = 0;
+  uint64_t nlost = 0;
   size_t first = SIZE_MAX, last = 0;
   for (size_t i = 0; i < b->len; i++) {
     aq_sent_pkt *p = rtb_at(b, i);
@@ -280,11 +343,12 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
     /* §6.1: lost if kPacketThreshold older than an acknowledged packet, or
      * sent long enough before now (time threshold). */
     if ((time_ok && p->sent_ts <= lost_send_time) ||
-        b->largest_acked >= p->pn + AQ_PACKET_THRESHOLD) {
+        b->largest_acked >= p->pn + r->pkt_thresh) {
       p->flags |= AQ_SENT_LOST | AQ_SENT_MARK;
       take_out_of_flight(b, p);
       if (p->flags & AQ_SENT_IN_FLIGHT) {
         any_in_flight = 1;
+        nlost++;
         largest_lost_sent = p->sent_ts > largest_lost_sent ? p->sent_ts : largest_lost_sent;
       }
       first = i < first ? i : first;
@@ -292,8 +356,9 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
       if (r->cb(r->user_data, space, p, AQ_RTB_LOST) < 0) {
         return AQ_ERR_CALLBACK_FAILURE;
       }
+      p->token = b->largest_acked; /* the frames are handed back: see aq_sent_pkt */
     } else {
-      aq_tstamp t = add_sat(p->sent_ts, loss_delay);
+      aq_tstamp t = add_sat(p->sent_ts, ldelay);
       b->loss_time = t < b->loss_time ? t : b->loss_time;
     }
   }
@@ -302,6 +367,15 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
   }
   if (any_in_flight) {
     aq_cc_on_loss(r->cc, largest_lost_sent, ts);
+    if (r->cc->recovery_start != r->ev_recovery_start || space != r->ev_space) {
+      /* A new congestion event began with these losses. */
+      r->ev_recovery_start = r->cc->recovery_start;
+      r->ev_space = space;
+      r->ev_largest = b->largest_acked;
+      r->ev_lost = 0;
+      r->ev_spurious = 0;
+    }
+    r->ev_lost += nlost;
   }
   /* §7.6.2 persistent congestion: two ack-eliciting packets lost in this
    * round, sent after the first RTT sample, none acknowledged between
@@ -337,6 +411,7 @@ static int detect_lost(aq_recov *r, unsigned space, aq_tstamp ts) {
     }
   }
   if (pc) {
+    r->ev_lost = 0; /* persistent congestion is never undone */
     aq_cc_on_persistent_congestion(r->cc, ts);
     aq_rtt_on_persistent_congestion(&r->rtt);
   }
@@ -420,8 +495,14 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
     for (size_t i = rtb_find(b, ack->ranges[k].start);
          i < b->len && rtb_at(b, i)->pn < ack->ranges[k].end; i++) {
       aq_sent_pkt *p = rtb_at(b, i);
+      if ((p->flags & TOMB) == AQ_SENT_LOST) {
+        /* A late ACK of a packet declared lost: reordering, not loss. */
+        p->flags |= AQ_SENT_ACKED;
+        on_spurious_loss(r, space, p, ts);
+        continue;
+      }
       if (p->flags & TOMB) {
-        continue; /* already acknowledged, or late ACK of a lost packet */
+        continue; /* already acknowledged */
       }
       p->flags |= AQ_SENT_ACKED | AQ_SENT_MARK;
       take_out_of_flight(b, p);
@@ -441,6 +522,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
     }
   }
   if (first == SIZE_MAX) {
+    rtb_reap(b, lost_keep_after(r, ts)); /* late ACKs may have ended tombstones' use */
     return 0; /* "Nothing to do if there are no newly acked packets." */
   }
   /* §5.1: an RTT sample only when the largest acknowledged is newly
@@ -477,7 +559,7 @@ int aq_recov_on_ack(aq_recov *r, unsigned space, const aq_ack_in *ack, aq_tstamp
       }
     }
   }
-  rtb_reap(b);
+  rtb_reap(b, lost_keep_after(r, ts));
   /* App. A.7: reset pto_count unless a client is unsure the server has
    * validated its address. */
   if (r->peer_validated_addr) {
@@ -504,7 +586,7 @@ int aq_recov_handle_expiry(aq_recov *r, aq_tstamp ts, aq_recov_action *act) {
     if (rv != 0) {
       return rv;
     }
-    rtb_reap(&r->sp[space]);
+    rtb_reap(&r->sp[space], lost_keep_after(r, ts));
     set_timer(r, ts);
     return 0;
   }

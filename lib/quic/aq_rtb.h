@@ -43,6 +43,11 @@
 
 /** kPacketThreshold (RFC 9002 §6.1.1). */
 #define AQ_PACKET_THRESHOLD 3
+/** Largest packet threshold reordering may raise it to (§6.1.1 allows adaptive thresholds). */
+#define AQ_PACKET_THRESHOLD_MAX 256
+/** kTimeThreshold = 9/8, in eighths of an RTT, and the largest value reordering may raise it to. */
+#define AQ_TIME_THRESHOLD_8THS 9
+#define AQ_TIME_THRESHOLD_8THS_MAX 16
 /** kPersistentCongestionThreshold (RFC 9002 §7.6.1). */
 #define AQ_PERSISTENT_CONGESTION_THRESHOLD 3
 /** Suggested record capacities per space for aq_recov_init (Initial,
@@ -65,7 +70,10 @@
 typedef struct aq_sent_pkt {
   uint64_t pn;
   aq_tstamp sent_ts;
-  uint64_t token; /* the connection's handle for the packet's frames */
+  /* The connection's handle for the packet's frames; once the record is
+   * declared lost (and its frames handed back), the largest acknowledged
+   * packet number at that moment, to measure reordering on a late ACK. */
+  uint64_t token;
   uint32_t size;  /* bytes counted in bytes_in_flight when AQ_SENT_IN_FLIGHT */
   uint8_t flags;
 } aq_sent_pkt;
@@ -135,6 +143,23 @@ typedef struct aq_recov {
   int has_handshake_keys;
   int amplification_limited;
   int ecn_failed; /* ECN validation failed (RFC 9000 §13.4.2): stop marking */
+  /* Spurious loss detection (RFC 9002 §6.1.1, §6.1.2 adaptive thresholds):
+   * lost records stay in the ring for a while; an ACK that later covers one
+   * proves reordering, not loss, and raises the thresholds so the same
+   * reordering is not taken for loss again (each spurious loss costs a
+   * window reduction and a retransmission). */
+  unsigned pkt_thresh;      /* packet reordering threshold (starts at 3) */
+  unsigned time_thresh_8th; /* time threshold in eighths of an RTT (starts at 9) */
+  uint64_t spurious_losses; /* packets declared lost and acknowledged later */
+  /* The current congestion event (loss episode): its recovery start, space,
+   * the largest acknowledged when it began, in-flight packets declared lost
+   * during it and how many of those were acknowledged later; when all were,
+   * the window reduction is undone (aq_cc_undo). */
+  aq_tstamp ev_recovery_start;
+  unsigned ev_space;
+  uint64_t ev_largest;
+  uint64_t ev_lost, ev_spurious;
+  uint64_t cc_undos; /* congestion events undone */
 } aq_recov;
 
 /**
