@@ -247,15 +247,18 @@ void aq_ep_del(aq_ep *ep) {
 
 /*
  * Retry tokens (RFC 9000 §8.1.2): odcid_len || odcid || HMAC-SHA256(key,
- * client address || odcid || retry SCID)[0..16].  They bind the client's
- * address and both CIDs; they do not expire (no clock in the core: a node
- * that needs expiry rotates the key).
+ * client address || odcid || retry SCID || issued)[0..16], then the 8-byte
+ * issue time.  They bind the client's address and both CIDs, and expire
+ * AQ_RETRY_TOKEN_LIFETIME after they were issued (the endpoint's clock: ts
+ * of aq_ep_read), which bounds their replay (RFC 9000 §8.1.4).
  */
 #define TOKEN_MAC_LEN 16
+#define TOKEN_TIME_LEN 8
+#define AQ_RETRY_TOKEN_LIFETIME (10 * AQ_SECONDS)
 
 static int token_mac(const aq_ep *ep, const aq_addr *a, const uint8_t *odcid, size_t odlen,
-                     const aq_cid *rscid, uint8_t mac[32]) {
-  uint8_t msg[1 + 16 + 2 + 1 + AQ_MAX_CIDLEN + 1 + AQ_MAX_CIDLEN];
+                     const aq_cid *rscid, aq_tstamp issued, uint8_t mac[32]) {
+  uint8_t msg[1 + 16 + 2 + 1 + AQ_MAX_CIDLEN + 1 + AQ_MAX_CIDLEN + TOKEN_TIME_LEN];
   size_t n = 0;
   msg[n++] = a->family;
   memcpy(msg + n, a->ip, 16);
@@ -268,16 +271,19 @@ static int token_mac(const aq_ep *ep, const aq_addr *a, const uint8_t *odcid, si
   msg[n++] = rscid->len;
   memcpy(msg + n, rscid->data, rscid->len);
   n += rscid->len;
+  for (int i = 7; i >= 0; i--) {
+    msg[n++] = (uint8_t)(issued >> (8 * i));
+  }
   return aq_hmac(AQ_HASH_SHA256, mac, ep->token_key, sizeof(ep->token_key), msg, n);
 }
 
 /** Answer a token-less Initial with a Retry (queued like VN). */
-static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
+static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_tstamp ts) {
   aq_cid rscid;
   rscid.len = (uint8_t)ep->set.scid_len;
-  uint8_t tok[1 + AQ_MAX_CIDLEN + TOKEN_MAC_LEN], mac[32];
+  uint8_t tok[1 + AQ_MAX_CIDLEN + TOKEN_MAC_LEN + TOKEN_TIME_LEN], mac[32];
   if (hd->dcidlen > AQ_MAX_CIDLEN || ep->cb.rand(rscid.data, rscid.len, ep->user_data) != 0 ||
-      token_mac(ep, &path->remote, hd->dcid, hd->dcidlen, &rscid, mac) != 0) {
+      token_mac(ep, &path->remote, hd->dcid, hd->dcidlen, &rscid, ts, mac) != 0) {
     return;
   }
   size_t tl = 0;
@@ -286,6 +292,9 @@ static void queue_retry(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
   tl += hd->dcidlen;
   memcpy(tok + tl, mac, TOKEN_MAC_LEN);
   tl += TOKEN_MAC_LEN;
+  for (int i = 7; i >= 0; i--) {
+    tok[tl++] = (uint8_t)(ts >> (8 * i));
+  }
   aq_wbuf w;
   aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf) - AQ_RETRY_TAG_LEN);
   if (aq_pkt_encode_retry(&w, hd->version, 0, hd->scid, hd->scidlen, rscid.data, rscid.len, tok,
@@ -325,15 +334,25 @@ static void queue_stateless_reset(aq_ep *ep, const aq_path *path, const aq_cid *
 }
 
 /** Check a Retry token for this Initial; on success *odcid = the client's original DCID. */
-static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_cid *odcid) {
+static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd, aq_tstamp ts,
+                       aq_cid *odcid) {
   if (hd->tokenlen < 1 || hd->token[0] > AQ_MAX_CIDLEN ||
-      hd->tokenlen != 1u + hd->token[0] + TOKEN_MAC_LEN) {
+      hd->tokenlen != 1u + hd->token[0] + TOKEN_MAC_LEN + TOKEN_TIME_LEN) {
     return AQ_ERR_VERIFY;
   }
   aq_cid rscid;
   uint8_t mac[32];
+  aq_tstamp issued = 0;
+  const uint8_t *tp = hd->token + 1 + hd->token[0] + TOKEN_MAC_LEN;
+  for (size_t i = 0; i < TOKEN_TIME_LEN; i++) {
+    issued = (issued << 8) | tp[i];
+  }
+  /* Expired, or from the future (another endpoint instance's clock). */
+  if (issued > ts || ts - issued > AQ_RETRY_TOKEN_LIFETIME) {
+    return AQ_ERR_VERIFY;
+  }
   if (aq_cid_init(&rscid, hd->dcid, hd->dcidlen) != 0 ||
-      token_mac(ep, &path->remote, hd->token + 1, hd->token[0], &rscid, mac) != 0 ||
+      token_mac(ep, &path->remote, hd->token + 1, hd->token[0], &rscid, issued, mac) != 0 ||
       !aq_ct_memeq(mac, hd->token + 1 + hd->token[0], TOKEN_MAC_LEN) ||
       aq_cid_init(odcid, hd->token + 1, hd->token[0]) != 0) {
     return AQ_ERR_VERIFY;
@@ -447,10 +466,10 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     int token_ok = aq_zrtt_token_valid(ep->set.ticket_key, path, &hd, ts);
     if (ep->set.retry && !token_ok) {
       if (hd.tokenlen == 0 || aq_token_is_new(hd.token, hd.tokenlen)) {
-        queue_retry(ep, path, &hd);
+        queue_retry(ep, path, &hd, ts);
         return 0;
       }
-      if (token_check(ep, path, &hd, &odcid) != 0) {
+      if (token_check(ep, path, &hd, ts, &odcid) != 0) {
         ep->dropped++; /* §8.1.3: an invalid token; a stricter server would send INVALID_TOKEN */
         return 0;
       }

@@ -850,7 +850,12 @@ AQ_TEST(conn_retry_token_bound_to_address) {
   sp2.remote.port++;
   REQUIRE(aq_ep_read(sep, &sp2, dg, (size_t)n, 5) == 0);
   CHECK_INT(aq_ep_conn_count(sep), 0);
-  /* From the right address it is accepted. */
+  /* Too late (over 10 s after it was issued at 2), or "before" it was issued: refused. */
+  REQUIRE(aq_ep_read(sep, &sp, dg, (size_t)n, 2 + 10 * AQ_SECONDS + 1) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 0);
+  REQUIRE(aq_ep_read(sep, &sp, dg, (size_t)n, 1) == 0);
+  CHECK_INT(aq_ep_conn_count(sep), 0);
+  /* From the right address, in time, it is accepted. */
   REQUIRE(aq_ep_read(sep, &sp, dg, (size_t)n, 6) == 0);
   CHECK_INT(aq_ep_conn_count(sep), 1);
   aq_ep_del(sep);
