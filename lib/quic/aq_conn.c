@@ -307,20 +307,24 @@ static void meta_release(aq_conn *conn, uint32_t idx) {
   conn->meta_free = idx;
 }
 
+void aq_conn_requeue_limits(aq_conn *conn, uint32_t flags) {
+  if (flags & AQ_SM_MAX_DATA) {
+    conn->max_data_pending = 1;
+  }
+  if (flags & AQ_SM_MAX_STREAMS_BIDI) {
+    conn->max_streams_bidi_pending = 1;
+  }
+  if (flags & AQ_SM_MAX_STREAMS_UNI) {
+    conn->max_streams_uni_pending = 1;
+  }
+}
+
 static void on_meta_fate(aq_conn *conn, unsigned space, aq_sent_meta *m, int acked) {
   if (acked && (m->flags & AQ_SM_ACK)) {
     aq_acktr_on_ack_acked(&conn->sp[space].acktr, m->ack_largest);
   }
   if (!acked) {
-    if (m->flags & AQ_SM_MAX_DATA) {
-      conn->max_data_pending = 1;
-    }
-    if (m->flags & AQ_SM_MAX_STREAMS_BIDI) {
-      conn->max_streams_bidi_pending = 1;
-    }
-    if (m->flags & AQ_SM_MAX_STREAMS_UNI) {
-      conn->max_streams_uni_pending = 1;
-    }
+    aq_conn_requeue_limits(conn, m->flags);
     if (m->flags & AQ_SM_HANDSHAKE_DONE) {
       conn->hs_done_pending = 1;
     }

@@ -377,15 +377,7 @@ static int on_rejected(aq_conn *conn, aq_tstamp ts) {
       }
     }
     m->nframes = keep;
-    if (m->flags & AQ_SM_MAX_DATA) {
-      conn->max_data_pending = 1;
-    }
-    if (m->flags & AQ_SM_MAX_STREAMS_BIDI) {
-      conn->max_streams_bidi_pending = 1;
-    }
-    if (m->flags & AQ_SM_MAX_STREAMS_UNI) {
-      conn->max_streams_uni_pending = 1;
-    }
+    aq_conn_requeue_limits(conn, m->flags);
   }
   /* RFC 9002 §A.? / ngtcp2: rejected 0-RTT packets leave bytes_in_flight at
    * once.  Discarding the application space's records does exactly that;

@@ -444,6 +444,8 @@ int aq_cid_check_stateless_reset(aq_conn *conn, const uint8_t *data, size_t len,
 
 void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char *reason,
                   aq_tstamp ts);
+/** The MAX_DATA / MAX_STREAMS frames of a lost (or rejected 0-RTT) packet with these flags are owed again. */
+void aq_conn_requeue_limits(aq_conn *conn, uint32_t flags);
 void aq_conn_set_fatal(aq_conn *conn, int err);
 
 /* aq_conn_dgram.c (RFC 9221) */
