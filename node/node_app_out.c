@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aq_tls_group.h"
 #include "node_app_int.h"
 #include "node_json.h"
 
@@ -90,6 +91,12 @@ static void fmt_age(char *out, size_t cap, aq_duration d) {
     snprintf(out, cap, "%lluh%02um", (unsigned long long)(ms / 3600000),
              (unsigned)(ms % 3600000 / 60000));
   }
+}
+
+/* The key exchange the connection negotiated ("X25519MLKEM768", ...). */
+static const char *kex_name(const aq_conn *conn) {
+  const aq_tls_group *g = aq_tls_group_find(aq_conn_get_group(conn));
+  return g != NULL ? g->name : "unknown";
 }
 
 static void fmt_rtt(char *out, size_t cap, aq_duration d) {
@@ -381,15 +388,16 @@ void app_emit_peers(node_app *app) {
       node_json_milli(&j, "rtt_ms", st.srtt / AQ_MICROSECONDS);
       node_json_str(&j, "path", "direct"); /* relayed paths come with the relay feature */
       node_json_str(&j, "direction", p->inbound ? "inbound" : "outbound");
+      node_json_str(&j, "kex", kex_name(p->conn));
       node_json_bool(&j, "bootstrap", p->boot >= 0);
       node_json_milli(&j, "age", (now - p->established_at) / AQ_MILLISECONDS);
       node_json_obj_end(&j);
     } else {
       fmt_rtt(rtt, sizeof(rtt), st.srtt);
       fmt_age(age, sizeof(age), now - p->established_at);
-      human("  %s  %-22s rtt %-10s direct  %-8s%s age %s\n", id,
+      human("  %s  %-22s rtt %-10s direct  %-8s %s%s age %s\n", id,
             aq_addr_format(a, sizeof(a), remote), rtt, p->inbound ? "inbound" : "outbound",
-            p->boot >= 0 ? " bootstrap" : "", age);
+            kex_name(p->conn), p->boot >= 0 ? " bootstrap" : "", age);
     }
   }
   if (app->cfg.json) {

@@ -47,7 +47,8 @@ want_addrs=$(printf "'%s'," "${addrs[@]}")
 json "sorted(p['peer_id'] for p in events('peers')[-1]['peers']) == sorted([$want]) and \
       sorted(p['addr'] for p in events('peers')[-1]['peers']) == sorted([$want_addrs]) and \
       events('peers')[-1]['count'] == 3 and \
-      all(p['direction'] == 'inbound' and p['path'] == 'direct' and p['rtt_ms'] >= 0 \
+      all(p['direction'] == 'inbound' and p['path'] == 'direct' and p['rtt_ms'] >= 0 and \
+          p['kex'] == 'X25519MLKEM768' \
           for p in events('peers')[-1]['peers'])" boot ||
   fail "bootstrap /peers does not list exactly the 3 clients: $(json 'events("peers")[-1]' boot)"
 
