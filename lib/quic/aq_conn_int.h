@@ -17,6 +17,7 @@
 #include "quic/aq_conn_0rtt.h"
 #include "quic/aq_fc.h"
 #include "quic/aq_conn_mig.h"
+#include "quic/aq_conn_ver.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -412,6 +413,7 @@ struct aq_conn {
   /* The active path is unvalidated and its 3x budget is below one packet: timers that only
    * want to send (ACK, pacer) wait for the peer's next datagram instead of spinning. */
   int amp_blocked;
+  aq_conn_ver ver; /* QUIC v2 and compatible version negotiation (aq_conn_ver.c) */
 };
 
 /* --------------------------------------------------- internal calls */
