@@ -501,3 +501,70 @@ AQ_TEST(conn_v2_server_checks_client_chosen_version) {
   c->is_server = 0;
   aq_conn_del(c);
 }
+
+/** v1 -> v2 negotiation still completes with the given groups and link settings. */
+static void negotiate_case(uint64_t seed, uint16_t group, uint64_t srv_mask, double loss,
+                           uint64_t cli_mask) {
+  v2_env *e = env_new(seed);
+  e->p.c.set.enable_v2 = 1;
+  e->p.s.set.enable_v2 = 1;
+  e->p.c.groups[0] = group;
+  e->p.s.groups[0] = group;
+  aq_sim_link_params_of(aq_sim_host_uplink(e->p.sh))->loss_mask = srv_mask;
+  aq_sim_link_params_of(aq_sim_host_uplink(e->p.ch))->loss_mask = cli_mask;
+  aq_sim_link_params_of(aq_sim_host_uplink(e->p.ch))->loss_pct = loss;
+  aq_sim_link_params_of(aq_sim_host_uplink(e->p.sh))->loss_pct = loss;
+  env_start(e);
+  REQUIRE(aq_sim_run(e->p.sim, 20 * AQ_SECONDS, 500000, aq_simq_pair_hs_done, &e->p) ==
+          AQ_SIM_DONE);
+  CHECK_INT(aq_conn_get_version(e->p.c.conn), V2);
+  CHECK_INT(aq_conn_get_version(e->p.s.conn), V2);
+  CHECK(count_ver(&e->st, V2, AQ_PKT_HANDSHAKE) > 0);
+  CHECK_INT(count_ver(&e->st, V1, AQ_PKT_HANDSHAKE), 0);
+  CHECK_INT(count_ver(&e->ct, V1, AQ_PKT_HANDSHAKE), 0);
+  for (size_t i = 0; i < e->ct.npk; i++) {
+    if (e->ct.pk[i].switched) {
+      CHECK(e->ct.pk[i].version == V2 || e->ct.pk[i].type == AQ_PKT_1RTT);
+    }
+  }
+  if (srv_mask & 1u) {
+    /* The server's first flight was lost: the client resent its v1 Initial,
+     * which the server opened with the original-version keys it kept. */
+    CHECK(count_ver(&e->ct, V1, AQ_PKT_INITIAL) >= 2);
+  }
+  if (cli_mask & 2u) {
+    CHECK(count_ver(&e->st, V1, AQ_PKT_INITIAL) >= 1); /* ACK before the switch */
+  }
+  if (getenv("V2_DEBUG") != NULL) {
+    fprintf(stderr, "seed %llu: server v1 Initials %zu, v2 Initials %zu\n", (unsigned long long)seed,
+            count_ver(&e->st, V1, AQ_PKT_INITIAL), count_ver(&e->st, V2, AQ_PKT_INITIAL));
+  }
+  if (loss == 0) {
+    aq_conn_stats st;
+    aq_conn_get_stats(e->p.s.conn, &st);
+    CHECK_INT(st.pkts_dropped, 0); /* every v1 Initial of the client was opened */
+  }
+  CHECK(env_echo(e, 100000));
+  env_free(e);
+}
+
+AQ_TEST(conn_v2_negotiation_server_flight_lost) {
+  negotiate_case(21, 0x001d, 0x1u, 0, 0);
+  negotiate_case(22, 0x001d, 0x3u, 0, 0);
+}
+
+AQ_TEST(conn_v2_negotiation_pq_two_datagram_client_hello) {
+  /* X25519MLKEM768: the ClientHello spans two Initials; the server may
+   * acknowledge the first in v1 before it knows the client's parameters. */
+  negotiate_case(23, 0x11ec, 0, 0, 0);
+  negotiate_case(24, 0x11ec, 0x1u, 0, 0);
+  /* The second half is lost: the server acknowledges the first half in a v1
+   * Initial, then answers the resent half in v2; the client still switches. */
+  negotiate_case(25, 0x11ec, 0, 0, 0x2u);
+}
+
+AQ_TEST(conn_v2_negotiation_lossy_seeds) {
+  for (uint64_t seed = 30; seed < 36; seed++) {
+    negotiate_case(seed, seed & 1 ? 0x11ec : 0x001d, 0, 10.0, 0);
+  }
+}
