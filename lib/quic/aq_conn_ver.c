@@ -23,7 +23,8 @@
 #include "crypto/aq_ct.h"
 
 int aq_ver_allowed(const aq_settings *s, uint32_t v) {
-  return v == AQ_PROTO_VER_V1 || (v == AQ_PROTO_VER_V2 && (s->enable_v2 || s->initial_version == v));
+  return v == AQ_PROTO_VER_V1 ||
+         (v == AQ_PROTO_VER_V2 && (s->enable_v2 || s->initial_version == v));
 }
 
 size_t aq_ver_list(const aq_settings *s, uint32_t out[2]) {
@@ -45,7 +46,8 @@ void aq_ver_init(aq_conn *conn) {
 /** Initial keys of version v for the DCID the connection derives them from (rx and/or tx). */
 static int derive_initial(aq_conn *conn, uint32_t v, aq_pprot *rx, aq_pprot *tx) {
   uint8_t cs[32], ss[32];
-  int rc = aq_quic_initial_secrets(cs, ss, conn->initial_key_cid.data, conn->initial_key_cid.len, v);
+  int rc =
+      aq_quic_initial_secrets(cs, ss, conn->initial_key_cid.data, conn->initial_key_cid.len, v);
   if (rc == 0 && rx != NULL) {
     rc = aq_pprot_init(rx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, conn->is_server ? cs : ss, 32, v);
   }

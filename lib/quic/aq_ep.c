@@ -56,7 +56,8 @@ static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
   aq_wbuf w;
   aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf));
   /* The client's SCID becomes our DCID and vice versa (RFC 8999 §6). */
-  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, nversions) != 0) {
+  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, nversions) !=
+      0) {
     return;
   }
   ep->vn_len = aq_wbuf_len(&w);

@@ -179,8 +179,7 @@ static void env_free(v2_env *e) {
 }
 
 static int env_hs(v2_env *e) {
-  return aq_sim_run(e->p.sim, 5 * AQ_SECONDS, 200000, aq_simq_pair_hs_done, &e->p) ==
-         AQ_SIM_DONE;
+  return aq_sim_run(e->p.sim, 5 * AQ_SECONDS, 200000, aq_simq_pair_hs_done, &e->p) == AQ_SIM_DONE;
 }
 
 static int predicate_fin(void *arg) {
@@ -450,14 +449,14 @@ AQ_TEST(conn_v2_client_checks_server_version_information) {
     size_t navail;
     int ok;
   } cases[] = {
-      {V2, V1, 1, V2, {V2, V1}, 2, 1},  /* compatible negotiation, honest server */
-      {V1, V1, 1, V1, {V2, V1}, 2, 1},  /* no switch */
-      {V1, V1, 0, 0, {0, 0}, 0, 1},     /* a v1 server without the parameter (quinn 0.9) */
-      {V2, V2, 0, 0, {0, 0}, 0, 1},     /* started in v2, parameter absent */
-      {V2, V1, 0, 0, {0, 0}, 0, 0},     /* switched, but no version_information */
-      {V2, V1, 1, V1, {V2, V1}, 2, 0},  /* Chosen Version is not what the packets use */
-      {V1, V1, 1, V2, {V2, V1}, 2, 0},  /* server claims v2 in v1 packets */
-      {V2, V1, 1, V2, {V1, 0}, 1, 0},   /* negotiated version missing from Available */
+      {V2, V1, 1, V2, {V2, V1}, 2, 1}, /* compatible negotiation, honest server */
+      {V1, V1, 1, V1, {V2, V1}, 2, 1}, /* no switch */
+      {V1, V1, 0, 0, {0, 0}, 0, 1},    /* a v1 server without the parameter (quinn 0.9) */
+      {V2, V2, 0, 0, {0, 0}, 0, 1},    /* started in v2, parameter absent */
+      {V2, V1, 0, 0, {0, 0}, 0, 0},    /* switched, but no version_information */
+      {V2, V1, 1, V1, {V2, V1}, 2, 0}, /* Chosen Version is not what the packets use */
+      {V1, V1, 1, V2, {V2, V1}, 2, 0}, /* server claims v2 in v1 packets */
+      {V2, V1, 1, V2, {V1, 0}, 1, 0},  /* negotiated version missing from Available */
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     aq_conn *c = check_conn(cases[i].version, cases[i].orig);
@@ -536,8 +535,9 @@ static void negotiate_case(uint64_t seed, uint16_t group, uint64_t srv_mask, dou
     CHECK(count_ver(&e->st, V1, AQ_PKT_INITIAL) >= 1); /* ACK before the switch */
   }
   if (getenv("V2_DEBUG") != NULL) {
-    fprintf(stderr, "seed %llu: server v1 Initials %zu, v2 Initials %zu\n", (unsigned long long)seed,
-            count_ver(&e->st, V1, AQ_PKT_INITIAL), count_ver(&e->st, V2, AQ_PKT_INITIAL));
+    fprintf(stderr, "seed %llu: server v1 Initials %zu, v2 Initials %zu\n",
+            (unsigned long long)seed, count_ver(&e->st, V1, AQ_PKT_INITIAL),
+            count_ver(&e->st, V2, AQ_PKT_INITIAL));
   }
   if (loss == 0) {
     aq_conn_stats st;
