@@ -568,3 +568,114 @@ AQ_TEST(conn_v2_negotiation_lossy_seeds) {
     negotiate_case(seed, seed & 1 ? 0x11ec : 0x001d, 0, 10.0, 0);
   }
 }
+
+/* ------------------------------------------------ resumption and 0-RTT */
+
+static struct {
+  uint8_t blob[16384];
+  size_t len;
+  int n;
+} g_v2sess;
+
+static void v2_new_session(aq_conn *conn, const uint8_t *blob, size_t len, void *ud) {
+  (void)conn;
+  (void)ud;
+  if (len <= sizeof(g_v2sess.blob)) {
+    memcpy(g_v2sess.blob, blob, len);
+    g_v2sess.len = len;
+    g_v2sess.n++;
+  }
+}
+
+static int v2_got_session(void *arg) {
+  (void)arg;
+  return g_v2sess.n > 0;
+}
+
+static const uint8_t v2_tkey[32] = {0x51, 0x52, 0x53, 0x54, 0x55};
+
+typedef struct v2_second {
+  aq_simq c, s;
+  vtap ct, st;
+  aq_addr caddr, saddr;
+} v2_second;
+
+static int second_echoed(void *arg) {
+  aq_simq_stream *cs = arg;
+  return cs->fin_recvd && cs->recvd == 3000;
+}
+
+/*
+ * A session from a v2-negotiated connection resumed with 0-RTT: the client
+ * starts in v1 again and sends its 0-RTT packets in v1 (RFC 9369 §4.1: never
+ * in the negotiated version).  A server accepting the early data stays in
+ * v1 (it would otherwise have to read v1 0-RTT next to v2 packets); one
+ * refusing it moves the connection to v2 and the data is resent in 1-RTT.
+ */
+static void zrtt_case(int accept) {
+  v2_env *e = env_new(40 + (uint64_t)accept);
+  memset(&g_v2sess, 0, sizeof(g_v2sess));
+  e->p.c.set.enable_v2 = 1;
+  e->p.s.set.enable_v2 = 1;
+  e->p.s.set.ticket_key = v2_tkey;
+  e->p.s.set.accept_early_data = 1;
+  e->p.c.cb.new_session = v2_new_session;
+  env_start(e);
+  REQUIRE(aq_sim_run(e->p.sim, 5 * AQ_SECONDS, 100000, v2_got_session, NULL) == AQ_SIM_DONE);
+  CHECK_INT(aq_conn_get_version(e->p.c.conn), V2);
+
+  v2_second *x = calloc(1, sizeof(*x));
+  REQUIRE(x != NULL);
+  x->caddr = aq_sim_ip4(198, 51, 100, 3, 50001);
+  x->saddr = aq_sim_ip4(192, 0, 2, 2, 443);
+  aq_sim_host *ch = aq_sim_host_add(e->p.sim, "client2", NULL, &x->caddr, NULL, NULL);
+  aq_sim_host *sh = aq_sim_host_add(e->p.sim, "server2", NULL, &x->saddr, NULL, NULL);
+  aq_simq_init(&x->c, e->p.sim, ch, 0, 0x11);
+  aq_simq_init(&x->s, e->p.sim, sh, 1, 0x22);
+  x->s.echo = 1;
+  x->c.set.enable_v2 = 1;
+  x->s.set.enable_v2 = 1;
+  x->s.set.ticket_key = v2_tkey;
+  x->s.set.accept_early_data = accept;
+  aq_simq_start(&x->s);
+  aq_simq_start(&x->c);
+  x->ct.q = &x->c;
+  x->st.q = &x->s;
+  x->ct.seq = x->st.seq = &e->seq;
+  aq_sim_host_attach(ch, &tap_ops, &x->ct);
+  aq_sim_host_attach(sh, &tap_ops, &x->st);
+  aq_simq_connect(&x->c, &x->saddr);
+  REQUIRE(aq_conn_set_session(x->c.conn, g_v2sess.blob, g_v2sess.len) == 0);
+  aq_simq_stream *cs = aq_simq_open(&x->c, 1, 3000, 1); /* before the first packet: 0-RTT */
+  REQUIRE(cs != NULL);
+  (void)aq_sim_run(e->p.sim, 10 * AQ_SECONDS, 1000000, second_echoed, cs);
+  CHECK(cs->fin_recvd);
+  CHECK_INT(cs->recvd, 3000);
+  CHECK(!cs->bad);
+  REQUIRE(x->c.conn != NULL && x->s.conn != NULL);
+  CHECK(count_ver(&x->ct, V1, AQ_PKT_0RTT) > 0);
+  CHECK_INT(count_ver(&x->ct, V2, AQ_PKT_0RTT), 0);
+  if (accept) {
+    CHECK_INT(aq_conn_early_data_state(x->c.conn), AQ_EARLY_DATA_ACCEPTED);
+    CHECK_INT(aq_conn_get_version(x->c.conn), V1);
+    CHECK_INT(aq_conn_get_version(x->s.conn), V1);
+    CHECK_INT(count_ver(&x->st, V2, -1), 0);
+  } else {
+    CHECK_INT(aq_conn_early_data_state(x->c.conn), AQ_EARLY_DATA_REJECTED);
+    CHECK_INT(aq_conn_get_version(x->c.conn), V2);
+    CHECK_INT(aq_conn_get_version(x->s.conn), V2);
+    CHECK_INT(count_ver(&x->st, V1, AQ_PKT_HANDSHAKE), 0);
+  }
+  aq_simq_free(&x->c);
+  aq_simq_free(&x->s);
+  free(x);
+  env_free(e);
+}
+
+AQ_TEST(conn_v2_zrtt_accepted_stays_v1) {
+  zrtt_case(1);
+}
+
+AQ_TEST(conn_v2_zrtt_rejected_switches) {
+  zrtt_case(0);
+}
