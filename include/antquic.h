@@ -258,6 +258,12 @@ typedef struct aq_settings {
                                       * valid this long; 0 = send none (default 24 h) */
   /* Diagnostics: trace qlog events through callbacks.qlog (default 0 = off). */
   int qlog;
+  /* QUIC version 2 (RFC 9369) and compatible version negotiation (RFC 9368; aq_conn_ver.c).
+   * enable_v2: a client lists v2 in its version_information; a server accepts v2 Initials
+   * and moves a v1 client that lists v2 to v2 (default 0: v1 only, as interop peers such
+   * as quinn 0.9 expect; tickets and tokens are not yet bound to a version). */
+  int enable_v2;
+  uint32_t initial_version; /* client: version of its first Initial, AQ_QUIC_V1/V2 (0 = v1) */
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */
@@ -685,6 +691,14 @@ AQ_EXTERN size_t aq_ep_discovered(const aq_ep *ep, aq_discovered_addr *out, size
  * AQ_ERR_NOT_FOUND (no report yet, or address discovery not in use).
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_conn_observed_addr(const aq_conn *conn, aq_addr *out);
+
+/* ---- QUIC versions (RFC 9369 v2, RFC 9368 compatible negotiation; lib/quic/aq_conn_ver.c) */
+#define AQ_QUIC_V1 0x00000001u
+#define AQ_QUIC_V2 0x6b3343cfu
+/** The QUIC version the connection sends its packets in now (after any negotiation). */
+AQ_EXTERN uint32_t aq_conn_get_version(const aq_conn *conn);
+/** 1 if compatible version negotiation moved the connection off its original version. */
+AQ_EXTERN int aq_conn_version_switched(const aq_conn *conn);
 
 /* ---- connection info: what the handshake negotiated (lib/quic/aq_conn_info.c) */
 /* These only read state: they MAY be called from inside callbacks. */

@@ -149,6 +149,10 @@ static int tls_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_s
                                   : 0;
   }
   aq_pnspace *s = &conn->sp[sp];
+  /* RFC 9368 §2.3: a server picks the negotiated version before its first CRYPTO data. */
+  if (sp == AQ_PN_SPACE_HANDSHAKE && is_write && aq_ver_server_select(conn) != 0) {
+    return -1;
+  }
   aq_pprot *pp = is_write ? &s->tx : &s->rx;
   int *has = is_write ? &s->has_tx : &s->has_rx;
   if (*has) {
@@ -266,6 +270,9 @@ static int install_initial_keys(aq_conn *conn) {
       rc = aq_pprot_init(&s->tx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, tx, 32, conn->version);
       s->has_tx = rc == 0;
     }
+  }
+  if (rc == 0) {
+    rc = aq_ver_on_initial_keys(conn); /* RFC 9368: the other version's Initial read keys */
   }
   aq_memzero(cs, sizeof(cs));
   aq_memzero(ss, sizeof(ss));
@@ -478,6 +485,7 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
   }
   if (rc == 0) {
     conn->initial_key_cid = conn->odcid;
+    aq_ver_init(conn); /* a client's first version (aq_conn_ver.c) */
     rc = install_initial_keys(conn);
   }
   if (rc == 0) {
@@ -533,6 +541,7 @@ void aq_conn_del(aq_conn *conn) {
   aq_strm_free_all(conn);
   aq_dgram_free(conn);
   aq_ku_free(conn);
+  aq_ver_free(conn);
   aq_zrtt_free(conn);
   aq_qlog_free(conn);
   if (conn->tls != NULL) {
@@ -963,7 +972,8 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
     conn->stats.pkts_dropped++;
     return 0;
   }
-  if (hd->type != AQ_PKT_1RTT && hd->version != conn->version) {
+  if (hd->type != AQ_PKT_1RTT && hd->version != conn->version &&
+      (rxk = aq_ver_rx_key(conn, hd)) == NULL) { /* RFC 9368: other version's Initial keys */
     conn->stats.pkts_dropped++;
     return 0;
   }
@@ -1019,6 +1029,13 @@ static int read_one(aq_conn *conn, unsigned path_idx, size_t dgram_len, const aq
   if (reserved != 0) {
     aq_conn_fail(conn, AQ_QERR_PROTOCOL_VIOLATION, 0, "reserved bits set", ts);
     return 0;
+  }
+  if (is_long && hd->version != conn->version) {
+    int vrc = aq_ver_on_opened(conn, hd); /* client: the server negotiated this version */
+    if (vrc != 0) {
+      aq_conn_set_fatal(conn, vrc);
+      return vrc;
+    }
   }
   if (aq_acktr_is_dup(&s->acktr, pn)) {
     conn->stats.pkts_dropped++;

@@ -17,6 +17,7 @@
 #include "quic/aq_conn_0rtt.h"
 #include "quic/aq_fc.h"
 #include "quic/aq_conn_mig.h"
+#include "quic/aq_conn_ver.h"
 #include "quic/aq_frame.h"
 #include "quic/aq_pkt.h"
 #include "quic/aq_pprot.h"
@@ -418,6 +419,7 @@ struct aq_conn {
   size_t ep_ncids;
   aq_cid ep_tokens[AQ_MAX_PEER_CIDS];
   size_t ep_ntokens;
+  aq_conn_ver ver; /* QUIC v2 and compatible version negotiation (aq_conn_ver.c) */
 };
 
 /* --------------------------------------------------- internal calls */

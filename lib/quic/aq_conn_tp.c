@@ -28,6 +28,7 @@ int aq_conn_encode_tp(aq_conn *conn) {
   tp.max_datagram_frame_size = s->max_datagram_frame_size; /* RFC 9221 §3 */
   tp.initial_scid = conn->scid;
   tp.has |= AQ_TP_HAS_INITIAL_SCID;
+  aq_ver_fill_tp(conn, &tp); /* RFC 9368 version_information (aq_conn_ver.c) */
   if (conn->is_server) {
     tp.original_dcid = conn->odcid;
     tp.has |= AQ_TP_HAS_ORIGINAL_DCID;
@@ -130,6 +131,9 @@ int aq_conn_process_peer_tp(aq_conn *conn, aq_tstamp ts) {
                    "original_destination_connection_id mismatch", ts);
       return AQ_ERR_PROTO;
     }
+  }
+  if (aq_ver_check_peer_tp(conn, &tp, ts) != 0) { /* RFC 9368 §4 downgrade checks */
+    return AQ_ERR_PROTO;
   }
   conn->peer_tp = tp;
   conn->peer_tp_done = 1;

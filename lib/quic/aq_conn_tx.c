@@ -450,7 +450,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
                : sp == AQ_PN_SPACE_HANDSHAKE ? AQ_PKT_HANDSHAKE
                : zrtt                        ? AQ_PKT_0RTT
                                              : AQ_PKT_1RTT;
-    hd->version = conn->version;
+    hd->version = aq_ver_tx_version(conn, hd->type); /* 0-RTT: original version */
     hd->dcid = conn->dcid.data;
     hd->dcidlen = conn->dcid.len;
     hd->scid = conn->scid.data;

@@ -163,7 +163,8 @@ static void ep_unroute(aq_ep *ep, aq_conn *c) {
 
 /** Queue a Version Negotiation answer to a long header of a version we do not speak. */
 static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
-  static const uint32_t versions[] = {AQ_PROTO_VER_V1};
+  uint32_t versions[2];
+  size_t nversions = aq_ver_list(&ep->set, versions); /* v2 too when enabled */
   uint8_t r = 0;
   if (ep->cb.rand(&r, 1, ep->user_data) != 0) {
     return;
@@ -171,7 +172,8 @@ static void queue_vn(aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd) {
   aq_wbuf w;
   aq_wbuf_init(&w, ep->vn_buf, sizeof(ep->vn_buf));
   /* The client's SCID becomes our DCID and vice versa (RFC 8999 §6). */
-  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, 1) != 0) {
+  if (aq_pkt_encode_vn(&w, r, hd->scid, hd->scidlen, hd->dcid, hd->dcidlen, versions, nversions) !=
+      0) {
     return;
   }
   ep->vn_len = aq_wbuf_len(&w);
@@ -422,7 +424,9 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     ep->dropped++;
     return 0;
   }
-  if (hd.type == AQ_PKT_UNKNOWN_VERSION) {
+  /* A version the codec knows but the settings do not allow (v2 off) counts as unknown. */
+  if (hd.type == AQ_PKT_UNKNOWN_VERSION ||
+      (ep->is_server && hd.type == AQ_PKT_INITIAL && !aq_ver_allowed(&ep->set, hd.version))) {
     /* §6.1: only for datagrams large enough to be a first Initial (§14.1). */
     if (ep->is_server && len >= 1200) {
       queue_vn(ep, path, &hd);
@@ -454,7 +458,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
       aq_zrtt_stash_put(&ep->zstash, path, data, len); /* its Initial may come next */
       return 0;
     }
-    if (!ep->is_server || hd.type != AQ_PKT_INITIAL || hd.version != AQ_PROTO_VER_V1 ||
+    if (!ep->is_server || hd.type != AQ_PKT_INITIAL || !aq_ver_allowed(&ep->set, hd.version) ||
         len < 1200 || hd.dcidlen < 8 || ep->nconns >= ep->cap) {
       ep->dropped++;
       return 0;
