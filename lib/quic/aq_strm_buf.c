@@ -123,13 +123,27 @@ static void bits_set(uint8_t *bm, size_t from, size_t to) {
   }
 }
 
-/* First clear bit in [from, to), or to. */
+/* First clear bit in [from, to), or to.  Whole bytes and then 64-bit words
+ * of set bits are skipped at once (the receiver scans every packet's bits). */
 static size_t bits_first_zero(const uint8_t *bm, size_t from, size_t to) {
-  while (from < to) {
-    if ((from & 7) == 0 && to - from >= 8 && bm[from >> 3] == 0xff) {
-      from += 8;
-      continue;
+  while (from < to && (from & 7) != 0) {
+    if (!(bm[from >> 3] & (1u << (from & 7)))) {
+      return from;
     }
+    from++;
+  }
+  while (to - from >= 64) {
+    uint64_t w;
+    memcpy(&w, &bm[from >> 3], sizeof(w));
+    if (w != UINT64_MAX) {
+      break;
+    }
+    from += 64;
+  }
+  while (to - from >= 8 && bm[from >> 3] == 0xff) {
+    from += 8;
+  }
+  while (from < to) {
     if (!(bm[from >> 3] & (1u << (from & 7)))) {
       return from;
     }
