@@ -419,6 +419,16 @@ AQ_EXTERN aq_tstamp aq_ep_get_expiry(const aq_ep *ep);
  */
 AQ_EXTERN AQ_MUST_CHECK int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts);
 
+/**
+ * Optional deferred work, for when the caller's loop is idle (every
+ * datagram from aq_ep_write has been sent): makes the X25519 key pair of the
+ * next handshake now, so that neither a connecting client nor a server
+ * answering a ClientHello spends that scalar multiplication while a peer
+ * waits.  Cheap when there is nothing to do.  Without it, handshakes make
+ * their keys when needed.
+ */
+AQ_EXTERN void aq_ep_prepare(aq_ep *ep);
+
 /** Connections currently held by the endpoint. */
 AQ_EXTERN size_t aq_ep_conn_count(const aq_ep *ep);
 

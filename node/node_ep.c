@@ -114,6 +114,14 @@ static void drv_handle_expiry(void *ud, aq_tstamp now) {
   }
 }
 
+/* The datagrams are out: deferred work of the core (next handshake's keys). */
+static void drv_on_idle(void *ud) {
+  node_ep *e = ud;
+  if (e->err == 0) {
+    aq_ep_prepare(e->ep);
+  }
+}
+
 /* ---------------------------------------------------------------- create */
 
 int node_ep_new(node_ep **out, const aq_addr *listen, size_t nlisten, const aq_settings *s,
@@ -175,6 +183,7 @@ int node_ep_new_ex(node_ep **out, const aq_addr *listen, size_t nlisten, const a
   drv.next_send = drv_next_send;
   drv.get_expiry = drv_get_expiry;
   drv.handle_expiry = drv_handle_expiry;
+  drv.on_idle = drv_on_idle;
   rc = node_loop_set_driver(e->loop, &drv);
   if (rc != 0) {
     node_ep_del(e);

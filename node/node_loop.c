@@ -516,6 +516,16 @@ int node_loop_run(node_loop *l, aq_tstamp deadline) {
     }
     if (busy) {
       wake = now;
+    } else if (l->have_drv && l->drv.on_idle != NULL) {
+      /* Deferred work (e.g. key material for the next handshake) once the datagrams are out. */
+      l->drv.on_idle(l->drv.user_data);
+      if (l->stop) {
+        break;
+      }
+      aq_tstamp exp2 = l->drv.get_expiry(l->drv.user_data);
+      if (exp2 < wake) {
+        wake = exp2;
+      }
     }
     if (l->be->wait(l, wake) != 0) {
       rc = AQ_ERR_IO;

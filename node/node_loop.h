@@ -71,6 +71,8 @@ typedef struct node_driver {
   size_t (*next_send)(void *user_data, uint8_t *buf, size_t cap, node_dgram *meta, aq_tstamp now);
   aq_tstamp (*get_expiry)(void *user_data);
   void (*handle_expiry)(void *user_data, aq_tstamp now);
+  /** Optional (may be NULL): everything is sent and the loop is about to sleep. */
+  void (*on_idle)(void *user_data);
 } node_driver;
 
 /** Loop options (zero = defaults). */

@@ -195,6 +195,13 @@ static const aq_tls_callbacks tls_cbs_verify = {.send = tls_send,
 static const aq_tls_callbacks tls_cbs = {
     .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand, .on_ticket = aq_zrtt_on_ticket};
 
+void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]) {
+  if (conn->tls == NULL) {
+    memcpy(conn->x25519_pre, pre, sizeof(conn->x25519_pre));
+    conn->has_x25519_pre = 1;
+  }
+}
+
 static int start_tls(aq_conn *conn, aq_tstamp ts) {
   if (conn->tls != NULL) {
     return 0;
@@ -232,6 +239,7 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.transport_params = conn->tp_buf;
   tc.transport_params_len = conn->tp_len;
   tc.quic = 1;
+  tc.x25519_pre = conn->has_x25519_pre ? conn->x25519_pre : NULL;
   aq_zrtt_tls_config(conn, &tc);
   conn->tls =
       aq_tls_new(&tc, conn->cb.verify_peer != NULL ? &tls_cbs_verify : &tls_cbs, conn, conn->mem);
@@ -538,6 +546,7 @@ void aq_conn_del(aq_conn *conn) {
     aq_txbuf_free(&s->ctx, mem);
     aq_strm_rbuf_free(&s->crx);
   }
+  aq_memzero(conn->x25519_pre, sizeof(conn->x25519_pre));
   aq_strm_free_all(conn);
   aq_dgram_free(conn);
   aq_ku_free(conn);

@@ -45,6 +45,12 @@ const aq_cid *aq_conn_scid(const aq_conn *conn);
 /** Non-zero if cid is one of the connection IDs this connection issued and has not retired. */
 int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
 /**
+ * Give the handshake a precomputed X25519 key pair (private key, then its
+ * public key; copied, wiped when the connection is deleted) for its X25519
+ * share, before the handshake starts.  Used once.
+ */
+void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]);
+/**
  * Server: the client's Initial (whose DCID created conn) answered a Retry
  * whose validated token carried odcid: report original_destination_
  * connection_id = odcid and retry_source_connection_id = the current DCID,

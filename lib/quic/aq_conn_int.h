@@ -420,6 +420,9 @@ struct aq_conn {
   aq_cid ep_tokens[AQ_MAX_PEER_CIDS];
   size_t ep_ntokens;
   aq_conn_ver ver; /* QUIC v2 and compatible version negotiation (aq_conn_ver.c) */
+  /* An X25519 key pair the endpoint made ahead of time for this handshake (aq_conn_set_x25519_pre). */
+  uint8_t x25519_pre[64];
+  int has_x25519_pre;
 };
 
 /* --------------------------------------------------- internal calls */

@@ -53,6 +53,10 @@ struct aq_ep {
   unsigned *tx_ecn;
   aq_qad_ep *qad; /* address discovery for new connections (aq_ep_set_qad), NULL = off */
   /* Demultiplexing: CID -> connection, and peer stateless reset token -> connection. */
+  /* One X25519 key pair made while idle for the next handshake (ep_pre_refill): the
+   * scalar multiplication then costs nothing on the handshake's critical path. */
+  uint8_t x25519_pre[64];
+  int has_x25519_pre;
   aq_cidmap cids;
   aq_cidmap tokens;
 };
@@ -248,6 +252,7 @@ void aq_ep_del(aq_ep *ep) {
   aq_cidmap_free(&ep->tokens);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
+  aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
   aq_memzero(ep->ticket_key, sizeof(ep->ticket_key));
   aq_mem_free(ep->mem, ep);
 }
@@ -367,6 +372,44 @@ static int token_check(const aq_ep *ep, const aq_path *path, const aq_pkt_hd *hd
   return 0;
 }
 
+/* Does this endpoint's group list use X25519 (alone or in X25519MLKEM768)? */
+static int ep_uses_x25519(const aq_ep *ep) {
+  if (ep->set.tls_groups == NULL) {
+    return 1; /* the default list starts with X25519MLKEM768 */
+  }
+  for (size_t i = 0; i < ep->set.ntls_groups; i++) {
+    if (ep->set.tls_groups[i] == 0x001d || ep->set.tls_groups[i] == 0x11ec) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/*
+ * Make the next handshake's X25519 key pair (aq_ep_prepare: called once our
+ * datagrams are out), rather than while a peer waits for us.
+ */
+static void ep_pre_refill(aq_ep *ep) {
+  if (ep->has_x25519_pre || !ep_uses_x25519(ep)) {
+    return;
+  }
+  if (ep->cb.rand(ep->x25519_pre, AQ_X25519_LEN, ep->user_data) == 0 &&
+      aq_x25519_public(ep->x25519_pre + AQ_X25519_LEN, ep->x25519_pre) == 0) {
+    ep->has_x25519_pre = 1;
+  } else {
+    aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
+  }
+}
+
+/* Hand the prepared key pair to a new connection (once). */
+static void ep_pre_give(aq_ep *ep, aq_conn *c) {
+  if (ep->has_x25519_pre) {
+    aq_conn_set_x25519_pre(c, ep->x25519_pre);
+    aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
+    ep->has_x25519_pre = 0;
+  }
+}
+
 size_t aq_ep_conn_count(const aq_ep *ep) {
   return ep->nconns;
 }
@@ -386,6 +429,7 @@ int aq_ep_connect(aq_ep *ep, const aq_path *path, aq_tstamp ts, aq_conn **out) {
   }
   aq_conn_set_ep(c, ep);
   aq_conn_set_reset_key(c, ep->reset_key);
+  ep_pre_give(ep, c);
   ep->conns[ep->nconns++] = c;
   ep_sync(ep, c);
   *out = c;
@@ -501,6 +545,7 @@ int aq_ep_read(aq_ep *ep, const aq_path *path, const uint8_t *data, size_t len, 
     }
     aq_conn_set_ep(c, ep);
     aq_conn_set_reset_key(c, ep->reset_key);
+    ep_pre_give(ep, c);
     ep->conns[ep->nconns++] = c;
     ep_sync(ep, c);
     if (ep->cb.new_conn != NULL) {
@@ -543,6 +588,10 @@ aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tsta
     }
   }
   return 0;
+}
+
+void aq_ep_prepare(aq_ep *ep) {
+  ep_pre_refill(ep);
 }
 
 aq_tstamp aq_ep_get_expiry(const aq_ep *ep) {

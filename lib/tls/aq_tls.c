@@ -539,6 +539,7 @@ aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *u
     return NULL;
   }
   tls->cfg = *cfg;
+  tls->x25519_pre = cfg->x25519_pre;
   tls->cb = *cb;
   tls->ud = user_data;
   tls->mem = mem;

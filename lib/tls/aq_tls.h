@@ -143,6 +143,14 @@ typedef struct aq_tls_config {
   const uint8_t *session;
   size_t session_len;
   int enable_early_data;      /* client: offer 0-RTT when the session allows it (QUIC mode only) */
+  /*
+   * A fresh X25519 key pair made ahead of time (64 bytes: private key, then
+   * its public key; borrowed until the key exchange is done) for this
+   * handshake's X25519 share (X25519 or the classical half of
+   * X25519MLKEM768), used once.  NULL: generated when needed.  Taking the
+   * scalar multiplication off the handshake's critical path is the point.
+   */
+  const uint8_t *x25519_pre;
 } aq_tls_config;
 
 /**

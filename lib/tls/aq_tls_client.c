@@ -30,7 +30,8 @@ static uint8_t client_make_shares(aq_tls *tls, const aq_tls_group *only) {
   tls->nshares = 0;
   for (size_t i = 0; i < n; i++) {
     const aq_tls_group *g = only != NULL ? only : tls->groups[i];
-    if (g->keygen(tls->share[i].priv, tls->share[i].pub, tls->cb.rand, tls->ud) != 0) {
+    if (aq_tls_group_keygen(g, tls->share[i].priv, tls->share[i].pub, &tls->x25519_pre,
+                            tls->cb.rand, tls->ud) != 0) {
       return AQ_TLS_ALERT_INTERNAL_ERROR;
     }
     tls->share[i].group = g;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aq_ct.h"
+#include "aq_mlkem768.h"
 #include "aq_tls_cert.h"
 
 /* ------------------------------------------------------------------ X25519 */
@@ -47,6 +48,59 @@ int aq_tls_x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv
                          const uint8_t *server_share) {
   *secretlen = AQ_X25519_LEN;
   return aq_x25519_pair(secret, priv, priv + AQ_X25519_LEN, server_share);
+}
+
+int aq_tls_group_keygen(const aq_tls_group *g, uint8_t *priv, uint8_t *client_share,
+                        const uint8_t **pre, aq_rand_fn rand, void *rand_ud) {
+  size_t off; /* where the X25519 part sits in priv / client_share */
+  if (*pre == NULL) {
+    return g->keygen(priv, client_share, rand, rand_ud);
+  }
+  if (g->id == AQ_TLS_GROUP_X25519) {
+    off = 0;
+  } else if (g->id == AQ_TLS_GROUP_X25519MLKEM768) {
+    int rv = aq_tls_mlkem768_keygen(priv, client_share, rand, rand_ud);
+    if (rv != 0) {
+      return rv;
+    }
+    off = AQ_MLKEM768_DK_LEN; /* ML-KEM first, then X25519 (priv and share alike) */
+  } else {
+    return g->keygen(priv, client_share, rand, rand_ud);
+  }
+  size_t share_off = off == 0 ? 0 : AQ_MLKEM768_EK_LEN;
+  memcpy(priv + off, *pre, 2 * AQ_X25519_LEN); /* scalar, then public value */
+  memcpy(client_share + share_off, *pre + AQ_X25519_LEN, AQ_X25519_LEN);
+  *pre = NULL;
+  return 0;
+}
+
+int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share, uint8_t *secret,
+                          size_t *secretlen, const uint8_t *client_share, const uint8_t **pre,
+                          aq_rand_fn rand, void *rand_ud) {
+  const uint8_t *p = *pre;
+  if (p == NULL || (g->id != AQ_TLS_GROUP_X25519 && g->id != AQ_TLS_GROUP_X25519MLKEM768)) {
+    return g->exchange(server_share, secret, secretlen, client_share, rand, rand_ud);
+  }
+  size_t soff = 0, coff = 0, koff = 0, kl = 0;
+  int rv = 0;
+  if (g->id == AQ_TLS_GROUP_X25519MLKEM768) {
+    rv = aq_tls_mlkem768_exchange(server_share, secret, &kl, client_share, rand, rand_ud);
+    soff = AQ_MLKEM768_CT_LEN;
+    coff = AQ_MLKEM768_EK_LEN;
+    koff = AQ_MLKEM768_SS_LEN;
+  }
+  if (rv == 0) {
+    /* RFC 8446 §7.4.2 all-zero refusal inside aq_x25519_pair. */
+    rv = aq_x25519_pair(secret + koff, p, p + AQ_X25519_LEN, client_share + coff);
+  }
+  if (rv == 0) {
+    memcpy(server_share + soff, p + AQ_X25519_LEN, AQ_X25519_LEN);
+  } else {
+    aq_memzero(secret, koff + AQ_X25519_LEN);
+  }
+  *secretlen = koff + AQ_X25519_LEN;
+  *pre = NULL;
+  return rv;
 }
 
 static const aq_tls_group groups[] = {

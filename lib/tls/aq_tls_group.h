@@ -58,6 +58,18 @@ AQ_MUST_CHECK int aq_tls_x25519_exchange(uint8_t *server_share, uint8_t *secret,
 AQ_MUST_CHECK int aq_tls_x25519_finish(uint8_t *secret, size_t *secretlen, const uint8_t *priv,
                                        const uint8_t *server_share);
 
+/*
+ * g->keygen / g->exchange, but with a precomputed X25519 key pair (see
+ * aq_tls_config.x25519_pre) for X25519 and X25519MLKEM768; *pre is set to
+ * NULL once used.  Other groups, or *pre == NULL: the plain operations.
+ */
+AQ_MUST_CHECK int aq_tls_group_keygen(const aq_tls_group *g, uint8_t *priv, uint8_t *client_share,
+                                      const uint8_t **pre, aq_rand_fn rand, void *rand_ud);
+AQ_MUST_CHECK int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share,
+                                        uint8_t *secret, size_t *secretlen,
+                                        const uint8_t *client_share, const uint8_t **pre,
+                                        aq_rand_fn rand, void *rand_ud);
+
 /* secp256r1 (aq_tls_group_p256.c): operations for the table row. */
 AQ_MUST_CHECK int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,
                                      void *rand_ud);

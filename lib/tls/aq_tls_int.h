@@ -48,6 +48,7 @@ typedef struct aq_tls_share {
 
 struct aq_tls {
   aq_tls_config cfg;
+  const uint8_t *x25519_pre; /* cfg.x25519_pre until its one use, then NULL */
   aq_tls_callbacks cb;
   void *ud;
   const aq_mem *mem;

@@ -14,6 +14,8 @@
 #include "aq_qerr.h"
 #include "aq_sim_quic.h"
 #include "aq_test.h"
+#include "aq_tls_int.h"
+#include "aq_mlkem768.h"
 #include "quic/aq_strm_buf.h"
 
 static int det_rand(uint8_t *buf, size_t len, void *ud) {
@@ -1013,5 +1015,61 @@ AQ_TEST(conn_cid_exhaustion_by_peer) {
     (void)aq_sim_run_for(p.sim, 500 * AQ_MILLISECONDS, 1000000);
     CHECK(!aq_conn_is_closed(s));
     aq_simq_pair_free(&p);
+  }
+}
+
+/* A prepared X25519 key pair (private key, then its public key); pub_ok = 0 breaks the pair. */
+static void make_pre(uint8_t pre[64], uint8_t seed, int pub_ok) {
+  memset(pre, seed, 32);
+  if (aq_x25519_public(pre + 32, pre) != 0) {
+    aq_test_fail(__FILE__, __LINE__, "x25519 public");
+  }
+  if (!pub_ok) {
+    pre[40] ^= 0x01;
+  }
+}
+
+static uint8_t g_srv_pre[64];
+static void give_server_pre(aq_simq *q, aq_conn *conn) {
+  (void)q;
+  aq_conn_set_x25519_pre(conn, g_srv_pre);
+}
+
+/*
+ * The key pair an endpoint prepares while idle (aq_conn_set_x25519_pre) is
+ * what the handshake uses: X25519 and X25519MLKEM768 complete with it, the
+ * shares on the wire are its public values, and a pair whose public value
+ * does not belong to its private key breaks the handshake (so it was used).
+ */
+AQ_TEST(conn_x25519_prepared_key_pair) {
+  static const uint16_t groups[2] = {0x001d, 0x11ec};
+  for (int gi = 0; gi < 2; gi++) {
+    /* case 0: both pairs good; 1: the client's broken; 2: the server's broken */
+    for (int bad = 0; bad < 3; bad++) {
+      aq_simq_pair p;
+      aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+      aq_simq_pair_init(&p, 120 + (uint64_t)gi * 3 + (uint64_t)bad, &lp);
+      p.c.groups[0] = p.s.groups[0] = groups[gi];
+      p.c.set.handshake_timeout = p.s.set.handshake_timeout = 2 * AQ_SECONDS;
+      uint8_t cpre[64];
+      make_pre(cpre, 0x51, bad != 1);
+      make_pre(g_srv_pre, 0x52, bad != 2);
+      p.s.new_conn_hook = give_server_pre;
+      aq_simq_start(&p.s);
+      aq_simq_start(&p.c);
+      aq_simq_connect(&p.c, &p.saddr);
+      aq_conn_set_x25519_pre(p.c.conn, cpre);
+      aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
+      if (bad == 0) {
+        CHECK_INT(r, AQ_SIM_DONE);
+        /* The server's share carries its prepared public value (after ML-KEM's in the hybrid). */
+        size_t soff = groups[gi] == 0x11ec ? AQ_MLKEM768_CT_LEN : 0;
+        CHECK_MEM(p.s.conn->tls->srv_share + soff, g_srv_pre + 32, 32);
+        CHECK_INT(aq_conn_get_group(p.c.conn), groups[gi]);
+      } else {
+        CHECK(r != AQ_SIM_DONE || !(p.c.hs_done && p.s.hs_done));
+      }
+      aq_simq_pair_free(&p);
+    }
   }
 }

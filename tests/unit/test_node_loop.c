@@ -63,7 +63,7 @@ static void td_handle_expiry(void *u, aq_tstamp now) {
 }
 
 static node_driver td_driver(timer_drv *t) {
-  node_driver d = {t, td_on_dgrams, td_next_send, td_get_expiry, td_handle_expiry};
+  node_driver d = {t, td_on_dgrams, td_next_send, td_get_expiry, td_handle_expiry, NULL};
   return d;
 }
 
@@ -296,7 +296,7 @@ static void io_handle_expiry(void *u, aq_tstamp now) {
 }
 
 static node_driver io_driver(io_drv *x) {
-  node_driver d = {x, io_on_dgrams, io_next_send, io_get_expiry, io_handle_expiry};
+  node_driver d = {x, io_on_dgrams, io_next_send, io_get_expiry, io_handle_expiry, NULL};
   return d;
 }
 
@@ -516,7 +516,7 @@ AQ_TEST(node_loop_bad_args) {
   node_loop_opts huge = {.max_dgram = NODE_SOCK_MAX_UDP_PAYLOAD + 1};
   CHECK_INT(node_loop_new(&l, &huge), AQ_ERR_INVALID_ARGUMENT);
   REQUIRE(node_loop_new(&l, NULL) == 0);
-  node_driver partial = {NULL, td_on_dgrams, NULL, td_get_expiry, td_handle_expiry};
+  node_driver partial = {NULL, td_on_dgrams, NULL, td_get_expiry, td_handle_expiry, NULL};
   CHECK_INT(node_loop_set_driver(l, &partial), AQ_ERR_INVALID_ARGUMENT);
   CHECK_INT(node_loop_remove_fd(l, 12345), AQ_ERR_NOT_FOUND);
   /* Socket table limit. */
