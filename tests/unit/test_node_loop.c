@@ -30,6 +30,7 @@ typedef struct timer_drv {
   int stop_when_done;
   int raise_sig; /* raise this signal at the first expiry (0 = none) */
   size_t expiry_calls;
+  size_t idle_calls; /* on_idle: once per sleep */
 } timer_drv;
 
 static void td_on_dgrams(void *u, node_dgram *d, size_t n, aq_tstamp now) {
@@ -62,8 +63,12 @@ static void td_handle_expiry(void *u, aq_tstamp now) {
   }
 }
 
+static void td_on_idle(void *u) {
+  ((timer_drv *)u)->idle_calls++;
+}
+
 static node_driver td_driver(timer_drv *t) {
-  node_driver d = {t, td_on_dgrams, td_next_send, td_get_expiry, td_handle_expiry, NULL};
+  node_driver d = {t, td_on_dgrams, td_next_send, td_get_expiry, td_handle_expiry, td_on_idle};
   return d;
 }
 
@@ -97,6 +102,8 @@ static void timer_order(int force_poll) {
    * (fewer when a loaded machine wakes us so late that more deadlines are due at once). */
   CHECK(t.expiry_calls >= 1 && t.expiry_calls <= 4);
   CHECK_INT(st.expiries, t.expiry_calls);
+  /* on_idle ran before each sleep (and never more often than the loop iterated). */
+  CHECK(t.idle_calls >= 1 && t.idle_calls <= st.iterations);
   /* It slept rather than spun: a handful of iterations, not thousands. */
   CHECK(st.iterations < 50);
   /* Lateness bounded (generous: a loaded 2-core CI box can stall a thread for tens of ms). */
