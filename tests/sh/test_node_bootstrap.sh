@@ -21,7 +21,12 @@ json 'events("started")[0]["role"] == "bootstrap"' boot || fail "role is not boo
 json 'events("started")[0]["dual_stack"] is True and events("started")[0]["listen"][0].startswith("[::]:")' boot ||
   fail "default listen is not [::]:0 dual-stack"
 start_node c1 "$AQ_BIN" --json --listen 127.0.0.1:0 --bootstrap "127.0.0.1:$bport" --identity "$tmp/c1.key"
-start_node c2 "$AQ_BIN" --json --listen '[::1]:0' --bootstrap "[::1]:$bport" --identity "$tmp/c2.key"
+if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
+  start_node c2 "$AQ_BIN" --json --listen '[::1]:0' --bootstrap "[::1]:$bport" --identity "$tmp/c2.key"
+else
+  echo "no ::1 on lo: the second client uses IPv4"
+  start_node c2 "$AQ_BIN" --json --listen 127.0.0.2:0 --bootstrap "127.0.0.1:$bport" --identity "$tmp/c2.key"
+fi
 start_node c3 "$AQ_BIN" --json --listen 127.0.0.1:0 --bootstrap "localhost:$bport" --identity "$tmp/c3.key"
 ids=()
 addrs=()
