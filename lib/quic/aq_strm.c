@@ -484,14 +484,27 @@ static void strm_notify_data(aq_conn *conn, aq_strm *s) {
   }
 }
 
-static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
-  const aq_frame_stream *fs = &f->u.stream;
-  if (strm_is_local(conn, fs->stream_id) && AQ_STREAM_IS_UNI(fs->stream_id)) {
-    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STREAM on a send-only stream", ts);
+/**
+ * The stream a frame names, after the direction rule of RFC 9000 §19: a
+ * frame about the receiving part (STREAM, RESET_STREAM, STREAM_DATA_BLOCKED)
+ * is invalid on a unidirectional stream we opened, one about the sending part
+ * (STOP_SENDING, MAX_STREAM_DATA) on one the peer opened: STREAM_STATE_ERROR
+ * with reason why.  Otherwise as strm_get_rx.
+ */
+static int strm_get_frame(aq_conn *conn, const aq_frame *f, uint64_t id, int recv_part,
+                          const char *why, aq_tstamp ts, aq_strm **out) {
+  *out = NULL;
+  if (AQ_STREAM_IS_UNI(id) && strm_is_local(conn, id) == recv_part) {
+    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, why, ts);
     return AQ_ERR_PROTO;
   }
+  return strm_get_rx(conn, id, out, ts, f->type);
+}
+
+static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
+  const aq_frame_stream *fs = &f->u.stream;
   aq_strm *s;
-  int rc = strm_get_rx(conn, fs->stream_id, &s, ts, f->type);
+  int rc = strm_get_frame(conn, f, fs->stream_id, 1, "STREAM on a send-only stream", ts, &s);
   if (rc != 0 || s == NULL) {
     return rc;
   }
@@ -528,12 +541,8 @@ static int on_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
 
 static int on_reset_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   uint64_t id = f->u.reset_stream.stream_id;
-  if (strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
-    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "RESET_STREAM on send-only", ts);
-    return AQ_ERR_PROTO;
-  }
   aq_strm *s;
-  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  int rc = strm_get_frame(conn, f, id, 1, "RESET_STREAM on send-only", ts, &s);
   if (rc != 0 || s == NULL) {
     return rc;
   }
@@ -565,12 +574,8 @@ static int on_reset_stream(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
 
 static int on_stop_sending(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   uint64_t id = f->u.stop_sending.stream_id;
-  if (!strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
-    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STOP_SENDING on receive-only", ts);
-    return AQ_ERR_PROTO;
-  }
   aq_strm *s;
-  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  int rc = strm_get_frame(conn, f, id, 0, "STOP_SENDING on receive-only", ts, &s);
   if (rc != 0 || s == NULL) {
     return rc;
   }
@@ -587,12 +592,8 @@ static int on_stop_sending(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
 
 static int on_max_stream_data(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   uint64_t id = f->u.max_stream_data.stream_id;
-  if (!strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
-    aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "MAX_STREAM_DATA on receive-only", ts);
-    return AQ_ERR_PROTO;
-  }
   aq_strm *s;
-  int rc = strm_get_rx(conn, id, &s, ts, f->type);
+  int rc = strm_get_frame(conn, f, id, 0, "MAX_STREAM_DATA on receive-only", ts, &s);
   if (rc != 0 || s == NULL) {
     return rc;
   }
@@ -629,14 +630,9 @@ int aq_strm_on_frame(aq_conn *conn, const aq_frame *f, aq_tstamp ts) {
   case AQ_FT_STREAMS_BLOCKED_BIDI:
   case AQ_FT_STREAMS_BLOCKED_UNI: return 0;
   case AQ_FT_STREAM_DATA_BLOCKED: {
-    uint64_t id = f->u.max_stream_data.stream_id;
-    if (strm_is_local(conn, id) && AQ_STREAM_IS_UNI(id)) {
-      aq_conn_fail(conn, AQ_QERR_STREAM_STATE_ERROR, f->type, "STREAM_DATA_BLOCKED on send-only",
-                   ts);
-      return AQ_ERR_PROTO;
-    }
     aq_strm *s;
-    return strm_get_rx(conn, id, &s, ts, f->type);
+    return strm_get_frame(conn, f, f->u.max_stream_data.stream_id, 1,
+                          "STREAM_DATA_BLOCKED on send-only", ts, &s);
   }
   default:
     if (f->type >= AQ_FT_STREAM && f->type <= (AQ_FT_STREAM | 7u)) {
