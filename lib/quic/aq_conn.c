@@ -255,6 +255,17 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   return 0;
 }
 
+void aq_pnspace_drop_keys(aq_pnspace *s) {
+  if (s->has_rx) {
+    aq_pprot_free(&s->rx);
+    s->has_rx = 0;
+  }
+  if (s->has_tx) {
+    aq_pprot_free(&s->tx);
+    s->has_tx = 0;
+  }
+}
+
 /** Install Initial keys derived from the client's first DCID (RFC 9001 §5.2). */
 static int install_initial_keys(aq_conn *conn) {
   uint8_t cs[32], ss[32];
@@ -264,14 +275,7 @@ static int install_initial_keys(aq_conn *conn) {
   if (rc == 0) {
     const uint8_t *rx = conn->is_server ? cs : ss;
     const uint8_t *tx = conn->is_server ? ss : cs;
-    if (s->has_rx) {
-      aq_pprot_free(&s->rx);
-      s->has_rx = 0;
-    }
-    if (s->has_tx) {
-      aq_pprot_free(&s->tx);
-      s->has_tx = 0;
-    }
+    aq_pnspace_drop_keys(s);
     rc = aq_pprot_init(&s->rx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, rx, 32, conn->version);
     if (rc == 0) {
       s->has_rx = 1;
@@ -294,14 +298,7 @@ static int discard_space(aq_conn *conn, unsigned sp, aq_tstamp ts) {
     return 0;
   }
   s->discarded = 1;
-  if (s->has_rx) {
-    aq_pprot_free(&s->rx);
-    s->has_rx = 0;
-  }
-  if (s->has_tx) {
-    aq_pprot_free(&s->tx);
-    s->has_tx = 0;
-  }
+  aq_pnspace_drop_keys(s);
   s->probes = 0;
   s->ping_pending = 0;
   int rc = aq_recov_discard_space(&conn->recov, sp, ts);
@@ -537,12 +534,7 @@ void aq_conn_del(aq_conn *conn) {
   }
   for (size_t i = 0; i < AQ_PN_SPACE_COUNT; i++) {
     aq_pnspace *s = &conn->sp[i];
-    if (s->has_rx) {
-      aq_pprot_free(&s->rx);
-    }
-    if (s->has_tx) {
-      aq_pprot_free(&s->tx);
-    }
+    aq_pnspace_drop_keys(s);
     aq_txbuf_free(&s->ctx, mem);
     aq_strm_rbuf_free(&s->crx);
   }

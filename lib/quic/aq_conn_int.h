@@ -451,6 +451,8 @@ void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char 
                   aq_tstamp ts);
 /** The MAX_DATA / MAX_STREAMS frames of a lost (or rejected 0-RTT) packet with these flags are owed again. */
 void aq_conn_requeue_limits(aq_conn *conn, uint32_t flags);
+/** Free a packet number space's read and write keys, if it has them. */
+void aq_pnspace_drop_keys(aq_pnspace *s);
 void aq_conn_set_fatal(aq_conn *conn, int err);
 
 /* aq_conn_dgram.c (RFC 9221) */

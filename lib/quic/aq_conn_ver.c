@@ -107,12 +107,7 @@ int aq_ver_on_opened(aq_conn *conn, const aq_pkt_hd *hd) {
   if (rc != 0) {
     return rc;
   }
-  if (s->has_rx) {
-    aq_pprot_free(&s->rx);
-  }
-  if (s->has_tx) {
-    aq_pprot_free(&s->tx);
-  }
+  aq_pnspace_drop_keys(s);
   s->rx = conn->ver.alt_rx;
   s->tx = tx;
   s->has_rx = s->has_tx = 1;
