@@ -537,8 +537,12 @@ static aq_tstamp app_next_deadline(const node_app *app, aq_tstamp now) {
   return dl < now ? now : dl;
 }
 
-/* Bind the listen addresses (default: [::]:0 dual-stack, else 0.0.0.0:0). */
-static int app_bind(node_app *app, const aq_settings *s, const aq_callbacks *cb, int is_server) {
+/*
+ * Bind the listen addresses (default: [::]:0 dual-stack, else 0.0.0.0:0).
+ * Every node serves: it accepts connections from other nodes, and the same
+ * endpoint dials out.
+ */
+static int app_bind(node_app *app, const aq_settings *s, const aq_callbacks *cb) {
   int rc;
   char list[NODE_CFG_MAX_LISTEN * AQ_ADDR_STRLEN] = "";
   if (app->cfg.nlisten == 0) {
@@ -546,14 +550,14 @@ static int app_bind(node_app *app, const aq_settings *s, const aq_callbacks *cb,
     static const uint8_t zero[16];
     any6 = aq_addr_ipv6(zero, 0);
     any4 = aq_addr_ipv4(zero, 0);
-    rc = node_ep_new(&app->ep, &any6, 1, s, cb, app, is_server);
+    rc = node_ep_new(&app->ep, &any6, 1, s, cb, app, 1);
     if (rc != 0) {
       app_log(app, NODE_LOG_INFO, "IPv6 unavailable (%s); listening on IPv4 only", strerror(errno));
-      rc = node_ep_new(&app->ep, &any4, 1, s, cb, app, is_server);
+      rc = node_ep_new(&app->ep, &any4, 1, s, cb, app, 1);
       aq_addr_format(list, sizeof(list), &any4);
     }
   } else {
-    rc = node_ep_new(&app->ep, app->cfg.listen, app->cfg.nlisten, s, cb, app, is_server);
+    rc = node_ep_new(&app->ep, app->cfg.listen, app->cfg.nlisten, s, cb, app, 1);
     for (size_t i = 0; i < app->cfg.nlisten; i++) {
       char a[AQ_ADDR_STRLEN];
       if (i > 0) {
@@ -666,9 +670,6 @@ int node_app_run(const node_cfg *cfg) {
   } else if (cfg->coordinator) {
     app->role = APP_ROLE_COORDINATOR;
   }
-  /* Every node accepts connections from other nodes (the endpoint dials out as well). */
-  int is_server = 1;
-
   /*
    * Address discovery policy: ANT_QUIC_ADDRESS_DISCOVERY_ENABLED and
    * ANT_QUIC_MAX_OBSERVATION_RATE; a bootstrap node observes at 63/s on
@@ -697,7 +698,7 @@ int node_app_run(const node_cfg *cfg) {
   s.handshake_timeout = APP_HANDSHAKE_TIMEOUT;
   s.cred = &app->cred;
   s.offer_rpk = 1;
-  s.require_client_auth = is_server; /* mutual authentication: every node shows its key */
+  s.require_client_auth = 1; /* mutual authentication: every node shows its key */
   s.static_key = app->reset_key;
 
   aq_callbacks cb;
@@ -709,7 +710,7 @@ int node_app_run(const node_cfg *cfg) {
   cb.conn_closed = cb_conn_closed;
   cb.addr_observed = cb_addr_observed;
 
-  if (app_bind(app, &s, &cb, is_server) != 0) {
+  if (app_bind(app, &s, &cb) != 0) {
     status = 1;
     goto out;
   }
