@@ -312,13 +312,6 @@ static int discard_space(aq_conn *conn, unsigned sp, aq_tstamp ts) {
 
 /* ======================================================= sent records */
 
-static void meta_release(aq_conn *conn, uint32_t idx) {
-  aq_sent_meta *m = &conn->meta[idx];
-  m->in_use = 0;
-  m->next_free = conn->meta_free;
-  conn->meta_free = idx;
-}
-
 void aq_conn_requeue_limits(aq_conn *conn, uint32_t flags) {
   if (flags & AQ_SM_MAX_DATA) {
     conn->max_data_pending = 1;
@@ -411,7 +404,7 @@ static int recov_cb(void *ud, unsigned space, const aq_sent_pkt *pkt, aq_rtb_eve
   case AQ_RTB_DISCARDED:
   default: break;
   }
-  meta_release(conn, idx);
+  aq_conn_tx_meta_free(conn, idx);
   return 0;
 }
 
@@ -509,7 +502,7 @@ int aq_conn_new(aq_conn **out, int is_server, const aq_settings *settings, const
         rc = AQ_ERR_NOMEM;
       } else {
         for (uint32_t i = conn->nmeta; i-- > 0;) {
-          meta_release(conn, i);
+          aq_conn_tx_meta_free(conn, i);
         }
       }
     }

@@ -451,6 +451,9 @@ void aq_conn_fail(aq_conn *conn, uint64_t qerr, uint64_t frame_type, const char 
                   aq_tstamp ts);
 /** The MAX_DATA / MAX_STREAMS frames of a lost (or rejected 0-RTT) packet with these flags are owed again. */
 void aq_conn_requeue_limits(aq_conn *conn, uint32_t flags);
+/** A sent-packet record from the connection's pool (UINT32_MAX if none), and its release (aq_conn_tx.c). */
+uint32_t aq_conn_tx_meta_alloc(aq_conn *conn);
+void aq_conn_tx_meta_free(aq_conn *conn, uint32_t idx);
 /** Free a packet number space's read and write keys, if it has them. */
 void aq_pnspace_drop_keys(aq_pnspace *s);
 void aq_conn_set_fatal(aq_conn *conn, int err);

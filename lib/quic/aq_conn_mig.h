@@ -49,8 +49,5 @@ void aq_mig_handle_expiry(aq_conn *conn, aq_tstamp ts);
 /* Exported by aq_conn.c / aq_conn_tx.c for this module. */
 /** The paths[] slot for path (an existing one, or a new one). */
 unsigned aq_conn_path_slot(aq_conn *conn, const aq_path *path);
-/** A sent-packet record (UINT32_MAX if none), and its release. */
-uint32_t aq_conn_tx_meta_alloc(aq_conn *conn);
-void aq_conn_tx_meta_free(aq_conn *conn, uint32_t idx);
 
 #endif /* AQ_CONN_MIG_H */
