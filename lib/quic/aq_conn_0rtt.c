@@ -510,8 +510,7 @@ void aq_zrtt_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m) {
   f.type = AQ_FT_NEW_TOKEN;
   f.u.new_token.token = z->new_token;
   f.u.new_token.tokenlen = sizeof(z->new_token);
-  size_t n = aq_frame_encoded_len(&f);
-  if (n == 0 || n > aq_wbuf_left(w) || aq_frame_encode(w, &f) != 0) {
+  if (!aq_frame_put(w, &f)) {
     return;
   }
   z->token_pending = 0;

@@ -211,14 +211,6 @@ static int write_crypto(aq_conn *conn, unsigned sp, aq_wbuf *w, aq_sent_meta *m)
   return n;
 }
 
-static int put_frame(aq_wbuf *w, const aq_frame *f) {
-  size_t n = aq_frame_encoded_len(f);
-  if (n == 0 || n > aq_wbuf_left(w)) {
-    return 0;
-  }
-  return aq_frame_encode(w, f) == 0;
-}
-
 /** 1-RTT control frames and stream data.  Returns non-zero if anything was written. */
 static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   size_t before = aq_wbuf_len(w);
@@ -226,7 +218,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   memset(&f, 0, sizeof(f));
   if (conn->hs_done_pending) {
     f.type = AQ_FT_HANDSHAKE_DONE;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       conn->hs_done_pending = 0;
       m->flags |= AQ_SM_HANDSHAKE_DONE;
     }
@@ -236,7 +228,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   if (p->challenge_pending) {
     f.type = AQ_FT_PATH_CHALLENGE;
     memcpy(f.u.path.data, p->challenge, AQ_PATH_DATA_LEN);
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       p->challenge_pending = 0;
       p->challenge_outstanding = 1;
       m->flags |= AQ_SM_PATH_CHALLENGE;
@@ -245,7 +237,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   if (p->response_pending) {
     f.type = AQ_FT_PATH_RESPONSE;
     memcpy(f.u.path.data, p->response, AQ_PATH_DATA_LEN);
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       p->response_pending = 0;
     }
   }
@@ -258,7 +250,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
     f.u.new_cid.retire_prior_to = 0;
     f.u.new_cid.cid = conn->local_cids[i].cid;
     memcpy(f.u.new_cid.reset_token, conn->local_cids[i].token, AQ_STATELESS_RESET_TOKEN_LEN);
-    if (!put_frame(w, &f)) {
+    if (!aq_frame_put(w, &f)) {
       break;
     }
     conn->local_cids[i].state = 2;
@@ -270,7 +262,7 @@ static int write_app(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp ts) {
   while (conn->retire_pending && conn->retire_seq_lo < conn->retire_seq_hi) {
     f.type = AQ_FT_RETIRE_CONNECTION_ID;
     f.u.retire_cid.seq = conn->retire_seq_lo;
-    if (!put_frame(w, &f)) {
+    if (!aq_frame_put(w, &f)) {
       break;
     }
     conn->retire_seq_lo++;
@@ -323,11 +315,11 @@ static int write_close(aq_conn *conn, unsigned sp, aq_wbuf *w) {
     f.u.close.reason = conn->close_reason;
     f.u.close.reasonlen = conn->close_reasonlen;
   }
-  if (put_frame(w, &f)) {
+  if (aq_frame_put(w, &f)) {
     return 1;
   }
   f.u.close.reasonlen = 0;
-  return put_frame(w, &f);
+  return aq_frame_put(w, &f);
 }
 
 aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts) {

@@ -609,6 +609,14 @@ size_t aq_frame_encoded_len(const aq_frame *f) {
   return bad ? 0 : n;
 }
 
+int aq_frame_put(aq_wbuf *w, const aq_frame *f) {
+  size_t n = aq_frame_encoded_len(f);
+  if (n == 0 || n > aq_wbuf_left(w)) {
+    return 0;
+  }
+  return aq_frame_encode(w, f) == 0;
+}
+
 /* ---------------------------------------------------------- equality */
 
 static int bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {

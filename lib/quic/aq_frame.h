@@ -205,6 +205,13 @@ AQ_MUST_CHECK int aq_frame_encode(aq_wbuf *w, const aq_frame *f);
 /** Bytes aq_frame_encode(f) would write, or 0 if it would fail. */
 size_t aq_frame_encoded_len(const aq_frame *f);
 
+/**
+ * Encode f only if it fits entirely in what is left of w (packet building:
+ * a frame that does not fit waits for the next packet).  Returns 1 if
+ * written, 0 if not (w unchanged).
+ */
+int aq_frame_put(aq_wbuf *w, const aq_frame *f);
+
 /* --------------------------------------------- permissions and classes */
 
 /**

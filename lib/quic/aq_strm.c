@@ -719,15 +719,6 @@ static int add_record(aq_sent_meta *m, uint8_t kind, uint64_t id, uint64_t off, 
   return 0;
 }
 
-/** Encode f if it fits entirely; returns 1 if written, 0 if not. */
-static int put_frame(aq_wbuf *w, const aq_frame *f) {
-  size_t n = aq_frame_encoded_len(f);
-  if (n == 0 || n > aq_wbuf_left(w)) {
-    return 0;
-  }
-  return aq_frame_encode(w, f) == 0;
-}
-
 /**
  * The MAX_STREAM_DATA / MAX_DATA value to send now (aq_fc_recv_next_limit);
  * for a stream, its reassembly buffer first grows to the new window (on
@@ -752,7 +743,7 @@ static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta 
     f.u.reset_stream.stream_id = s->id;
     f.u.reset_stream.app_error = s->reset_code;
     f.u.reset_stream.final_size = s->tx.next;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       (void)add_record(m, AQ_SF_RESET_STREAM, s->id, 0, 0, 0);
       s->reset_pending = 0;
       s->reset_sent = 1;
@@ -763,7 +754,7 @@ static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta 
     f.type = AQ_FT_STOP_SENDING;
     f.u.stop_sending.stream_id = s->id;
     f.u.stop_sending.app_error = s->stop_code;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       (void)add_record(m, AQ_SF_STOP_SENDING, s->id, 0, 0, 0);
       s->stop_pending = 0;
       s->stop_sent = 1;
@@ -774,7 +765,7 @@ static void write_strm_ctrl(aq_conn *conn, aq_strm *s, aq_wbuf *w, aq_sent_meta 
     f.type = AQ_FT_MAX_STREAM_DATA;
     f.u.max_stream_data.stream_id = s->id;
     f.u.max_stream_data.max = fc_update_value(conn, &s->rfc, &s->rx, ts);
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       (void)add_record(m, AQ_SF_MAX_STREAM_DATA, s->id, 0, 0, 0);
       s->msd_pending = 0;
       aq_fc_recv_on_update_sent(&s->rfc, f.u.max_stream_data.max, ts);
@@ -875,7 +866,7 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
   if (conn->max_data_pending || aq_fc_recv_update_due(&conn->rfc)) {
     f.type = AQ_FT_MAX_DATA;
     f.u.max_data.max = fc_update_value(conn, &conn->rfc, NULL, ts);
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       m->flags |= AQ_SM_MAX_DATA;
       conn->max_data_pending = 0;
       aq_fc_recv_on_update_sent(&conn->rfc, f.u.max_data.max, ts);
@@ -884,7 +875,7 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
   if (conn->max_streams_bidi_pending) {
     f.type = AQ_FT_MAX_STREAMS_BIDI;
     f.u.max_streams.max = conn->rx_max_bidi;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       m->flags |= AQ_SM_MAX_STREAMS_BIDI;
       conn->max_streams_bidi_pending = 0;
     }
@@ -892,7 +883,7 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
   if (conn->max_streams_uni_pending) {
     f.type = AQ_FT_MAX_STREAMS_UNI;
     f.u.max_streams.max = conn->rx_max_uni;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       m->flags |= AQ_SM_MAX_STREAMS_UNI;
       conn->max_streams_uni_pending = 0;
     }
@@ -900,21 +891,21 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
   if (conn->streams_blocked_bidi_pending) {
     f.type = AQ_FT_STREAMS_BLOCKED_BIDI;
     f.u.max_streams.max = conn->peer_max_bidi;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       conn->streams_blocked_bidi_pending = 0;
     }
   }
   if (conn->streams_blocked_uni_pending) {
     f.type = AQ_FT_STREAMS_BLOCKED_UNI;
     f.u.max_streams.max = conn->peer_max_uni;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       conn->streams_blocked_uni_pending = 0;
     }
   }
   if (conn->data_blocked_pending) {
     f.type = AQ_FT_DATA_BLOCKED;
     f.u.max_data.max = conn->tx_max_data;
-    if (put_frame(w, &f)) {
+    if (aq_frame_put(w, &f)) {
       conn->data_blocked_pending = 0;
     }
   }
@@ -938,7 +929,7 @@ int aq_strm_write_frames(aq_conn *conn, aq_wbuf *w, aq_sent_meta *m, aq_tstamp t
       f.type = AQ_FT_STREAM_DATA_BLOCKED;
       f.u.max_stream_data.stream_id = s->id;
       f.u.max_stream_data.max = s->tx_max;
-      if (put_frame(w, &f)) {
+      if (aq_frame_put(w, &f)) {
         s->blocked_pending = 0;
       }
     }
