@@ -192,11 +192,18 @@ void app_emit_bootstrap(node_app *app, const app_boot *b, const app_peer *p, con
   }
 }
 
-void app_emit_peer(node_app *app, const app_peer *p, const char *what, const char *reason) {
-  char a[AQ_ADDR_STRLEN], id[AQ_PEER_ID_HEX_LEN + 1] = "(unknown)";
+/* The peer's PeerId in hex, or "(unknown)" before its key was verified. */
+static void peer_id_text(char id[AQ_PEER_ID_HEX_LEN + 1], const app_peer *p) {
   if (p->have_id) {
     aq_peer_id_to_hex(id, p->peer_id);
+  } else {
+    snprintf(id, AQ_PEER_ID_HEX_LEN + 1, "(unknown)");
   }
+}
+
+void app_emit_peer(node_app *app, const app_peer *p, const char *what, const char *reason) {
+  char a[AQ_ADDR_STRLEN], id[AQ_PEER_ID_HEX_LEN + 1];
+  peer_id_text(id, p);
   aq_addr_format(a, sizeof(a), &p->addr);
   if (app->cfg.json) {
     node_json j;
@@ -376,11 +383,7 @@ void app_emit_peers(node_app *app) {
     }
     aq_conn_get_stats(p->conn, &st);
     const aq_addr *remote = &aq_conn_get_path(p->conn)->remote;
-    if (p->have_id) {
-      aq_peer_id_to_hex(id, p->peer_id);
-    } else {
-      snprintf(id, sizeof(id), "(unknown)");
-    }
+    peer_id_text(id, p);
     if (app->cfg.json) {
       node_json_obj_begin(&j, NULL);
       node_json_str(&j, "peer_id", p->have_id ? id : NULL);
@@ -462,11 +465,7 @@ void app_emit_stats(node_app *app) {
       continue;
     }
     aq_conn_get_stats(p->conn, &st);
-    if (p->have_id) {
-      aq_peer_id_to_hex(id, p->peer_id);
-    } else {
-      snprintf(id, sizeof(id), "(unknown)");
-    }
+    peer_id_text(id, p);
     if (app->cfg.json) {
       node_json_obj_begin(&j, NULL);
       node_json_str(&j, "peer_id", p->have_id ? id : NULL);
