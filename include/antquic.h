@@ -422,10 +422,11 @@ AQ_EXTERN AQ_MUST_CHECK int aq_ep_handle_expiry(aq_ep *ep, aq_tstamp ts);
 /**
  * Optional deferred work, for when the caller's loop is idle (every
  * datagram from aq_ep_write has been sent): makes the X25519 key pair of the
- * next handshake now, so that neither a connecting client nor a server
- * answering a ClientHello spends that scalar multiplication while a peer
- * waits.  Cheap when there is nothing to do.  Without it, handshakes make
- * their keys when needed.
+ * next handshake now, and lets the credential prepare its next signature
+ * (aq_tls_credential.prepare: an ECDSA nonce), so that neither a connecting
+ * client nor a server answering a ClientHello spends those scalar
+ * multiplications while a peer waits.  Cheap when there is nothing to do.
+ * Without it, handshakes do that work when needed.
  */
 AQ_EXTERN void aq_ep_prepare(aq_ep *ep);
 

@@ -12,6 +12,17 @@
 
 #include "node_rand.h"
 
+/* Source addresses the kernel picked for recent destinations (see source_addr_cached). */
+#define EP_ROUTES 4
+#define EP_ROUTE_TTL (1 * AQ_SECONDS)
+
+typedef struct ep_route {
+  aq_addr remote; /* family + IP (the port is not part of a route) */
+  aq_addr src;
+  size_t sock;
+  aq_tstamp at; /* when it was asked; 0 = empty */
+} ep_route;
+
 struct node_ep {
   aq_ep *ep;
   node_loop *loop;
@@ -19,6 +30,8 @@ struct node_ep {
   size_t nsocks;
   int ecn;
   int err; /* sticky fatal error of the core */
+  ep_route routes[EP_ROUTES];
+  size_t route_next; /* the slot the next new route replaces */
 };
 
 /* Record a fatal core error and stop the loop. */
@@ -263,6 +276,33 @@ static int source_addr_for(const node_sock *s, const aq_addr *remote, aq_addr *s
   return node_addr_from_sockaddr(src, (const struct sockaddr *)&me, melen);
 }
 
+/*
+ * source_addr_for, remembered for a second per destination IP: a client
+ * dialling the same peers again (reconnects, repeated handshakes) skips the
+ * four system calls.  A route change is picked up within EP_ROUTE_TTL.
+ */
+static int source_addr_cached(node_ep *e, size_t si, const aq_addr *remote, aq_addr *src,
+                              aq_tstamp now) {
+  for (size_t i = 0; i < EP_ROUTES; i++) {
+    ep_route *r = &e->routes[i];
+    if (r->at != 0 && r->sock == si && now - r->at < EP_ROUTE_TTL &&
+        aq_addr_eq_ip(&r->remote, remote)) {
+      *src = r->src;
+      return 0;
+    }
+  }
+  int rc = source_addr_for(&e->socks[si], remote, src);
+  if (rc == 0) {
+    ep_route *r = &e->routes[e->route_next];
+    e->route_next = (e->route_next + 1) % EP_ROUTES;
+    r->remote = *remote;
+    r->src = *src;
+    r->sock = si;
+    r->at = now > 0 ? now : 1;
+  }
+  return rc;
+}
+
 int node_ep_connect(node_ep *e, const aq_addr *remote, aq_conn **out) {
   *out = NULL;
   for (size_t i = 0; i < e->nsocks; i++) {
@@ -273,16 +313,17 @@ int node_ep_connect(node_ep *e, const aq_addr *remote, aq_conn **out) {
     aq_path path;
     memset(&path, 0, sizeof(path));
     path.remote = *remote;
+    aq_tstamp now = node_now();
     if (s->bound.family == remote->family && !addr_is_unspec(&s->bound)) {
       path.local = s->bound; /* bound to one address: that is the source */
     } else {
-      int rc = source_addr_for(s, remote, &path.local);
+      int rc = source_addr_cached(e, i, remote, &path.local, now);
       if (rc != 0) {
         return rc;
       }
     }
     path.local.port = s->bound.port;
-    return aq_ep_connect(e->ep, &path, node_now(), out);
+    return aq_ep_connect(e->ep, &path, now, out);
   }
   return AQ_ERR_NOT_FOUND;
 }

@@ -71,6 +71,9 @@ int node_loop_catch_signals(node_loop *l) {
 
 void node_loop_stop(node_loop *l) {
   l->stop = 1;
+  if (l->dispatching && pthread_equal(pthread_self(), l->runner)) {
+    return; /* a callback of this loop: node_loop_run checks stop before it sleeps */
+  }
   uint8_t b = 1;
   ssize_t r = write(l->wake_wr, &b, 1);
   (void)r;
@@ -494,11 +497,14 @@ static void loop_expire(node_loop *l) {
 
 int node_loop_run(node_loop *l, aq_tstamp deadline) {
   int rc = 0;
+  l->runner = pthread_self();
   while (!l->stop) {
     l->stats.iterations++;
+    l->dispatching = 1;
     int busy = loop_read(l);
     loop_expire(l);
     busy |= loop_write(l);
+    l->dispatching = 0;
     if (l->stop) {
       break;
     }
@@ -518,7 +524,9 @@ int node_loop_run(node_loop *l, aq_tstamp deadline) {
       wake = now;
     } else if (l->have_drv && l->drv.on_idle != NULL) {
       /* Deferred work (e.g. key material for the next handshake) once the datagrams are out. */
+      l->dispatching = 1;
       l->drv.on_idle(l->drv.user_data);
+      l->dispatching = 0;
       if (l->stop) {
         break;
       }

@@ -137,7 +137,11 @@ int node_loop_remove_fd(node_loop *loop, int fd);
  */
 AQ_MUST_CHECK int node_loop_catch_signals(node_loop *loop);
 
-/** Ask node_loop_run to return.  Async-signal-safe and callable from any thread. */
+/**
+ * Ask node_loop_run to return.  Async-signal-safe and callable from any
+ * thread (those wake the loop through its self-pipe); from the loop's own
+ * callbacks it only sets a flag, which the loop checks before it sleeps.
+ */
 void node_loop_stop(node_loop *loop);
 
 /** Non-zero once a stop was requested (by node_loop_stop or a caught signal). */

@@ -5,6 +5,7 @@
 #ifndef NODE_LOOP_INT_H
 #define NODE_LOOP_INT_H
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "node_loop.h"
@@ -73,6 +74,10 @@ struct node_loop {
   size_t nsocks;
   int wake_rd, wake_wr; /* self-pipe */
   volatile sig_atomic_t stop;
+  /* Set while node_loop_run dispatches (read, expire, write) on thread runner:
+   * a stop requested from there is seen before the loop sleeps, without the pipe. */
+  volatile sig_atomic_t dispatching;
+  pthread_t runner;
   int signals_caught;
   struct sigaction old_int, old_term;
   /* backend state */

@@ -296,14 +296,13 @@ static void cb_new_conn(aq_ep *ep, aq_conn *conn, void *ud) {
   sv->conns = sc;
   sv->served++;
   sv->active++;
-  if (!sv->o->quiet) {
-    char a[AQ_ADDR_STRLEN];
-    fprintf(stderr, "connection from %s\n",
-            aq_addr_format(a, sizeof(a), &aq_conn_get_path(conn)->remote));
-  }
 }
 
-/* Handshake done: log what was negotiated. */
+/*
+ * Handshake done: log the peer and what was negotiated (like quinn-peer, once
+ * the handshake is complete, and in one write: stderr is unbuffered, and this
+ * runs while a client waits for our reply).
+ */
 static void cb_hs(aq_conn *conn, void *ud) {
   srv *sv = ud;
   srv_conn *sc = aq_conn_get_app_data(conn);
@@ -311,16 +310,22 @@ static void cb_hs(aq_conn *conn, void *ud) {
     sc->hs_done = 1;
   }
   if (!sv->o->quiet) {
+    char a[AQ_ADDR_STRLEN], line[AQ_ADDR_STRLEN + 160];
     const char *alpn = aq_conn_get_alpn(conn, NULL);
     uint16_t suite = aq_conn_get_cipher_suite(conn);
-    /* The line ends in retry=N unless resumed (scripts anchor on it). */
-    fprintf(stderr, "handshake done suite=%s group=0x%04x alpn=%s retry=%d", peer_suite_name(suite),
-            aq_conn_get_group(conn), alpn != NULL ? alpn : "?", aq_conn_used_retry(conn));
-    if (aq_conn_is_resumed(conn)) {
-      fprintf(stderr, " resumed=1 early_data=%d",
-              aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
+    /* The second line ends in retry=N unless resumed (scripts anchor on it). */
+    int n = snprintf(line, sizeof(line),
+                     "connection from %s\nhandshake done suite=%s group=0x%04x alpn=%s retry=%d",
+                     aq_addr_format(a, sizeof(a), &aq_conn_get_path(conn)->remote),
+                     peer_suite_name(suite), aq_conn_get_group(conn), alpn != NULL ? alpn : "?",
+                     aq_conn_used_retry(conn));
+    if (n > 0 && (size_t)n < sizeof(line) && aq_conn_is_resumed(conn)) {
+      n += snprintf(line + n, sizeof(line) - (size_t)n, " resumed=1 early_data=%d",
+                    aq_conn_early_data_state(conn) == AQ_EARLY_DATA_ACCEPTED);
     }
-    fprintf(stderr, "\n");
+    if (n > 0 && (size_t)n < sizeof(line)) {
+      fprintf(stderr, "%s\n", line);
+    }
   }
 }
 

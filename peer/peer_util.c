@@ -218,6 +218,7 @@ int peer_cred_load(peer_cred *c, const char *certpath, const char *keypath) {
   c->cred.certlen = c->certlen;
   c->cred.sign = aq_pem_signer_sign;
   c->cred.sign_ctx = &c->signer;
+  c->cred.prepare = aq_pem_signer_prepare;
   return 0;
 }
 

@@ -84,14 +84,23 @@ typedef enum aq_aead_alg {
 /** Key length of alg (16 or 32), 0 for an unknown alg. */
 size_t aq_aead_key_len(aq_aead_alg alg);
 
-/** An AEAD keyed once; seal/open may then be called any number of times. */
+/**
+ * An AEAD keyed once; seal/open may then be called any number of times.
+ * Each direction's OpenSSL context is made on its first seal or open (most
+ * keys are used one way only); after that no call allocates.
+ */
 typedef struct aq_aead {
   aq_aead_alg alg;
-  void *enc; /* EVP_CIPHER_CTX */
-  void *dec; /* EVP_CIPHER_CTX */
+  void *enc; /* EVP_CIPHER_CTX, NULL until the first seal */
+  void *dec; /* EVP_CIPHER_CTX, NULL until the first open */
+  uint8_t key[AQ_AEAD_MAX_KEY_LEN]; /* for the contexts not yet made; zeroed by aq_aead_free */
 } aq_aead;
 
-/** Key an AEAD.  key holds aq_aead_key_len(alg) bytes. */
+/**
+ * Key an AEAD.  key holds aq_aead_key_len(alg) bytes.  Errors:
+ * AQ_ERR_INVALID_ARGUMENT only (OpenSSL failures surface at the first
+ * seal/open as AQ_ERR_CRYPTO).
+ */
 AQ_MUST_CHECK int aq_aead_init(aq_aead *a, aq_aead_alg alg, const uint8_t *key);
 void aq_aead_free(aq_aead *a);
 

@@ -49,20 +49,29 @@ static EVP_CIPHER_CTX *aead_ctx_new(const EVP_CIPHER *cipher, const uint8_t *key
 }
 
 int aq_aead_init(aq_aead *a, aq_aead_alg alg, const uint8_t *key) {
-  const EVP_CIPHER *cipher = aead_cipher(alg);
+  size_t keylen = aq_aead_key_len(alg);
   a->alg = alg;
   a->enc = NULL;
   a->dec = NULL;
-  if (cipher == NULL || key == NULL) {
+  if (keylen == 0 || key == NULL) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  a->enc = aead_ctx_new(cipher, key, 1);
-  a->dec = aead_ctx_new(cipher, key, 0);
-  if (a->enc == NULL || a->dec == NULL) {
-    aq_aead_free(a);
-    return AQ_ERR_CRYPTO;
-  }
+  memcpy(a->key, key, keylen);
   return 0;
+}
+
+/*
+ * The sealing or opening context, keyed on first use: most keys only ever
+ * go one way (each QUIC packet protection key protects one direction), and
+ * an unused OpenSSL context costs a cipher fetch and a key schedule.
+ */
+static EVP_CIPHER_CTX *aead_ctx(aq_aead *a, int enc) {
+  void **slot = enc ? &a->enc : &a->dec;
+  if (*slot == NULL) {
+    const EVP_CIPHER *cipher = aead_cipher(a->alg);
+    *slot = cipher != NULL ? aead_ctx_new(cipher, a->key, enc) : NULL;
+  }
+  return *slot;
 }
 
 void aq_aead_free(aq_aead *a) {
@@ -75,15 +84,15 @@ void aq_aead_free(aq_aead *a) {
     EVP_CIPHER_CTX_free(a->dec);
     a->dec = NULL;
   }
+  aq_memzero(a->key, sizeof(a->key));
 }
 
 aq_ssize aq_aead_seal(aq_aead *a, uint8_t *out, size_t outcap,
                       const uint8_t nonce[AQ_AEAD_NONCE_LEN], const uint8_t *aad, size_t aadlen,
                       const uint8_t *pt, size_t ptlen) {
-  EVP_CIPHER_CTX *ctx = a->enc;
   int outl = 0;
   int finl = 0;
-  if (ctx == NULL || out == NULL || nonce == NULL || (aad == NULL && aadlen > 0) ||
+  if (out == NULL || nonce == NULL || (aad == NULL && aadlen > 0) ||
       (pt == NULL && ptlen > 0)) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
@@ -92,6 +101,10 @@ aq_ssize aq_aead_seal(aq_aead *a, uint8_t *out, size_t outcap,
   }
   if (outcap < ptlen + AQ_AEAD_TAG_LEN) {
     return AQ_ERR_BUFFER_TOO_SMALL;
+  }
+  EVP_CIPHER_CTX *ctx = aead_ctx(a, 1);
+  if (ctx == NULL) {
+    return AQ_ERR_CRYPTO;
   }
   if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1) {
     return AQ_ERR_CRYPTO;
@@ -115,12 +128,11 @@ aq_ssize aq_aead_seal(aq_aead *a, uint8_t *out, size_t outcap,
 aq_ssize aq_aead_open(aq_aead *a, uint8_t *out, size_t outcap,
                       const uint8_t nonce[AQ_AEAD_NONCE_LEN], const uint8_t *aad, size_t aadlen,
                       const uint8_t *ct, size_t ctlen) {
-  EVP_CIPHER_CTX *ctx = a->dec;
   uint8_t tag[AQ_AEAD_TAG_LEN];
   int outl = 0;
   int finl = 0;
   size_t ptlen;
-  if (ctx == NULL || nonce == NULL || (aad == NULL && aadlen > 0) || (ct == NULL && ctlen > 0)) {
+  if (nonce == NULL || (aad == NULL && aadlen > 0) || (ct == NULL && ctlen > 0)) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
   /* Too short to hold a tag: nothing can authenticate. */
@@ -137,6 +149,10 @@ aq_ssize aq_aead_open(aq_aead *a, uint8_t *out, size_t outcap,
   /* Copy the tag first: with out == ct, nothing overwrites it, but a copy
    * also lets the const input go to the non-const ctrl argument. */
   memcpy(tag, ct + ptlen, AQ_AEAD_TAG_LEN);
+  EVP_CIPHER_CTX *ctx = aead_ctx(a, 0);
+  if (ctx == NULL) {
+    return AQ_ERR_CRYPTO;
+  }
   if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, AQ_AEAD_TAG_LEN, tag) != 1) {
     return AQ_ERR_CRYPTO;

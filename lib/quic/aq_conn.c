@@ -195,6 +195,10 @@ static const aq_tls_callbacks tls_cbs_verify = {.send = tls_send,
 static const aq_tls_callbacks tls_cbs = {
     .send = tls_send, .set_secret = tls_set_secret, .rand = tls_rand, .on_ticket = aq_zrtt_on_ticket};
 
+void aq_conn_set_key_cache(aq_conn *conn, struct aq_key_cache *kc) {
+  conn->key_cache = kc;
+}
+
 void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]) {
   if (conn->tls == NULL) {
     memcpy(conn->x25519_pre, pre, sizeof(conn->x25519_pre));
@@ -240,6 +244,7 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.transport_params_len = conn->tp_len;
   tc.quic = 1;
   tc.x25519_pre = conn->has_x25519_pre ? conn->x25519_pre : NULL;
+  tc.key_cache = conn->key_cache;
   aq_zrtt_tls_config(conn, &tc);
   conn->tls =
       aq_tls_new(&tc, conn->cb.verify_peer != NULL ? &tls_cbs_verify : &tls_cbs, conn, conn->mem);

@@ -50,6 +50,9 @@ int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
  * share, before the handshake starts.  Used once.
  */
 void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]);
+/** Share the endpoint's cache of decoded peer keys (borrowed; must outlive conn). */
+struct aq_key_cache;
+void aq_conn_set_key_cache(aq_conn *conn, struct aq_key_cache *kc);
 /**
  * Server: the client's Initial (whose DCID created conn) answered a Retry
  * whose validated token carried odcid: report original_destination_

@@ -423,6 +423,7 @@ struct aq_conn {
   /* An X25519 key pair the endpoint made ahead of time for this handshake (aq_conn_set_x25519_pre). */
   uint8_t x25519_pre[64];
   int has_x25519_pre;
+  struct aq_key_cache *key_cache; /* the endpoint's decoded peer keys (aq_conn_set_key_cache) */
 };
 
 /* --------------------------------------------------- internal calls */

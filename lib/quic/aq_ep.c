@@ -26,6 +26,7 @@
 #include "aq_ct.h"
 #include "aq_mem.h"
 #include "aq_qad_conn.h"
+#include "aq_tls_cert.h"
 
 struct aq_ep {
   const aq_mem *mem;
@@ -57,6 +58,7 @@ struct aq_ep {
    * scalar multiplication then costs nothing on the handshake's critical path. */
   uint8_t x25519_pre[64];
   int has_x25519_pre;
+  aq_key_cache *key_cache; /* peers' decoded public keys, shared by our handshakes; may be NULL */
   aq_cidmap cids;
   aq_cidmap tokens;
 };
@@ -236,6 +238,7 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
   aq_cidmap_init(&ep->cids, mem, hkey);
   aq_cidmap_init(&ep->tokens, mem, hkey);
   aq_memzero(hkey, sizeof(hkey));
+  ep->key_cache = aq_key_cache_new(mem); /* NULL: every handshake decodes its peer's key */
   return ep;
 }
 
@@ -248,6 +251,7 @@ void aq_ep_del(aq_ep *ep) {
   }
   aq_mem_free(ep->mem, ep->conns);
   aq_qad_ep_del(ep->qad);
+  aq_key_cache_del(ep->key_cache);
   aq_cidmap_free(&ep->cids);
   aq_cidmap_free(&ep->tokens);
   aq_memzero(ep->token_key, sizeof(ep->token_key));
@@ -401,8 +405,9 @@ static void ep_pre_refill(aq_ep *ep) {
   }
 }
 
-/* Hand the prepared key pair to a new connection (once). */
+/* Hand the prepared key pair (once) and the key cache to a new connection. */
 static void ep_pre_give(aq_ep *ep, aq_conn *c) {
+  aq_conn_set_key_cache(c, ep->key_cache);
   if (ep->has_x25519_pre) {
     aq_conn_set_x25519_pre(c, ep->x25519_pre);
     aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
@@ -592,6 +597,10 @@ aq_ssize aq_ep_write(aq_ep *ep, aq_path *path, uint8_t *buf, size_t cap, aq_tsta
 
 void aq_ep_prepare(aq_ep *ep) {
   ep_pre_refill(ep);
+  const aq_tls_credential *cred = ep->set.cred;
+  if (cred != NULL && cred->prepare != NULL) {
+    cred->prepare(cred->sign_ctx);
+  }
 }
 
 aq_tstamp aq_ep_get_expiry(const aq_ep *ep) {

@@ -350,8 +350,8 @@ static uint8_t on_cv(aq_tls *tls, const uint8_t *msg, size_t msglen, const uint8
   }
   size_t clen = cv_content(content, tls->cfg.is_server ? cv_ctx_client : cv_ctx_server, thash,
                            aq_hash_len(tls->suite->hash));
-  rv = aq_sig_verify_spki(cv.scheme, tls->peer_spki, tls->peer_spki_len, content, clen, cv.sig,
-                          cv.siglen);
+  rv = aq_sig_verify_spki_cached(tls->cfg.key_cache, cv.scheme, tls->peer_spki,
+                                 tls->peer_spki_len, content, clen, cv.sig, cv.siglen);
   if (rv != 0) {
     /* "If the verification fails, the receiver MUST terminate the handshake with a
      * "decrypt_error" alert." */

@@ -107,6 +107,8 @@ typedef struct aq_tls_credential {
   aq_ssize (*sign)(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
                    const uint8_t *msg, size_t msglen);
   void *sign_ctx;
+  /** Optional: work ahead for the next sign while idle (called from aq_ep_prepare). */
+  void (*prepare)(void *sign_ctx);
 } aq_tls_credential;
 
 /** Engine configuration (plain data; copied by aq_tls_new except the pointed-to buffers). */
@@ -151,6 +153,8 @@ typedef struct aq_tls_config {
    * scalar multiplication off the handshake's critical path is the point.
    */
   const uint8_t *x25519_pre;
+  /* Decoded peer keys shared by an endpoint's handshakes (aq_key_cache); NULL = none. */
+  struct aq_key_cache *key_cache;
 } aq_tls_config;
 
 /**

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "antquic.h"
+#include "aq_tls_ecdsa_pre.h"
 
 /* TLS SignatureScheme values (RFC 8446 §4.2.3, draft-ietf-tls-mldsa). */
 #define AQ_SIG_ECDSA_SECP256R1_SHA256 0x0403
@@ -100,11 +101,31 @@ AQ_MUST_CHECK int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_
                                      const uint8_t *msg, size_t msglen, const uint8_t *sig,
                                      size_t siglen);
 
+/**
+ * Peers' public keys, decoded for OpenSSL once and kept (the last 4 SPKIs
+ * seen): decoding costs about as much as a third of an ECDSA P-256
+ * verification (and an RSA key far more), and a client mostly reconnects to
+ * the servers it knows.  One per endpoint; not for concurrent use.
+ */
+typedef struct aq_key_cache aq_key_cache; /* also named in aq_tls_config */
+
+/** A new empty cache (mem NULL = the default allocator), or NULL without memory. */
+aq_key_cache *aq_key_cache_new(const aq_mem *mem);
+/** Free the cache and its keys; NULL is fine. */
+void aq_key_cache_del(aq_key_cache *kc);
+
+/** aq_sig_verify_spki with the key taken from / added to kc (NULL: not cached). */
+AQ_MUST_CHECK int aq_sig_verify_spki_cached(aq_key_cache *kc, uint16_t scheme,
+                                            const uint8_t *spki, size_t spkilen,
+                                            const uint8_t *msg, size_t msglen,
+                                            const uint8_t *sig, size_t siglen);
+
 /** A private key loaded from PEM (PKCS#8 / SEC1 / PKCS#1): Ed25519, P-256, P-384 or RSA. */
 typedef struct aq_pem_signer {
   aq_key_type type;
   void *pkey;            /* EVP_PKEY */
   uint16_t sig_scheme;   /* the scheme we sign with: 0x0807, 0x0403, 0x0503 or 0x0804 */
+  aq_ecdsa_pre pre;      /* ECDSA keys: a nonce prepared ahead (aq_pem_signer_prepare) */
 } aq_pem_signer;
 
 /**
@@ -125,6 +146,13 @@ void aq_pem_signer_free(aq_pem_signer *s);
  */
 aq_ssize aq_pem_signer_sign(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
                             const uint8_t *msg, size_t msglen);
+/**
+ * Matches aq_tls_credential.prepare: for an ECDSA key, do the nonce's
+ * scalar multiplication and inversion now (aq_tls_ecdsa_pre.c), so that
+ * the next aq_pem_signer_sign only finishes the signature.  Other keys:
+ * nothing.  A signer is then not for concurrent use.
+ */
+void aq_pem_signer_prepare(void *sign_ctx);
 
 /**
  * Decode the first PEM block with the given label ("CERTIFICATE", ...) into

@@ -25,7 +25,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "aq_crypto.h"
 #include "aq_ct.h"
+#include "aq_mem.h"
 #include "aq_mldsa65.h"
 #include "aq_tls_cert.h"
 
@@ -247,29 +249,13 @@ static EVP_PKEY *ec_pkey_from_point(aq_key_type type, const uint8_t *pt, size_t 
   return pkey;
 }
 
-int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, const uint8_t *msg,
-                       size_t msglen, const uint8_t *sig, size_t siglen) {
-  const sig_scheme *s = scheme_find(scheme);
-  aq_key_type type;
-  const uint8_t *key;
-  size_t keylen;
+/*
+ * The peer key in spki as an OpenSSL key checked against type, or NULL.
+ * key/keylen: the raw key aq_spki_parse found in spki.
+ */
+static EVP_PKEY *pkey_from_spki(aq_key_type type, const uint8_t *key, size_t keylen,
+                                const uint8_t *spki, size_t spkilen) {
   EVP_PKEY *pkey = NULL;
-  EVP_MD_CTX *mctx = NULL;
-  EVP_PKEY_CTX *pctx = NULL;
-  int rv = AQ_ERR_VERIFY;
-
-  if (s == NULL) {
-    return AQ_ERR_UNSUPPORTED;
-  }
-  if ((spki == NULL && spkilen > 0) || (msg == NULL && msglen > 0) || (sig == NULL && siglen > 0)) {
-    return AQ_ERR_INVALID_ARGUMENT;
-  }
-  if (aq_spki_parse(&type, &key, &keylen, spki, spkilen) != 0 || type != s->key) {
-    return AQ_ERR_VERIFY;
-  }
-  if (type == AQ_KEY_MLDSA65) {
-    return sig_verify_mldsa65(key, keylen, msg, msglen, sig, siglen);
-  }
   if (type == AQ_KEY_ED25519) {
     pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key, keylen);
   } else if (type == AQ_KEY_ECDSA_P256 || type == AQ_KEY_ECDSA_P384) {
@@ -278,24 +264,29 @@ int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, con
     if (aq_spki_key_bits(&pt, &ptlen, spki, spkilen) == 0) {
       pkey = ec_pkey_from_point(type, pt, ptlen);
     }
-  } else {
+  } else if (spkilen <= LONG_MAX) {
     const unsigned char *p = spki;
-    if (spkilen > LONG_MAX) {
-      return AQ_ERR_VERIFY;
-    }
     pkey = d2i_PUBKEY(NULL, &p, (long)spkilen);
     if (pkey != NULL && p != spki + spkilen) {
       EVP_PKEY_free(pkey);
       pkey = NULL;
     }
   }
-  if (pkey == NULL || !pkey_matches(pkey, type)) {
-    goto out;
+  if (pkey != NULL && !pkey_matches(pkey, type)) {
+    EVP_PKEY_free(pkey);
+    pkey = NULL;
   }
-  mctx = EVP_MD_CTX_new();
+  return pkey;
+}
+
+/* Verify sig over msg with pkey under scheme s; 0, AQ_ERR_VERIFY, AQ_ERR_CRYPTO or AQ_ERR_NOMEM. */
+static int verify_with(const sig_scheme *s, EVP_PKEY *pkey, const uint8_t *msg, size_t msglen,
+                       const uint8_t *sig, size_t siglen) {
+  EVP_PKEY_CTX *pctx = NULL;
+  int rv = AQ_ERR_VERIFY;
+  EVP_MD_CTX *mctx = EVP_MD_CTX_new();
   if (mctx == NULL) {
-    rv = AQ_ERR_NOMEM;
-    goto out;
+    return AQ_ERR_NOMEM;
   }
   const EVP_MD *md = s->md != NULL ? EVP_get_digestbyname(s->md) : NULL;
   if (s->md != NULL && md == NULL) {
@@ -314,8 +305,137 @@ int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, con
 out:
   ERR_clear_error();
   EVP_MD_CTX_free(mctx); /* frees pctx too */
-  EVP_PKEY_free(pkey);
   return rv;
+}
+
+/* --------------------------------------------------------- key cache */
+
+/* How many peer keys an endpoint keeps decoded (least recently used goes). */
+#define KEY_CACHE_SLOTS 4
+/* Longest SPKI kept (RSA-4096 is about 550 bytes). */
+#define KEY_CACHE_MAX_SPKI 1024
+
+typedef struct key_slot {
+  uint8_t *spki; /* a copy; NULL = empty */
+  size_t spkilen;
+  EVP_PKEY *pkey;
+  uint64_t used; /* kc->clock at the last hit */
+} key_slot;
+
+struct aq_key_cache {
+  const aq_mem *mem;
+  key_slot slots[KEY_CACHE_SLOTS];
+  uint64_t clock;
+};
+
+aq_key_cache *aq_key_cache_new(const aq_mem *mem) {
+  if (mem == NULL) {
+    mem = aq_mem_default();
+  }
+  aq_key_cache *kc = aq_mem_calloc(mem, 1, sizeof(*kc));
+  if (kc != NULL) {
+    kc->mem = mem;
+  }
+  return kc;
+}
+
+static void key_slot_clear(aq_key_cache *kc, key_slot *k) {
+  EVP_PKEY_free(k->pkey);
+  aq_mem_free(kc->mem, k->spki);
+  memset(k, 0, sizeof(*k));
+}
+
+void aq_key_cache_del(aq_key_cache *kc) {
+  if (kc == NULL) {
+    return;
+  }
+  for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+    key_slot_clear(kc, &kc->slots[i]);
+  }
+  aq_mem_free(kc->mem, kc);
+}
+
+/*
+ * The decoded key for exactly these SPKI bytes, decoding and remembering it
+ * on a miss (NULL if it does not decode or match type).  The key belongs to
+ * the cache.  Keys are public and compared as whole DER encodings, so a hit
+ * is the same key; signatures are still verified every time.
+ */
+static EVP_PKEY *key_cache_get(aq_key_cache *kc, aq_key_type type, const uint8_t *key,
+                               size_t keylen, const uint8_t *spki, size_t spkilen) {
+  key_slot *victim = &kc->slots[0];
+  kc->clock++;
+  for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+    key_slot *k = &kc->slots[i];
+    if (k->spki != NULL && k->spkilen == spkilen && memcmp(k->spki, spki, spkilen) == 0) {
+      k->used = kc->clock;
+      return k->pkey;
+    }
+    if (k->used < victim->used) {
+      victim = k;
+    }
+  }
+  EVP_PKEY *pkey = pkey_from_spki(type, key, keylen, spki, spkilen);
+  uint8_t *copy = pkey != NULL && spkilen <= KEY_CACHE_MAX_SPKI ? aq_mem_malloc(kc->mem, spkilen)
+                                                                 : NULL;
+  if (copy == NULL) {
+    return pkey; /* not cached: the caller frees it (see aq_sig_verify_spki_cached) */
+  }
+  key_slot_clear(kc, victim);
+  memcpy(copy, spki, spkilen);
+  victim->spki = copy;
+  victim->spkilen = spkilen;
+  victim->pkey = pkey;
+  victim->used = kc->clock;
+  return pkey;
+}
+
+/* Is pkey one the cache owns? */
+static int key_cache_owns(const aq_key_cache *kc, const EVP_PKEY *pkey) {
+  for (size_t i = 0; kc != NULL && i < KEY_CACHE_SLOTS; i++) {
+    if (kc->slots[i].pkey == pkey) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int aq_sig_verify_spki_cached(aq_key_cache *kc, uint16_t scheme, const uint8_t *spki,
+                              size_t spkilen, const uint8_t *msg, size_t msglen,
+                              const uint8_t *sig, size_t siglen) {
+  const sig_scheme *s = scheme_find(scheme);
+  aq_key_type type;
+  const uint8_t *key;
+  size_t keylen;
+
+  if (s == NULL) {
+    return AQ_ERR_UNSUPPORTED;
+  }
+  if ((spki == NULL && spkilen > 0) || (msg == NULL && msglen > 0) || (sig == NULL && siglen > 0)) {
+    return AQ_ERR_INVALID_ARGUMENT;
+  }
+  if (aq_spki_parse(&type, &key, &keylen, spki, spkilen) != 0 || type != s->key) {
+    return AQ_ERR_VERIFY;
+  }
+  if (type == AQ_KEY_MLDSA65) {
+    return sig_verify_mldsa65(key, keylen, msg, msglen, sig, siglen);
+  }
+  EVP_PKEY *pkey = kc != NULL ? key_cache_get(kc, type, key, keylen, spki, spkilen)
+                              : pkey_from_spki(type, key, keylen, spki, spkilen);
+  if (pkey == NULL) {
+    ERR_clear_error();
+    return AQ_ERR_VERIFY;
+  }
+  int rv = verify_with(s, pkey, msg, msglen, sig, siglen);
+  if (!key_cache_owns(kc, pkey)) {
+    EVP_PKEY_free(pkey);
+  }
+  return rv;
+}
+
+int aq_sig_verify_spki(uint16_t scheme, const uint8_t *spki, size_t spkilen, const uint8_t *msg,
+                       size_t msglen, const uint8_t *sig, size_t siglen) {
+  return aq_sig_verify_spki_cached(NULL, scheme, spki, spkilen, msg, msglen, sig, siglen);
 }
 
 /* ---------------------------------------------------------------- signer */
@@ -391,6 +511,11 @@ int aq_pem_signer_load(aq_pem_signer *s, const char *pem, size_t pemlen) {
   s->type = type;
   s->pkey = pkey;
   s->sig_scheme = scheme;
+  if (type == AQ_KEY_ECDSA_P256 || type == AQ_KEY_ECDSA_P384) {
+    if (aq_ecdsa_pre_init(&s->pre, pkey) != 0) {
+      memset(&s->pre, 0, sizeof(s->pre)); /* every signature the ordinary way */
+    }
+  }
   return 0;
 }
 
@@ -398,8 +523,42 @@ void aq_pem_signer_free(aq_pem_signer *s) {
   if (s == NULL) {
     return;
   }
+  aq_ecdsa_pre_free(&s->pre);
   EVP_PKEY_free(s->pkey); /* OpenSSL clears private key material on free */
   memset(s, 0, sizeof(*s));
+}
+
+void aq_pem_signer_prepare(void *sign_ctx) {
+  aq_pem_signer *s = sign_ctx;
+  if (s != NULL) {
+    aq_ecdsa_pre_refill(&s->pre);
+  }
+}
+
+/* Longest DER ECDSA signature for a key type (two INTEGERs of the order's size, plus headers). */
+static size_t ecdsa_max_sig(aq_key_type type) {
+  return type == AQ_KEY_ECDSA_P256 ? 72 : 104;
+}
+
+/*
+ * An ECDSA signature with the prepared nonce, if there is one: the length,
+ * AQ_ERR_BUFFER_TOO_SMALL, or AQ_ERR_STATE (sign the ordinary way).
+ */
+static aq_ssize sign_prepared(aq_pem_signer *s, const sig_scheme *sc, uint8_t *sig, size_t sigcap,
+                              const uint8_t *msg, size_t msglen) {
+  uint8_t dgst[AQ_HASH_MAX_LEN];
+  aq_hash_alg h = s->type == AQ_KEY_ECDSA_P256 ? AQ_HASH_SHA256 : AQ_HASH_SHA384;
+  if (sc->pss || !aq_ecdsa_pre_ready(&s->pre)) {
+    return AQ_ERR_STATE;
+  }
+  if (sigcap < ecdsa_max_sig(s->type)) {
+    return AQ_ERR_BUFFER_TOO_SMALL;
+  }
+  if (aq_hash(h, dgst, msg, msglen) != 0) {
+    return AQ_ERR_STATE;
+  }
+  aq_ssize rv = aq_ecdsa_pre_sign(&s->pre, sig, sigcap, dgst, aq_hash_len(h));
+  return rv > 0 || rv == AQ_ERR_BUFFER_TOO_SMALL ? rv : AQ_ERR_STATE;
 }
 
 /*
@@ -423,6 +582,13 @@ aq_ssize aq_pem_signer_sign(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_
   }
   if (sc == NULL || sc->key != s->type) {
     return AQ_ERR_UNSUPPORTED;
+  }
+  if (s->type == AQ_KEY_ECDSA_P256 || s->type == AQ_KEY_ECDSA_P384) {
+    rv = sign_prepared(s, sc, sig, sigcap, msg, msglen);
+    if (rv != AQ_ERR_STATE) {
+      return rv;
+    }
+    rv = AQ_ERR_CRYPTO;
   }
   const EVP_MD *md = sc->md != NULL ? EVP_get_digestbyname(sc->md) : NULL;
   mctx = EVP_MD_CTX_new();

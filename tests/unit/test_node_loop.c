@@ -8,8 +8,10 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aq_test.h"
@@ -175,6 +177,57 @@ AQ_TEST(node_loop_stop_sigint_epoll) {
 
 AQ_TEST(node_loop_stop_sigterm_poll) {
   stop_by_signal(SIGTERM, 1);
+}
+
+/*
+ * node_loop_stop from the loop's own callback sets a flag and leaves no
+ * wake-up byte behind (the next run sleeps to its deadline in two
+ * iterations); from another thread it wakes a sleeping loop.
+ */
+static void *stop_later(void *u) {
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  nanosleep(&ts, NULL);
+  node_loop_stop(u);
+  return NULL;
+}
+
+static void stop_from_callback_and_thread(int force_poll) {
+  node_loop *l;
+  node_loop_opts o = {.force_poll = force_poll};
+  REQUIRE(node_loop_new(&l, &o) == 0);
+  timer_drv t;
+  memset(&t, 0, sizeof(t));
+  t.loop = l;
+  t.stop_when_done = 1;
+  aq_tstamp start = node_now();
+  t.n = 1;
+  t.due[0] = start + 2 * AQ_MILLISECONDS;
+  node_driver d = td_driver(&t);
+  REQUIRE(node_loop_set_driver(l, &d) == 0);
+  CHECK_INT(node_loop_run(l, start + 5 * AQ_SECONDS), 0);
+  CHECK(node_now() - start < AQ_SECONDS);
+  node_loop_stats st0, st1;
+  node_loop_stats_get(l, &st0);
+  aq_tstamp t1 = node_now();
+  CHECK_INT(node_loop_run(l, t1 + 30 * AQ_MILLISECONDS), AQ_ERR_TIMEOUT);
+  CHECK(node_now() - t1 >= 30 * AQ_MILLISECONDS);
+  node_loop_stats_get(l, &st1);
+  CHECK(st1.iterations - st0.iterations <= 2); /* one sleep: no stale wake-up */
+  pthread_t th;
+  aq_tstamp t2 = node_now();
+  REQUIRE(pthread_create(&th, NULL, stop_later, l) == 0);
+  CHECK_INT(node_loop_run(l, t2 + 5 * AQ_SECONDS), 0);
+  CHECK(node_now() - t2 < 2 * AQ_SECONDS);
+  pthread_join(th, NULL);
+  node_loop_del(l);
+}
+
+AQ_TEST(node_loop_stop_callback_thread_epoll) {
+  stop_from_callback_and_thread(0);
+}
+
+AQ_TEST(node_loop_stop_callback_thread_poll) {
+  stop_from_callback_and_thread(1);
 }
 
 /* ------------------------------------------------------------- user fds */

@@ -503,6 +503,118 @@ AQ_TEST(tls_cert_verify_ed25519_wycheproof) {
   aq_json_free(j);
 }
 
+/*
+ * The key cache gives the same answers as the uncached path: good and bad
+ * signatures under a cached key, keys replaced when more than the cache
+ * holds are used, and SPKIs that do not decode are refused every time.
+ */
+static void cache_cases(aq_pem_signer *s, uint16_t scheme, const uint8_t *spki, size_t spkilen) {
+  static const uint8_t msg[] = "cached key, fresh signature";
+  uint8_t sig[600];
+  aq_key_cache *kc = aq_key_cache_new(NULL);
+  REQUIRE(kc != NULL);
+  for (int round = 0; round < 3; round++) {
+    aq_ssize n = aq_pem_signer_sign(s, scheme, sig, sizeof(sig), msg, sizeof(msg));
+    REQUIRE(n > 0);
+    CHECK_INT(aq_sig_verify_spki_cached(kc, scheme, spki, spkilen, msg, sizeof(msg), sig,
+                                        (size_t)n),
+              0);
+    sig[n / 2] ^= 0x04;
+    CHECK_INT(aq_sig_verify_spki_cached(kc, scheme, spki, spkilen, msg, sizeof(msg), sig,
+                                        (size_t)n),
+              AQ_ERR_VERIFY);
+    sig[n / 2] ^= 0x04;
+    CHECK_INT(aq_sig_verify_spki_cached(kc, scheme, spki, spkilen, msg, sizeof(msg) - 1, sig,
+                                        (size_t)n),
+              AQ_ERR_VERIFY);
+    /* A scheme the cached key cannot verify. */
+    uint16_t other = scheme == AQ_SIG_ED25519 ? AQ_SIG_ECDSA_SECP256R1_SHA256 : AQ_SIG_ED25519;
+    CHECK_INT(aq_sig_verify_spki_cached(kc, other, spki, spkilen, msg, sizeof(msg), sig,
+                                        (size_t)n),
+              AQ_ERR_VERIFY);
+    /* Fill the cache with other keys (each verifies its own signature), evicting ours. */
+    for (int i = 0; round == 1 && i < 6; i++) {
+      uint8_t seed[32];
+      fill(seed, sizeof(seed), (uint8_t)(40 + i));
+      EVP_PKEY *ek = gen_ed25519(seed);
+      size_t elen, pemlen;
+      uint8_t *espki = spki_of(ek, &elen);
+      char *epem = pem_of_key(ek, 0, &pemlen);
+      aq_pem_signer es;
+      REQUIRE(espki != NULL && epem != NULL && aq_pem_signer_load(&es, epem, pemlen) == 0);
+      uint8_t esig[64];
+      REQUIRE(aq_pem_signer_sign(&es, AQ_SIG_ED25519, esig, sizeof(esig), msg, sizeof(msg)) ==
+              64);
+      CHECK_INT(aq_sig_verify_spki_cached(kc, AQ_SIG_ED25519, espki, elen, msg, sizeof(msg), esig,
+                                          64),
+                0);
+      /* ...and never our signature. */
+      CHECK_INT(aq_sig_verify_spki_cached(kc, AQ_SIG_ED25519, espki, elen, msg, sizeof(msg), sig,
+                                          (size_t)n),
+                AQ_ERR_VERIFY);
+      aq_pem_signer_free(&es);
+      EVP_PKEY_free(ek);
+      free(espki);
+      free(epem);
+    }
+  }
+  /* A corrupt SPKI is refused each time (not remembered as good). */
+  uint8_t *bad = malloc(spkilen);
+  REQUIRE(bad != NULL);
+  memcpy(bad, spki, spkilen);
+  bad[spkilen - 1] ^= 0x01;
+  aq_ssize n = aq_pem_signer_sign(s, scheme, sig, sizeof(sig), msg, sizeof(msg));
+  REQUIRE(n > 0);
+  for (int i = 0; i < 2; i++) {
+    CHECK_INT(aq_sig_verify_spki_cached(kc, scheme, bad, spkilen, msg, sizeof(msg), sig,
+                                        (size_t)n),
+              AQ_ERR_VERIFY);
+  }
+  CHECK_INT(aq_sig_verify_spki_cached(kc, scheme, spki, spkilen, msg, sizeof(msg), sig, (size_t)n),
+            0);
+  free(bad);
+  aq_key_cache_del(kc);
+  aq_key_cache_del(NULL);
+}
+
+/*
+ * ECDSA with a nonce prepared ahead (aq_pem_signer_prepare): each prepared
+ * nonce signs once, the signatures verify and differ, and signing without a
+ * prepared nonce still works.
+ */
+static void prepared_cases(aq_pem_signer *s, uint16_t scheme, const uint8_t *spki,
+                           size_t spkilen) {
+  static const uint8_t msg[] = "prepared nonce";
+  uint8_t sig[8][120];
+  aq_ssize len[8];
+  for (int i = 0; i < 8; i++) {
+    aq_pem_signer_prepare(s);
+    CHECK(aq_ecdsa_pre_ready(&s->pre));
+    aq_pem_signer_prepare(s); /* a second call keeps the one nonce */
+    len[i] = aq_pem_signer_sign(s, scheme, sig[i], sizeof(sig[i]), msg, sizeof(msg));
+    REQUIRE(len[i] > 0);
+    CHECK(!aq_ecdsa_pre_ready(&s->pre)); /* used up */
+    CHECK_INT(aq_sig_verify_spki(scheme, spki, spkilen, msg, sizeof(msg), sig[i], (size_t)len[i]),
+              0);
+    for (int j = 0; j < i; j++) {
+      CHECK(len[j] != len[i] || memcmp(sig[j], sig[i], (size_t)len[i]) != 0);
+    }
+  }
+  /* Too small a buffer: refused, and the nonce is kept for the next call. */
+  aq_pem_signer_prepare(s);
+  CHECK_INT(aq_pem_signer_sign(s, scheme, sig[0], 10, msg, sizeof(msg)), AQ_ERR_BUFFER_TOO_SMALL);
+  CHECK(aq_ecdsa_pre_ready(&s->pre));
+  len[0] = aq_pem_signer_sign(s, scheme, sig[0], sizeof(sig[0]), msg, sizeof(msg));
+  REQUIRE(len[0] > 0);
+  CHECK_INT(aq_sig_verify_spki(scheme, spki, spkilen, msg, sizeof(msg), sig[0], (size_t)len[0]),
+            0);
+  /* Nothing prepared: the ordinary path. */
+  len[1] = aq_pem_signer_sign(s, scheme, sig[1], sizeof(sig[1]), msg, sizeof(msg));
+  REQUIRE(len[1] > 0);
+  CHECK_INT(aq_sig_verify_spki(scheme, spki, spkilen, msg, sizeof(msg), sig[1], (size_t)len[1]),
+            0);
+}
+
 /* Sign with an aq_pem_signer, verify through the SPKI, then the negatives. */
 static void sign_verify_cases(EVP_PKEY *k, uint16_t scheme, aq_key_type type) {
   size_t pemlen, spkilen;
@@ -577,6 +689,14 @@ static void sign_verify_cases(EVP_PKEY *k, uint16_t scheme, aq_key_type type) {
     }
   }
   CHECK_INT(aq_pem_signer_sign(&s, scheme, sig, 10, msg, sizeof(msg)), AQ_ERR_BUFFER_TOO_SMALL);
+  cache_cases(&s, scheme, spki, spkilen);
+  if (type == AQ_KEY_ECDSA_P256 || type == AQ_KEY_ECDSA_P384) {
+    prepared_cases(&s, scheme, spki, spkilen);
+  } else {
+    aq_pem_signer_prepare(&s); /* nothing to prepare */
+    CHECK(!aq_ecdsa_pre_ready(&s.pre));
+  }
+  aq_pem_signer_prepare(NULL);
   aq_pem_signer_free(&s);
   CHECK(s.pkey == NULL);
   free(pem);
