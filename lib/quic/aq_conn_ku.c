@@ -187,13 +187,19 @@ static void on_current_rx(aq_conn *conn, uint64_t pn, aq_tstamp ts) {
   ku->gen_rx[gen_slot(conn->key_updates)]++;
 }
 
-/** Open a 1-RTT payload with an AEAD other than the current one (header protection is shared). */
-static aq_ssize open_with(aq_conn *conn, const aq_aead *a, const uint8_t *iv, uint8_t *p,
-                          size_t pktlen, size_t hdrlen, uint64_t pn) {
+/**
+ * Open a 1-RTT payload with an AEAD other than the current one (header
+ * protection is shared).  The view's AEAD goes back to a: its opening
+ * context may have been made by this first use.
+ */
+static aq_ssize open_with(aq_conn *conn, aq_aead *a, const uint8_t *iv, uint8_t *p, size_t pktlen,
+                          size_t hdrlen, uint64_t pn) {
   aq_pprot view = conn->sp[AQ_PN_SPACE_APP].rx;
   view.aead = *a;
   memcpy(view.iv, iv, AQ_AEAD_NONCE_LEN);
   aq_ssize n = aq_pprot_open(&view, p, pktlen, hdrlen, pn);
+  *a = view.aead;
+  aq_memzero(&view.aead, sizeof(view.aead));
   aq_memzero(view.iv, sizeof(view.iv));
   return n;
 }

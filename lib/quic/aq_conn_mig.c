@@ -105,7 +105,7 @@ aq_ssize aq_mig_write(aq_conn *conn, aq_path *path, uint8_t *buf, size_t cap, aq
     cap = (size_t)conn->peer_tp.max_udp_payload_size;
   }
   const aq_rtb *rtb = &conn->recov.sp[AQ_PN_SPACE_APP];
-  if (cap < 1200 || rtb->len >= rtb->cap) {
+  if (cap < 1200 || aq_rtb_full(rtb)) {
     return 0;
   }
   uint32_t mi = aq_conn_tx_meta_alloc(conn);

@@ -424,7 +424,7 @@ aq_ssize aq_conn_tx_build(aq_conn *conn, uint8_t *buf, size_t cap, aq_tstamp ts)
       break;
     }
     const aq_rtb *rtb = &conn->recov.sp[sp];
-    if (rtb->len >= rtb->cap) {
+    if (aq_rtb_full(rtb)) {
       continue; /* too many packets outstanding: wait for ACKs */
     }
     uint32_t mi = meta_alloc(conn);
@@ -628,7 +628,7 @@ aq_ssize aq_conn_tx_path_response(aq_conn *conn, unsigned path_idx, uint8_t *buf
     cap = (size_t)conn->peer_tp.max_udp_payload_size;
   }
   const aq_rtb *rtb = &conn->recov.sp[AQ_PN_SPACE_APP];
-  if (target < 64 || cap < target || rtb->len >= rtb->cap) {
+  if (target < 64 || cap < target || aq_rtb_full(rtb)) {
     cp->response_pending = 0; /* dropped: the peer challenges again */
     return 0;
   }

@@ -49,7 +49,7 @@ static void rtb_reap(aq_rtb *b, aq_tstamp keep_after) {
   while (b->len > 0) {
     const aq_sent_pkt *p = rtb_at(b, 0);
     if ((p->flags & TOMB) == 0 || ((p->flags & TOMB) == AQ_SENT_LOST &&
-                                   p->sent_ts > keep_after && b->len < b->cap / 2)) {
+                                   p->sent_ts > keep_after && b->len < b->max_cap / 2)) {
       break;
     }
     b->head = (b->head + 1) % b->cap;
@@ -67,6 +67,23 @@ static void rtb_compact(aq_rtb *b) {
     }
   }
   b->len = w;
+}
+
+/* Double the ring (up to max_cap), keeping the records in order from index 0. */
+static int rtb_grow(aq_rtb *b, const aq_mem *mem) {
+  size_t ncap = b->cap * 2 < b->max_cap ? b->cap * 2 : b->max_cap;
+  aq_sent_pkt *ring = aq_mem_malloc(mem, ncap * sizeof(aq_sent_pkt));
+  if (ring == NULL) {
+    return AQ_ERR_NOMEM;
+  }
+  for (size_t i = 0; i < b->len; i++) {
+    ring[i] = *rtb_at(b, i);
+  }
+  aq_mem_free(mem, b->ring);
+  b->ring = ring;
+  b->cap = ncap;
+  b->head = 0;
+  return 0;
 }
 
 /* v << n, saturating at UINT64_MAX. */
@@ -90,11 +107,13 @@ int aq_recov_init(aq_recov *r, const aq_mem *mem, const size_t cap[AQ_PN_SPACE_C
     if (cap[s] < 4) {
       goto fail;
     }
-    b->ring = aq_mem_calloc(mem, cap[s], sizeof(aq_sent_pkt));
+    /* Most connections are short: the ring starts small and grows (rtb_grow). */
+    b->cap = cap[s] < AQ_RTB_FIRST_CAP ? cap[s] : AQ_RTB_FIRST_CAP;
+    b->max_cap = cap[s];
+    b->ring = aq_mem_calloc(mem, b->cap, sizeof(aq_sent_pkt));
     if (b->ring == NULL) {
       goto fail;
     }
-    b->cap = cap[s];
     b->loss_time = AQ_TSTAMP_NEVER;
   }
   r->mem = mem;
@@ -232,7 +251,12 @@ int aq_recov_on_sent(aq_recov *r, unsigned space, uint64_t pn, uint32_t size, un
   if (b->discarded || pn != b->next_pn) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  if (b->len == b->cap) {
+  if (b->len == b->cap && b->cap < b->max_cap) {
+    int rc = rtb_grow(b, r->mem);
+    if (rc != 0) {
+      return rc;
+    }
+  } else if (b->len == b->cap) {
     rtb_compact(b);
     if (b->len == b->cap) {
       return AQ_ERR_LIMIT;

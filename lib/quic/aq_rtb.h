@@ -98,6 +98,7 @@ typedef int (*aq_rtb_pkt_cb)(void *user_data, unsigned space, const aq_sent_pkt 
 typedef struct aq_rtb {
   aq_sent_pkt *ring;
   size_t cap, head, len; /* len records from head, packet numbers ascending */
+  size_t max_cap;        /* the ring doubles from AQ_RTB_FIRST_CAP up to this */
   uint64_t next_pn;
   uint64_t largest_acked;
   int has_largest_acked;
@@ -110,6 +111,14 @@ typedef struct aq_rtb {
   uint64_t peer_ect0, peer_ect1, peer_ce; /* ECN counts the peer last reported */
   int discarded;
 } aq_rtb;
+
+/* Records a ring starts with: a handshake needs a few; a transfer grows it. */
+#define AQ_RTB_FIRST_CAP 32u
+
+/** Non-zero when b holds as many records as it ever may (sending in its space must wait). */
+static inline int aq_rtb_full(const aq_rtb *b) {
+  return b->len >= b->max_cap;
+}
 
 /** An ACK frame as numbers (from the frame codec). */
 typedef struct aq_ack_in {

@@ -358,6 +358,82 @@ AQ_TEST(rtb_ring_full_and_compaction) {
   aq_recov_free(&f.r);
 }
 
+/*
+ * The ring starts at AQ_RTB_FIRST_CAP records and doubles up to the cap,
+ * also when its records wrap around the end; the order of packet numbers
+ * survives (acknowledgements and losses come back right); past the cap
+ * AQ_ERR_LIMIT; an allocation failure while growing leaves it intact.
+ */
+AQ_TEST(rtb_ring_grows) {
+  fixture f;
+  REQUIRE(fx_init(&f, 1, 100) == 0);
+  aq_rtb *b = &f.r.sp[AQ_PN_SPACE_APP];
+  CHECK_INT(b->cap, AQ_RTB_FIRST_CAP);
+  CHECK_INT(b->max_cap, 100);
+  for (int i = 0; i < 20; i++) {
+    send_pkt(&f, AQ_PN_SPACE_APP, (aq_tstamp)i);
+  }
+  /* Acknowledge 0..9: the head moves, so the next records wrap the ring. */
+  aq_range rg = {0, 10};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg, 1, 0, 30) == 0);
+  CHECK_INT(f.log.n, 10);
+  CHECK(b->head != 0);
+  for (int i = 20; i < 110; i++) {
+    send_pkt(&f, AQ_PN_SPACE_APP, (aq_tstamp)(40 + i));
+  }
+  CHECK_INT(b->cap, 100);
+  CHECK_INT(b->len, 100);
+  CHECK(aq_rtb_full(b));
+  CHECK_INT(aq_recov_on_sent(&f.r, AQ_PN_SPACE_APP, 110, 1200, AQ_SENT_IN_FLIGHT, 1110, 200),
+            AQ_ERR_LIMIT);
+  for (size_t i = 1; i < b->len; i++) {
+    CHECK(b->ring[(b->head + i) % b->cap].pn == b->ring[(b->head + i - 1) % b->cap].pn + 1);
+  }
+  /* Acknowledge 13..29: 10, 11 and 12 are lost by the packet threshold, in order. */
+  f.log.n = 0;
+  aq_range rg2 = {13, 30};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg2, 1, 0, 300) == 0);
+  unsigned lost = 0;
+  for (unsigned i = 0; i < f.log.n && i < 64; i++) {
+    if (f.log.ev[i] == AQ_RTB_LOST) {
+      CHECK_INT(f.log.pn[i], 10 + lost);
+      lost++;
+    }
+  }
+  CHECK_INT(lost, 3);
+  CHECK_INT(f.log.n, 20);
+  aq_range rg3 = {30, 110};
+  REQUIRE(ack(&f, AQ_PN_SPACE_APP, &rg3, 1, 0, 310) == 0);
+  CHECK_INT(aq_recov_bytes_in_flight(&f.r), 0);
+  aq_recov_free(&f.r);
+
+  /* No memory for the bigger ring: AQ_ERR_NOMEM, records kept, the next try works. */
+  aq_test_failmem fm;
+  aq_test_failmem_init(&fm, 3); /* the three first rings succeed, the growth fails */
+  aq_recov r;
+  aq_cc cc;
+  aq_cc_init(&cc, &aq_cc_newreno, 1200);
+  ev_log lg;
+  memset(&lg, 0, sizeof(lg));
+  lg.fail_at = -1;
+  size_t caps[3] = {8, 8, 64};
+  REQUIRE(aq_recov_init(&r, &fm.mem, caps, 0, &cc, log_cb, &lg) == 0);
+  for (uint64_t pn = 0; pn < AQ_RTB_FIRST_CAP; pn++) {
+    CHECK_INT(aq_recov_on_sent(&r, AQ_PN_SPACE_APP, pn, 100, AQ_SENT_IN_FLIGHT, pn + 1000, 1), 0);
+  }
+  CHECK_INT(aq_recov_on_sent(&r, AQ_PN_SPACE_APP, AQ_RTB_FIRST_CAP, 100, AQ_SENT_IN_FLIGHT,
+                             AQ_RTB_FIRST_CAP + 1000, 2),
+            AQ_ERR_NOMEM);
+  CHECK_INT(r.sp[AQ_PN_SPACE_APP].len, AQ_RTB_FIRST_CAP);
+  fm.fail_at = -1;
+  CHECK_INT(aq_recov_on_sent(&r, AQ_PN_SPACE_APP, AQ_RTB_FIRST_CAP, 100, AQ_SENT_IN_FLIGHT,
+                             AQ_RTB_FIRST_CAP + 1000, 3),
+            0);
+  CHECK_INT(r.sp[AQ_PN_SPACE_APP].cap, 64);
+  aq_recov_free(&r);
+  CHECK_INT(fm.live, 0);
+}
+
 AQ_TEST(rtb_callback_failure) {
   fixture f;
   REQUIRE(fx_init(&f, 1, 16) == 0);
