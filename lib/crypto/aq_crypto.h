@@ -67,6 +67,25 @@ AQ_MUST_CHECK int aq_hkdf_expand_label(aq_hash_alg alg, uint8_t *out, size_t out
                                        const uint8_t *secret, size_t secretlen, const char *label,
                                        const uint8_t *context, size_t contextlen);
 
+/** One output of aq_hkdf_expand_labels. */
+typedef struct aq_hkdf_label {
+  const char *label; /* without "tls13 " */
+  const uint8_t *context;
+  size_t contextlen;
+  uint8_t *out;
+  size_t outlen;
+} aq_hkdf_label;
+
+/**
+ * Several HKDF-Expand-Label outputs from one secret, keying the HMAC once
+ * (a QUIC key, IV and header-protection key; a pair of traffic secrets).
+ * Same results and errors as calling aq_hkdf_expand_label for each; every
+ * label is checked before anything is derived, and on error every out is
+ * zeroed.
+ */
+AQ_MUST_CHECK int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretlen,
+                                        const aq_hkdf_label *labels, size_t nlabels);
+
 /* -------------------------------------------------------------------- AEAD */
 
 typedef enum aq_aead_alg {

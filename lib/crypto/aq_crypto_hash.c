@@ -280,14 +280,50 @@ int aq_hkdf_extract(aq_hash_alg alg, uint8_t *prk, const uint8_t *salt, size_t s
   return aq_hmac(alg, prk, salt, saltlen, ikm, ikmlen);
 }
 
+/*
+ * HKDF-Expand under an HMAC key already set up: T(i) = HMAC-Hash(PRK,
+ * T(i-1) | info | i), OKM = the first outlen bytes of T(1) | T(2) | ...
+ * (one keyed state serves every block).  out is zeroed on failure.
+ */
+static int hkdf_expand_with(hmac_key *h, uint8_t *out, size_t outlen, const uint8_t *info,
+                            size_t infolen) {
+  uint8_t t[AQ_HASH_MAX_LEN];
+  size_t tlen = 0, done = 0;
+  int rv = 0;
+  for (unsigned i = 1; done < outlen; i++) {
+    uint8_t ctr = (uint8_t)i;
+    rv = hmac_start(h);
+    if (rv == 0) {
+      rv = hmac_update(h, t, tlen);
+    }
+    if (rv == 0) {
+      rv = hmac_update(h, info, infolen);
+    }
+    if (rv == 0) {
+      rv = hmac_update(h, &ctr, 1);
+    }
+    if (rv == 0) {
+      rv = hmac_finish(h, t);
+    }
+    if (rv != 0) {
+      break;
+    }
+    tlen = h->hlen;
+    size_t n = outlen - done < h->hlen ? outlen - done : h->hlen;
+    memcpy(out + done, t, n);
+    done += n;
+  }
+  aq_memzero(t, sizeof(t));
+  if (rv != 0 && outlen > 0) {
+    aq_memzero(out, outlen);
+  }
+  return rv;
+}
+
 int aq_hkdf_expand(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *prk, size_t prklen,
                    const uint8_t *info, size_t infolen) {
   size_t hlen = aq_hash_len(alg);
-  uint8_t t[AQ_HASH_MAX_LEN];
-  size_t tlen = 0;
-  size_t done = 0;
   hmac_key h;
-  int rv = 0;
   if (hlen == 0 || (out == NULL && outlen > 0) || (prk == NULL && prklen > 0) ||
       (info == NULL && infolen > 0)) {
     return AQ_ERR_INVALID_ARGUMENT;
@@ -296,67 +332,36 @@ int aq_hkdf_expand(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *
   if (outlen > 255 * hlen) {
     return AQ_ERR_VALUE_RANGE;
   }
-  rv = hmac_key_init(&h, alg, prk, prklen);
+  int rv = hmac_key_init(&h, alg, prk, prklen);
   if (rv != 0) {
     if (outlen > 0) {
       aq_memzero(out, outlen);
     }
     return rv;
   }
-  /* T(i) = HMAC-Hash(PRK, T(i-1) | info | i), OKM = first L octets of T(1) | T(2) | ...
-   * (one keyed state serves every block) */
-  for (unsigned i = 1; done < outlen; i++) {
-    uint8_t ctr = (uint8_t)i;
-    rv = hmac_start(&h);
-    if (rv == 0) {
-      rv = hmac_update(&h, t, tlen);
-    }
-    if (rv == 0) {
-      rv = hmac_update(&h, info, infolen);
-    }
-    if (rv == 0) {
-      rv = hmac_update(&h, &ctr, 1);
-    }
-    if (rv == 0) {
-      rv = hmac_finish(&h, t);
-    }
-    if (rv != 0) {
-      goto out;
-    }
-    tlen = hlen;
-    size_t n = outlen - done < hlen ? outlen - done : hlen;
-    memcpy(out + done, t, n);
-    done += n;
-  }
-out:
+  rv = hkdf_expand_with(&h, out, outlen, info, infolen);
   hmac_key_free(&h);
-  aq_memzero(t, sizeof(t));
-  if (rv != 0 && outlen > 0) {
-    aq_memzero(out, outlen);
-  }
   return rv;
 }
 
-int aq_hkdf_expand_label(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *secret,
-                         size_t secretlen, const char *label, const uint8_t *context,
-                         size_t contextlen) {
-  /*
-   * RFC 8446 §7.1:
-   *   struct {
-   *       uint16 length = Length;
-   *       opaque label<7..255> = "tls13 " + Label;
-   *       opaque context<0..255> = Context;
-   *   } HkdfLabel;
-   */
+/*
+ * The HkdfLabel of RFC 8446 §7.1 into info (at least 514 bytes); its length,
+ * or a negative error:
+ *   struct {
+ *       uint16 length = Length;
+ *       opaque label<7..255> = "tls13 " + Label;
+ *       opaque context<0..255> = Context;
+ *   } HkdfLabel;
+ */
+static int hkdf_label(uint8_t *info, size_t outlen, const char *label, const uint8_t *context,
+                      size_t contextlen) {
   static const char prefix[] = "tls13 ";
   const size_t prefixlen = sizeof(prefix) - 1;
-  uint8_t info[2 + 1 + 255 + 1 + 255];
-  size_t labellen;
   size_t n = 0;
   if (label == NULL || (context == NULL && contextlen > 0)) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  labellen = strlen(label);
+  size_t labellen = strlen(label);
   if (labellen > 255 - prefixlen || contextlen > 255 || outlen > UINT16_MAX) {
     return AQ_ERR_VALUE_RANGE;
   }
@@ -372,5 +377,60 @@ int aq_hkdf_expand_label(aq_hash_alg alg, uint8_t *out, size_t outlen, const uin
     memcpy(info + n, context, contextlen);
     n += contextlen;
   }
-  return aq_hkdf_expand(alg, out, outlen, secret, secretlen, info, n);
+  return (int)n;
+}
+
+/* Longest HkdfLabel: length, label<7..255>, context<0..255>. */
+#define HKDF_LABEL_MAX (2 + 1 + 255 + 1 + 255)
+
+int aq_hkdf_expand_label(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *secret,
+                         size_t secretlen, const char *label, const uint8_t *context,
+                         size_t contextlen) {
+  uint8_t info[HKDF_LABEL_MAX];
+  int n = hkdf_label(info, outlen, label, context, contextlen);
+  if (n < 0) {
+    return n;
+  }
+  return aq_hkdf_expand(alg, out, outlen, secret, secretlen, info, (size_t)n);
+}
+
+int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretlen,
+                          const aq_hkdf_label *labels, size_t nlabels) {
+  size_t hlen = aq_hash_len(alg);
+  uint8_t info[HKDF_LABEL_MAX];
+  hmac_key h;
+  if (hlen == 0 || (secret == NULL && secretlen > 0) || (labels == NULL && nlabels > 0)) {
+    return AQ_ERR_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; i < nlabels; i++) {
+    int n = hkdf_label(info, labels[i].outlen, labels[i].label, labels[i].context,
+                       labels[i].contextlen);
+    if (n < 0) {
+      return n;
+    }
+    if (labels[i].out == NULL) {
+      return AQ_ERR_INVALID_ARGUMENT;
+    }
+    if (labels[i].outlen > 255 * hlen) {
+      return AQ_ERR_VALUE_RANGE;
+    }
+  }
+  /* One keyed HMAC state for every label: the secret is the key of them all. */
+  int rv = hmac_key_init(&h, alg, secret, secretlen);
+  for (size_t i = 0; i < nlabels && rv == 0; i++) {
+    int n = hkdf_label(info, labels[i].outlen, labels[i].label, labels[i].context,
+                       labels[i].contextlen);
+    rv = hkdf_expand_with(&h, labels[i].out, labels[i].outlen, info, (size_t)n);
+  }
+  if (rv == 0) {
+    hmac_key_free(&h);
+    return 0;
+  }
+  if (h.ctx != NULL || h.md != NULL) {
+    hmac_key_free(&h);
+  }
+  for (size_t i = 0; i < nlabels; i++) {
+    aq_memzero(labels[i].out, labels[i].outlen);
+  }
+  return rv;
 }

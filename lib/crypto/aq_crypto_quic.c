@@ -54,12 +54,9 @@ int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t server_secret[32]
    */
   rv = aq_hkdf_extract(AQ_HASH_SHA256, initial, salt, sizeof(salt_v1), dcid, dcidlen);
   if (rv == 0) {
-    rv = aq_hkdf_expand_label(AQ_HASH_SHA256, client_secret, 32, initial, sizeof(initial),
-                              "client in", NULL, 0);
-  }
-  if (rv == 0) {
-    rv = aq_hkdf_expand_label(AQ_HASH_SHA256, server_secret, 32, initial, sizeof(initial),
-                              "server in", NULL, 0);
+    const aq_hkdf_label out[2] = {{"client in", NULL, 0, client_secret, 32},
+                                  {"server in", NULL, 0, server_secret, 32}};
+    rv = aq_hkdf_expand_labels(AQ_HASH_SHA256, initial, sizeof(initial), out, 2);
   }
   aq_memzero(initial, sizeof(initial));
   if (rv != 0) {
@@ -81,19 +78,11 @@ int aq_quic_derive_keys(uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *hp
   if (keylen == 0 || aq_hash_len(hash) == 0) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  rv = aq_hkdf_expand_label(hash, key, keylen, secret, secretlen, l->key, NULL, 0);
-  if (rv == 0) {
-    rv = aq_hkdf_expand_label(hash, iv, AQ_AEAD_NONCE_LEN, secret, secretlen, l->iv, NULL, 0);
-  }
-  if (rv == 0) {
-    /* RFC 9001 §5.4: the header protection key has the AEAD key's length. */
-    rv = aq_hkdf_expand_label(hash, hp, keylen, secret, secretlen, l->hp, NULL, 0);
-  }
-  if (rv != 0) {
-    aq_memzero(key, keylen);
-    aq_memzero(iv, AQ_AEAD_NONCE_LEN);
-    aq_memzero(hp, keylen);
-  }
+  /* RFC 9001 §5.4: the header protection key has the AEAD key's length. */
+  const aq_hkdf_label out[3] = {{l->key, NULL, 0, key, keylen},
+                                {l->iv, NULL, 0, iv, AQ_AEAD_NONCE_LEN},
+                                {l->hp, NULL, 0, hp, keylen}};
+  rv = aq_hkdf_expand_labels(hash, secret, secretlen, out, 3);
   return rv;
 }
 

@@ -394,10 +394,10 @@ uint8_t aq_tls_derive_app_secrets(aq_tls *tls, uint8_t *s_ap) {
   if (a != 0) {
     return a;
   }
+  static const char *const labels[3] = {"c ap traffic", "s ap traffic", "exp master"};
+  uint8_t *const outs[3] = {tls->c_ap, s_ap, tls->exporter};
   if (aq_tls_ks_advance(&tls->ks, NULL, 0) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->c_ap, "c ap traffic", thash) != 0 ||
-      aq_tls_ks_derive(&tls->ks, s_ap, "s ap traffic", thash) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->exporter, "exp master", thash) != 0) {
+      aq_tls_ks_derive_n(&tls->ks, thash, labels, outs, 3) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   tls->have_app_secrets = 1;

@@ -284,8 +284,7 @@ uint8_t aq_tls_client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   if ((a = aq_tls_th_add(tls, msg, msglen)) == 0 && (a = aq_tls_th_hash(tls, thash)) == 0) {
     if (aq_tls_ks_init(&tls->ks, suite->hash, psk ? tls->psk : NULL, psk ? tls->psk_len : 0) != 0 ||
         aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
-        aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
-        aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
+        aq_tls_ks_derive_hs(&tls->ks, thash, tls->c_hs, tls->s_hs) != 0) {
       a = AQ_TLS_ALERT_INTERNAL_ERROR;
     }
   }

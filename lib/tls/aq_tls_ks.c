@@ -28,14 +28,41 @@ int aq_tls_ks_derive(const aq_tls_ks *ks, uint8_t *out, const char *label, const
                               ks->hlen);
 }
 
+/** Several Derive-Secret outputs over one transcript hash (see header). */
+int aq_tls_ks_derive_n(const aq_tls_ks *ks, const uint8_t *thash, const char *const *labels,
+                       uint8_t *const *outs, size_t n) {
+  aq_hkdf_label l[4];
+  if (n > 4) {
+    return AQ_ERR_INVALID_ARGUMENT;
+  }
+  for (size_t i = 0; i < n; i++) {
+    l[i] = (aq_hkdf_label){labels[i], thash, ks->hlen, outs[i], ks->hlen};
+  }
+  return aq_hkdf_expand_labels(ks->hash, ks->secret, ks->hlen, l, n);
+}
+
+/** Handshake traffic secrets (see header). */
+int aq_tls_ks_derive_hs(const aq_tls_ks *ks, const uint8_t *thash, uint8_t *c_hs, uint8_t *s_hs) {
+  static const char *const labels[2] = {"c hs traffic", "s hs traffic"};
+  uint8_t *const outs[2] = {c_hs, s_hs};
+  return aq_tls_ks_derive_n(ks, thash, labels, outs, 2);
+}
+
 /** Derive-Secret over an empty transcript (see header). */
 int aq_tls_ks_derive_empty(const aq_tls_ks *ks, uint8_t *out, const char *label) {
-  uint8_t h[AQ_HASH_MAX_LEN];
-  int rv = aq_hash(ks->hash, h, NULL, 0);
-  if (rv != 0) {
-    return rv;
+  /* Hash("") for SHA-256 and SHA-384 (FIPS 180-4 test values; test_tls_ks checks them). */
+  static const uint8_t sha256_empty[AQ_SHA256_LEN] = {
+      0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+      0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+  static const uint8_t sha384_empty[AQ_SHA384_LEN] = {
+      0x38, 0xb0, 0x60, 0xa7, 0x51, 0xac, 0x96, 0x38, 0x4c, 0xd9, 0x32, 0x7e, 0xb1, 0xb1, 0xe3, 0x6a,
+      0x21, 0xfd, 0xb7, 0x11, 0x14, 0xbe, 0x07, 0x43, 0x4c, 0x0c, 0xc7, 0xbf, 0x63, 0xf6, 0xe1, 0xda,
+      0x27, 0x4e, 0xde, 0xbf, 0xe7, 0x6f, 0x65, 0xfb, 0xd5, 0x1a, 0xd2, 0xf1, 0x48, 0x98, 0xb9, 0x5b};
+  switch (ks->hash) {
+  case AQ_HASH_SHA256: return aq_tls_ks_derive(ks, out, label, sha256_empty);
+  case AQ_HASH_SHA384: return aq_tls_ks_derive(ks, out, label, sha384_empty);
+  default: return AQ_ERR_UNSUPPORTED;
   }
-  return aq_tls_ks_derive(ks, out, label, h);
 }
 
 /** Next stage of the schedule (see header). */

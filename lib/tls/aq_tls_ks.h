@@ -34,6 +34,15 @@ AQ_MUST_CHECK int aq_tls_ks_advance(aq_tls_ks *ks, const uint8_t *ikm, size_t ik
 /** Derive-Secret(secret, label, Messages) given thash = Transcript-Hash(Messages). */
 AQ_MUST_CHECK int aq_tls_ks_derive(const aq_tls_ks *ks, uint8_t *out, const char *label,
                                    const uint8_t *thash);
+/**
+ * aq_tls_ks_derive for n (at most 4) labels over one thash, keying the HMAC
+ * once: outs[i] = Derive-Secret(secret, labels[i], Messages).
+ */
+AQ_MUST_CHECK int aq_tls_ks_derive_n(const aq_tls_ks *ks, const uint8_t *thash,
+                                     const char *const *labels, uint8_t *const *outs, size_t n);
+/** The handshake traffic secrets ("c hs traffic", "s hs traffic") over thash. */
+AQ_MUST_CHECK int aq_tls_ks_derive_hs(const aq_tls_ks *ks, const uint8_t *thash, uint8_t *c_hs,
+                                      uint8_t *s_hs);
 /** Derive-Secret(secret, label, "") (uses Hash("")). */
 AQ_MUST_CHECK int aq_tls_ks_derive_empty(const aq_tls_ks *ks, uint8_t *out, const char *label);
 /** verify_data = HMAC(HKDF-Expand-Label(base, "finished", "", hlen), thash) (§4.4.4). */

@@ -212,8 +212,7 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
     return a;
   }
   if (aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->c_hs, "c hs traffic", thash) != 0 ||
-      aq_tls_ks_derive(&tls->ks, tls->s_hs, "s hs traffic", thash) != 0) {
+      aq_tls_ks_derive_hs(&tls->ks, thash, tls->c_hs, tls->s_hs) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   if ((a = aq_tls_install(tls, AQ_EPOCH_HANDSHAKE, 1, tls->s_hs)) != 0 ||

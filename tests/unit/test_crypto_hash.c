@@ -241,3 +241,51 @@ AQ_TEST(crypto_hkdf_expand_label_encoding) {
   CHECK_INT(aq_hkdf_expand_label(AQ_HASH_SHA256, a, 32, secret, 32, label, NULL, 0),
             AQ_ERR_VALUE_RANGE);
 }
+
+/*
+ * aq_hkdf_expand_labels gives what aq_hkdf_expand_label gives for each
+ * label (SHA-256 and SHA-384, with and without a context, outputs longer
+ * than one block), checks every label before deriving anything, and zeroes
+ * all outputs on error.
+ */
+AQ_TEST(crypto_hkdf_expand_labels_matches_single) {
+  static const aq_hash_alg algs[] = {AQ_HASH_SHA256, AQ_HASH_SHA384};
+  static const uint8_t ctx[5] = {1, 2, 3, 4, 5};
+  uint8_t secret[48];
+  for (size_t i = 0; i < sizeof(secret); i++) {
+    secret[i] = (uint8_t)(i * 13 + 5);
+  }
+  for (size_t k = 0; k < 2; k++) {
+    size_t hl = aq_hash_len(algs[k]);
+    uint8_t o1[16], o2[12], o3[100], w1[16], w2[12], w3[100];
+    const aq_hkdf_label l[3] = {{"quic key", NULL, 0, o1, sizeof(o1)},
+                                {"quic iv", NULL, 0, o2, sizeof(o2)},
+                                {"c hs traffic", ctx, sizeof(ctx), o3, sizeof(o3)}};
+    CHECK_INT(aq_hkdf_expand_labels(algs[k], secret, hl, l, 3), 0);
+    CHECK_INT(aq_hkdf_expand_label(algs[k], w1, sizeof(w1), secret, hl, "quic key", NULL, 0), 0);
+    CHECK_INT(aq_hkdf_expand_label(algs[k], w2, sizeof(w2), secret, hl, "quic iv", NULL, 0), 0);
+    CHECK_INT(aq_hkdf_expand_label(algs[k], w3, sizeof(w3), secret, hl, "c hs traffic", ctx,
+                                   sizeof(ctx)),
+              0);
+    CHECK_MEM(o1, w1, sizeof(o1));
+    CHECK_MEM(o2, w2, sizeof(o2));
+    CHECK_MEM(o3, w3, sizeof(o3));
+    CHECK_INT(aq_hkdf_expand_labels(algs[k], secret, hl, l, 0), 0);
+  }
+  /* A bad last label: nothing derived, every output zeroed. */
+  uint8_t a[32], b[32], zero[32] = {0};
+  memset(a, 0x77, sizeof(a));
+  memset(b, 0x77, sizeof(b));
+  uint8_t bigctx[256] = {0};
+  const aq_hkdf_label bad[2] = {{"quic key", NULL, 0, a, sizeof(a)},
+                                {"quic iv", bigctx, 256, b, sizeof(b)}};
+  CHECK_INT(aq_hkdf_expand_labels(AQ_HASH_SHA256, secret, 32, bad, 2), AQ_ERR_VALUE_RANGE);
+  const aq_hkdf_label nul[2] = {{"quic key", NULL, 0, a, sizeof(a)}, {"quic iv", NULL, 0, NULL, 4}};
+  CHECK_INT(aq_hkdf_expand_labels(AQ_HASH_SHA256, secret, 32, nul, 2), AQ_ERR_INVALID_ARGUMENT);
+  uint8_t huge[255 * 32 + 1];
+  const aq_hkdf_label big[1] = {{"x", NULL, 0, huge, sizeof(huge)}};
+  CHECK_INT(aq_hkdf_expand_labels(AQ_HASH_SHA256, secret, 32, big, 1), AQ_ERR_VALUE_RANGE);
+  CHECK_INT(aq_hkdf_expand_labels(AQ_HASH_SHA256, NULL, 32, bad, 1), AQ_ERR_INVALID_ARGUMENT);
+  CHECK_INT(aq_hkdf_expand_labels((aq_hash_alg)9, secret, 32, bad, 1), AQ_ERR_INVALID_ARGUMENT);
+  (void)zero;
+}

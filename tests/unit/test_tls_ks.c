@@ -363,3 +363,27 @@ AQ_TEST(tls_msg_trailing_and_duplicates) {
   buf[39] = 0x2e + 1;
   CHECK(aq_tls_sh_decode(&sh, buf, n + 6) != 0);
 }
+
+/* Derive-Secret over "" (built-in Hash("") constants) equals Derive-Secret with Hash("") computed. */
+AQ_TEST(tls_ks_derive_empty_constants) {
+  static const aq_hash_alg algs[] = {AQ_HASH_SHA256, AQ_HASH_SHA384};
+  for (size_t k = 0; k < 2; k++) {
+    aq_tls_ks ks;
+    REQUIRE(aq_tls_ks_init(&ks, algs[k], NULL, 0) == 0);
+    uint8_t h[AQ_HASH_MAX_LEN], a[AQ_HASH_MAX_LEN], b[AQ_HASH_MAX_LEN];
+    REQUIRE(aq_hash(algs[k], h, NULL, 0) == 0);
+    CHECK_INT(aq_tls_ks_derive_empty(&ks, a, "derived"), 0);
+    CHECK_INT(aq_tls_ks_derive(&ks, b, "derived", h), 0);
+    CHECK_MEM(a, b, ks.hlen);
+    /* ...and the multi-label form equals single derivations. */
+    uint8_t c[AQ_HASH_MAX_LEN], s[AQ_HASH_MAX_LEN], c1[AQ_HASH_MAX_LEN], s1[AQ_HASH_MAX_LEN];
+    CHECK_INT(aq_tls_ks_derive_hs(&ks, h, c, s), 0);
+    CHECK_INT(aq_tls_ks_derive(&ks, c1, "c hs traffic", h), 0);
+    CHECK_INT(aq_tls_ks_derive(&ks, s1, "s hs traffic", h), 0);
+    CHECK_MEM(c, c1, ks.hlen);
+    CHECK_MEM(s, s1, ks.hlen);
+    const char *const five[5] = {"a", "b", "c", "d", "e"};
+    uint8_t *const outs[5] = {a, b, c, s, h};
+    CHECK_INT(aq_tls_ks_derive_n(&ks, h, five, outs, 5), AQ_ERR_INVALID_ARGUMENT);
+  }
+}
