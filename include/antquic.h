@@ -264,6 +264,9 @@ typedef struct aq_settings {
    * as quinn 0.9 expect; tickets and tokens are not yet bound to a version). */
   int enable_v2;
   uint32_t initial_version; /* client: version of its first Initial, AQ_QUIC_V1/V2 (0 = v1) */
+  /* OpenSSL algorithms fetched once (lib/crypto aq_crypto_algs), lent to every connection;
+   * NULL = the endpoint fetches its own (the usual case; it must outlive the endpoint). */
+  const struct aq_crypto_algs *crypto_algs;
 } aq_settings;
 
 /** Fill s with the defaults documented in aq_settings. */

@@ -14,6 +14,21 @@
 
 #include "antquic.h"
 
+/* ------------------------------------------------------- fetched algorithms */
+
+/**
+ * The hashes, AEADs and header-protection ciphers, fetched from OpenSSL
+ * once (OpenSSL 3.0 otherwise looks an algorithm up, under locks, each time
+ * a context is set up).  Immutable once made, so any number of connections
+ * and threads may share one.  Every function taking one accepts NULL and
+ * then looks the algorithm up itself, with the same results.
+ */
+typedef struct aq_crypto_algs aq_crypto_algs;
+
+/** Fetch everything; NULL without memory or when OpenSSL lacks an algorithm. */
+aq_crypto_algs *aq_crypto_algs_new(const aq_mem *mem);
+void aq_crypto_algs_free(aq_crypto_algs *a);
+
 /* ------------------------------------------------------------------ hashes */
 
 typedef enum aq_hash_alg {
@@ -48,12 +63,19 @@ void aq_hash_free(aq_hash_ctx *h);
 /** HMAC; out holds aq_hash_len(alg) bytes. */
 AQ_MUST_CHECK int aq_hmac(aq_hash_alg alg, uint8_t *out, const uint8_t *key, size_t keylen,
                           const uint8_t *data, size_t len);
+/** aq_hmac with the digest from algs (NULL: looked up). */
+AQ_MUST_CHECK int aq_hmac_a(const aq_crypto_algs *algs, aq_hash_alg alg, uint8_t *out,
+                            const uint8_t *key, size_t keylen, const uint8_t *data, size_t len);
 
 /* -------------------------------------------------------------------- HKDF */
 
 /** HKDF-Extract (RFC 5869 §2.2); prk holds aq_hash_len(alg) bytes. */
 AQ_MUST_CHECK int aq_hkdf_extract(aq_hash_alg alg, uint8_t *prk, const uint8_t *salt,
                                   size_t saltlen, const uint8_t *ikm, size_t ikmlen);
+/** aq_hkdf_extract with the digest from algs (NULL: looked up). */
+AQ_MUST_CHECK int aq_hkdf_extract_a(const aq_crypto_algs *algs, aq_hash_alg alg, uint8_t *prk,
+                                    const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
+                                    size_t ikmlen);
 
 /** HKDF-Expand (RFC 5869 §2.3); outlen <= 255 * hash length, else AQ_ERR_VALUE_RANGE. */
 AQ_MUST_CHECK int aq_hkdf_expand(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *prk,
@@ -85,6 +107,10 @@ typedef struct aq_hkdf_label {
  */
 AQ_MUST_CHECK int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretlen,
                                         const aq_hkdf_label *labels, size_t nlabels);
+/** aq_hkdf_expand_labels with the digest from algs (NULL: looked up). */
+AQ_MUST_CHECK int aq_hkdf_expand_labels_a(const aq_crypto_algs *algs, aq_hash_alg alg,
+                                          const uint8_t *secret, size_t secretlen,
+                                          const aq_hkdf_label *labels, size_t nlabels);
 
 /* -------------------------------------------------------------------- AEAD */
 
@@ -110,6 +136,7 @@ size_t aq_aead_key_len(aq_aead_alg alg);
  */
 typedef struct aq_aead {
   aq_aead_alg alg;
+  const void *cipher; /* EVP_CIPHER lent by an aq_crypto_algs, or NULL (looked up) */
   void *enc; /* EVP_CIPHER_CTX, NULL until the first seal */
   void *dec; /* EVP_CIPHER_CTX, NULL until the first open */
   uint8_t key[AQ_AEAD_MAX_KEY_LEN]; /* for the contexts not yet made; zeroed by aq_aead_free */
@@ -121,6 +148,9 @@ typedef struct aq_aead {
  * seal/open as AQ_ERR_CRYPTO).
  */
 AQ_MUST_CHECK int aq_aead_init(aq_aead *a, aq_aead_alg alg, const uint8_t *key);
+/** aq_aead_init with the cipher from algs (NULL: looked up); algs must outlive a. */
+AQ_MUST_CHECK int aq_aead_init_a(aq_aead *a, const aq_crypto_algs *algs, aq_aead_alg alg,
+                                 const uint8_t *key);
 void aq_aead_free(aq_aead *a);
 
 /**
@@ -151,6 +181,9 @@ typedef struct aq_hp {
 
 /** Key header protection for the AEAD alg (AES-ECB or ChaCha20 per RFC 9001 §5.4.3-4). */
 AQ_MUST_CHECK int aq_hp_init(aq_hp *hp, aq_aead_alg alg, const uint8_t *key);
+/** aq_hp_init with the cipher from algs (NULL: looked up). */
+AQ_MUST_CHECK int aq_hp_init_a(aq_hp *hp, const aq_crypto_algs *algs, aq_aead_alg alg,
+                               const uint8_t *key);
 void aq_hp_free(aq_hp *hp);
 /** The 5-byte mask for a 16-byte sample (RFC 9001 §5.4.1). */
 AQ_MUST_CHECK int aq_hp_mask(aq_hp *hp, uint8_t mask[AQ_HP_MASK_LEN],
@@ -168,6 +201,9 @@ AQ_MUST_CHECK int aq_hp_mask(aq_hp *hp, uint8_t mask[AQ_HP_MASK_LEN],
  */
 AQ_MUST_CHECK int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t server_secret[32],
                                           const uint8_t *dcid, size_t dcidlen, uint32_t version);
+AQ_MUST_CHECK int aq_quic_initial_secrets_a(const aq_crypto_algs *algs,
+                                            uint8_t client_secret[32], uint8_t server_secret[32],
+                                            const uint8_t *dcid, size_t dcidlen, uint32_t version);
 
 /**
  * Packet protection key, IV and header-protection key from a traffic secret
@@ -177,10 +213,18 @@ AQ_MUST_CHECK int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t ser
 AQ_MUST_CHECK int aq_quic_derive_keys(uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *hp,
                                       aq_hash_alg hash, aq_aead_alg alg, const uint8_t *secret,
                                       size_t secretlen, uint32_t version);
+AQ_MUST_CHECK int aq_quic_derive_keys_a(const aq_crypto_algs *algs, uint8_t *key,
+                                        uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *hp,
+                                        aq_hash_alg hash, aq_aead_alg alg, const uint8_t *secret,
+                                        size_t secretlen, uint32_t version);
 
 /** Next-generation secret for a key update (RFC 9001 §6.1, label "quic ku"). */
 AQ_MUST_CHECK int aq_quic_next_secret(uint8_t *next, aq_hash_alg hash, const uint8_t *secret,
                                       size_t secretlen, uint32_t version);
+/* The _a forms take the digest from algs (NULL: looked up). */
+AQ_MUST_CHECK int aq_quic_next_secret_a(const aq_crypto_algs *algs, uint8_t *next,
+                                        aq_hash_alg hash, const uint8_t *secret, size_t secretlen,
+                                        uint32_t version);
 
 /**
  * Retry Integrity Tag (RFC 9001 §5.8, RFC 9369 §3.3.3 for v2): AES-128-GCM

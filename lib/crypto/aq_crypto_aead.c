@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "aq_crypto.h"
+#include "aq_crypto_int.h"
 #include "aq_ct.h"
 
 size_t aq_aead_key_len(aq_aead_alg alg) {
@@ -49,12 +50,20 @@ static EVP_CIPHER_CTX *aead_ctx_new(const EVP_CIPHER *cipher, const uint8_t *key
 }
 
 int aq_aead_init(aq_aead *a, aq_aead_alg alg, const uint8_t *key) {
+  return aq_aead_init_a(a, NULL, alg, key);
+}
+
+int aq_aead_init_a(aq_aead *a, const aq_crypto_algs *algs, aq_aead_alg alg, const uint8_t *key) {
   size_t keylen = aq_aead_key_len(alg);
   a->alg = alg;
+  a->cipher = NULL;
   a->enc = NULL;
   a->dec = NULL;
   if (keylen == 0 || key == NULL) {
     return AQ_ERR_INVALID_ARGUMENT;
+  }
+  if (algs != NULL) {
+    a->cipher = algs->aead[alg - 1];
   }
   memcpy(a->key, key, keylen);
   return 0;
@@ -68,7 +77,7 @@ int aq_aead_init(aq_aead *a, aq_aead_alg alg, const uint8_t *key) {
 static EVP_CIPHER_CTX *aead_ctx(aq_aead *a, int enc) {
   void **slot = enc ? &a->enc : &a->dec;
   if (*slot == NULL) {
-    const EVP_CIPHER *cipher = aead_cipher(a->alg);
+    const EVP_CIPHER *cipher = a->cipher != NULL ? a->cipher : aead_cipher(a->alg);
     *slot = cipher != NULL ? aead_ctx_new(cipher, a->key, enc) : NULL;
   }
   return *slot;
@@ -180,6 +189,10 @@ aq_ssize aq_aead_open(aq_aead *a, uint8_t *out, size_t outcap,
 /* ----------------------------------------------------- header protection */
 
 int aq_hp_init(aq_hp *hp, aq_aead_alg alg, const uint8_t *key) {
+  return aq_hp_init_a(hp, NULL, alg, key);
+}
+
+int aq_hp_init_a(aq_hp *hp, const aq_crypto_algs *algs, aq_aead_alg alg, const uint8_t *key) {
   const EVP_CIPHER *cipher;
   hp->alg = alg;
   hp->ctx = NULL;
@@ -195,6 +208,9 @@ int aq_hp_init(aq_hp *hp, aq_aead_alg alg, const uint8_t *key) {
   }
   if (key == NULL) {
     return AQ_ERR_INVALID_ARGUMENT;
+  }
+  if (algs != NULL) {
+    cipher = algs->hp[alg - 1];
   }
   EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
   if (ctx == NULL) {

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "aq_crypto.h"
+#include "aq_crypto_int.h"
 #include "aq_ct.h"
 
 /** The EVP_MD for alg, or NULL. */
@@ -145,6 +146,7 @@ void aq_hash_free(aq_hash_ctx *h) {
 /** One HMAC key's state: the fetched digest, a digest context and both padded keys. */
 typedef struct hmac_key {
   EVP_MD *md;
+  int md_owned; /* fetched here (else lent by an aq_crypto_algs) */
   EVP_MD_CTX *ctx;
   size_t hlen;
   size_t block;
@@ -157,7 +159,9 @@ static void hmac_key_free(hmac_key *h) {
   aq_memzero(h->ipad, sizeof(h->ipad));
   aq_memzero(h->opad, sizeof(h->opad));
   EVP_MD_CTX_free(h->ctx); /* cleanses the digest state */
-  EVP_MD_free(h->md);
+  if (h->md_owned) {
+    EVP_MD_free(h->md);
+  }
   h->ctx = NULL;
   h->md = NULL;
 }
@@ -167,7 +171,8 @@ static void hmac_key_free(hmac_key *h) {
  * is hashed first; a shorter one (an empty one included) is padded with
  * zeros to the block size.  On failure everything is released.
  */
-static int hmac_key_init(hmac_key *h, aq_hash_alg alg, const uint8_t *key, size_t keylen) {
+static int hmac_key_init(hmac_key *h, const aq_crypto_algs *algs, aq_hash_alg alg,
+                         const uint8_t *key, size_t keylen) {
   const char *name = hash_name(alg);
   uint8_t k[HMAC_MAX_BLOCK];
   int rv = AQ_ERR_CRYPTO;
@@ -176,7 +181,12 @@ static int hmac_key_init(hmac_key *h, aq_hash_alg alg, const uint8_t *key, size_
   if (name == NULL) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  h->md = EVP_MD_fetch(NULL, name, NULL);
+  if (algs != NULL) {
+    h->md = algs->md[alg - 1];
+  } else {
+    h->md = EVP_MD_fetch(NULL, name, NULL);
+    h->md_owned = 1;
+  }
   h->ctx = EVP_MD_CTX_new();
   if (h->md == NULL || h->ctx == NULL) {
     goto out;
@@ -240,12 +250,17 @@ static int hmac_finish(hmac_key *h, uint8_t *out) {
 
 int aq_hmac(aq_hash_alg alg, uint8_t *out, const uint8_t *key, size_t keylen, const uint8_t *data,
             size_t len) {
+  return aq_hmac_a(NULL, alg, out, key, keylen, data, len);
+}
+
+int aq_hmac_a(const aq_crypto_algs *algs, aq_hash_alg alg, uint8_t *out, const uint8_t *key,
+              size_t keylen, const uint8_t *data, size_t len) {
   size_t hlen = aq_hash_len(alg);
   hmac_key h;
   if (hlen == 0 || out == NULL || (key == NULL && keylen > 0) || (data == NULL && len > 0)) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  int rv = hmac_key_init(&h, alg, key, keylen);
+  int rv = hmac_key_init(&h, algs, alg, key, keylen);
   if (rv != 0) {
     return rv;
   }
@@ -267,6 +282,11 @@ int aq_hmac(aq_hash_alg alg, uint8_t *out, const uint8_t *key, size_t keylen, co
 
 int aq_hkdf_extract(aq_hash_alg alg, uint8_t *prk, const uint8_t *salt, size_t saltlen,
                     const uint8_t *ikm, size_t ikmlen) {
+  return aq_hkdf_extract_a(NULL, alg, prk, salt, saltlen, ikm, ikmlen);
+}
+
+int aq_hkdf_extract_a(const aq_crypto_algs *algs, aq_hash_alg alg, uint8_t *prk,
+                      const uint8_t *salt, size_t saltlen, const uint8_t *ikm, size_t ikmlen) {
   static const uint8_t zeros[AQ_HASH_MAX_LEN] = {0};
   size_t hlen = aq_hash_len(alg);
   if (hlen == 0 || (salt == NULL && saltlen > 0)) {
@@ -277,7 +297,7 @@ int aq_hkdf_extract(aq_hash_alg alg, uint8_t *prk, const uint8_t *salt, size_t s
     salt = zeros;
     saltlen = hlen;
   }
-  return aq_hmac(alg, prk, salt, saltlen, ikm, ikmlen);
+  return aq_hmac_a(algs, alg, prk, salt, saltlen, ikm, ikmlen);
 }
 
 /*
@@ -332,7 +352,7 @@ int aq_hkdf_expand(aq_hash_alg alg, uint8_t *out, size_t outlen, const uint8_t *
   if (outlen > 255 * hlen) {
     return AQ_ERR_VALUE_RANGE;
   }
-  int rv = hmac_key_init(&h, alg, prk, prklen);
+  int rv = hmac_key_init(&h, NULL, alg, prk, prklen);
   if (rv != 0) {
     if (outlen > 0) {
       aq_memzero(out, outlen);
@@ -396,6 +416,11 @@ int aq_hkdf_expand_label(aq_hash_alg alg, uint8_t *out, size_t outlen, const uin
 
 int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretlen,
                           const aq_hkdf_label *labels, size_t nlabels) {
+  return aq_hkdf_expand_labels_a(NULL, alg, secret, secretlen, labels, nlabels);
+}
+
+int aq_hkdf_expand_labels_a(const aq_crypto_algs *algs, aq_hash_alg alg, const uint8_t *secret,
+                            size_t secretlen, const aq_hkdf_label *labels, size_t nlabels) {
   size_t hlen = aq_hash_len(alg);
   uint8_t info[HKDF_LABEL_MAX];
   hmac_key h;
@@ -416,7 +441,7 @@ int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretl
     }
   }
   /* One keyed HMAC state for every label: the secret is the key of them all. */
-  int rv = hmac_key_init(&h, alg, secret, secretlen);
+  int rv = hmac_key_init(&h, algs, alg, secret, secretlen);
   for (size_t i = 0; i < nlabels && rv == 0; i++) {
     int n = hkdf_label(info, labels[i].outlen, labels[i].label, labels[i].context,
                        labels[i].contextlen);

@@ -36,6 +36,12 @@ static const quic_labels *labels_for(uint32_t version) {
 
 int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t server_secret[32],
                             const uint8_t *dcid, size_t dcidlen, uint32_t version) {
+  return aq_quic_initial_secrets_a(NULL, client_secret, server_secret, dcid, dcidlen, version);
+}
+
+int aq_quic_initial_secrets_a(const aq_crypto_algs *algs, uint8_t client_secret[32],
+                              uint8_t server_secret[32], const uint8_t *dcid, size_t dcidlen,
+                              uint32_t version) {
   const uint8_t *salt;
   uint8_t initial[AQ_SHA256_LEN];
   int rv;
@@ -52,11 +58,11 @@ int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t server_secret[32]
    * client_initial_secret = HKDF-Expand-Label(initial_secret, "client in", "", 32)
    * server_initial_secret = HKDF-Expand-Label(initial_secret, "server in", "", 32)
    */
-  rv = aq_hkdf_extract(AQ_HASH_SHA256, initial, salt, sizeof(salt_v1), dcid, dcidlen);
+  rv = aq_hkdf_extract_a(algs, AQ_HASH_SHA256, initial, salt, sizeof(salt_v1), dcid, dcidlen);
   if (rv == 0) {
     const aq_hkdf_label out[2] = {{"client in", NULL, 0, client_secret, 32},
                                   {"server in", NULL, 0, server_secret, 32}};
-    rv = aq_hkdf_expand_labels(AQ_HASH_SHA256, initial, sizeof(initial), out, 2);
+    rv = aq_hkdf_expand_labels_a(algs, AQ_HASH_SHA256, initial, sizeof(initial), out, 2);
   }
   aq_memzero(initial, sizeof(initial));
   if (rv != 0) {
@@ -69,6 +75,12 @@ int aq_quic_initial_secrets(uint8_t client_secret[32], uint8_t server_secret[32]
 int aq_quic_derive_keys(uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *hp, aq_hash_alg hash,
                         aq_aead_alg alg, const uint8_t *secret, size_t secretlen,
                         uint32_t version) {
+  return aq_quic_derive_keys_a(NULL, key, iv, hp, hash, alg, secret, secretlen, version);
+}
+
+int aq_quic_derive_keys_a(const aq_crypto_algs *algs, uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN],
+                          uint8_t *hp, aq_hash_alg hash, aq_aead_alg alg, const uint8_t *secret,
+                          size_t secretlen, uint32_t version) {
   const quic_labels *l = labels_for(version);
   size_t keylen = aq_aead_key_len(alg);
   int rv;
@@ -82,12 +94,17 @@ int aq_quic_derive_keys(uint8_t *key, uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *hp
   const aq_hkdf_label out[3] = {{l->key, NULL, 0, key, keylen},
                                 {l->iv, NULL, 0, iv, AQ_AEAD_NONCE_LEN},
                                 {l->hp, NULL, 0, hp, keylen}};
-  rv = aq_hkdf_expand_labels(hash, secret, secretlen, out, 3);
+  rv = aq_hkdf_expand_labels_a(algs, hash, secret, secretlen, out, 3);
   return rv;
 }
 
 int aq_quic_next_secret(uint8_t *next, aq_hash_alg hash, const uint8_t *secret, size_t secretlen,
                         uint32_t version) {
+  return aq_quic_next_secret_a(NULL, next, hash, secret, secretlen, version);
+}
+
+int aq_quic_next_secret_a(const aq_crypto_algs *algs, uint8_t *next, aq_hash_alg hash,
+                          const uint8_t *secret, size_t secretlen, uint32_t version) {
   const quic_labels *l = labels_for(version);
   size_t hlen = aq_hash_len(hash);
   if (l == NULL) {
@@ -97,7 +114,8 @@ int aq_quic_next_secret(uint8_t *next, aq_hash_alg hash, const uint8_t *secret, 
     return AQ_ERR_INVALID_ARGUMENT;
   }
   /* RFC 9001 §6.1: secret_<n+1> = HKDF-Expand-Label(secret_<n>, "quic ku", "", Hash.length) */
-  return aq_hkdf_expand_label(hash, next, hlen, secret, secretlen, l->ku, NULL, 0);
+  const aq_hkdf_label out = {l->ku, NULL, 0, next, hlen};
+  return aq_hkdf_expand_labels_a(algs, hash, secret, secretlen, &out, 1);
 }
 
 /* RFC 9001 §5.8 and RFC 9369 §3.3.3: the fixed Retry integrity keys and nonces. */

@@ -159,7 +159,8 @@ static int tls_set_secret(void *ud, aq_epoch epoch, int is_write, const aq_tls_s
     aq_pprot_free(pp);
     *has = 0;
   }
-  if (aq_pprot_init(pp, suite->aead, suite->hash, secret, secretlen, conn->version) != 0) {
+  if (aq_pprot_init_a(pp, conn->set.crypto_algs, suite->aead, suite->hash, secret, secretlen,
+                      conn->version) != 0) {
     return -1;
   }
   *has = 1;
@@ -245,6 +246,7 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.quic = 1;
   tc.x25519_pre = conn->has_x25519_pre ? conn->x25519_pre : NULL;
   tc.key_cache = conn->key_cache;
+  tc.algs = conn->set.crypto_algs;
   aq_zrtt_tls_config(conn, &tc);
   conn->tls =
       aq_tls_new(&tc, conn->cb.verify_peer != NULL ? &tls_cbs_verify : &tls_cbs, conn, conn->mem);
@@ -275,16 +277,19 @@ void aq_pnspace_drop_keys(aq_pnspace *s) {
 static int install_initial_keys(aq_conn *conn) {
   uint8_t cs[32], ss[32];
   aq_pnspace *s = &conn->sp[AQ_PN_SPACE_INITIAL];
-  int rc = aq_quic_initial_secrets(cs, ss, conn->initial_key_cid.data, conn->initial_key_cid.len,
+  int rc = aq_quic_initial_secrets_a(conn->set.crypto_algs, cs, ss, conn->initial_key_cid.data,
+                                     conn->initial_key_cid.len,
                                    conn->version);
   if (rc == 0) {
     const uint8_t *rx = conn->is_server ? cs : ss;
     const uint8_t *tx = conn->is_server ? ss : cs;
     aq_pnspace_drop_keys(s);
-    rc = aq_pprot_init(&s->rx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, rx, 32, conn->version);
+    rc = aq_pprot_init_a(&s->rx, conn->set.crypto_algs, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, rx,
+                         32, conn->version);
     if (rc == 0) {
       s->has_rx = 1;
-      rc = aq_pprot_init(&s->tx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, tx, 32, conn->version);
+      rc = aq_pprot_init_a(&s->tx, conn->set.crypto_algs, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256,
+                           tx, 32, conn->version);
       s->has_tx = rc == 0;
     }
   }

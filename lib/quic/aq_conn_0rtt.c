@@ -299,7 +299,8 @@ int aq_zrtt_set_secret(aq_conn *conn, int is_write, const aq_tls_suite *suite,
   if (is_write == conn->is_server || z->key_done || z->has_key) {
     return 0;
   }
-  if (aq_pprot_init(&z->key, suite->aead, suite->hash, secret, secretlen, conn->version) != 0) {
+  if (aq_pprot_init_a(&z->key, conn->set.crypto_algs, suite->aead, suite->hash, secret, secretlen,
+                      conn->version) != 0) {
     return -1;
   }
   z->has_key = 1;

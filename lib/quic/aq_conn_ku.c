@@ -45,12 +45,14 @@ static int derive_aead(const aq_conn *conn, const uint8_t *secret, aq_aead *a,
                        uint8_t iv[AQ_AEAD_NONCE_LEN], uint8_t *next_secret) {
   uint8_t ns[AQ_HASH_MAX_LEN], key[AQ_AEAD_MAX_KEY_LEN], hp[AQ_AEAD_MAX_KEY_LEN];
   size_t sl = conn->app_secret_len;
-  int rc = aq_quic_next_secret(ns, conn->app_hash, secret, sl, conn->version);
+  const aq_crypto_algs *algs = conn->set.crypto_algs;
+  int rc = aq_quic_next_secret_a(algs, ns, conn->app_hash, secret, sl, conn->version);
   if (rc == 0) {
-    rc = aq_quic_derive_keys(key, iv, hp, conn->app_hash, conn->app_aead, ns, sl, conn->version);
+    rc = aq_quic_derive_keys_a(algs, key, iv, hp, conn->app_hash, conn->app_aead, ns, sl,
+                               conn->version);
   }
   if (rc == 0) {
-    rc = aq_aead_init(a, conn->app_aead, key);
+    rc = aq_aead_init_a(a, algs, conn->app_aead, key);
   }
   if (rc == 0 && next_secret != NULL) {
     memcpy(next_secret, ns, sl);
@@ -96,10 +98,12 @@ int aq_ku_rotate(aq_conn *conn, int local, aq_tstamp ts) {
   size_t sl = conn->app_secret_len;
   int rc = ensure_next(conn);
   if (rc == 0) {
-    rc = aq_quic_next_secret(next_rx, conn->app_hash, conn->app_secret[0], sl, conn->version);
+    rc = aq_quic_next_secret_a(conn->set.crypto_algs, next_rx, conn->app_hash, conn->app_secret[0],
+                               sl, conn->version);
   }
   if (rc == 0) {
-    rc = aq_quic_next_secret(next_tx, conn->app_hash, conn->app_secret[1], sl, conn->version);
+    rc = aq_quic_next_secret_a(conn->set.crypto_algs, next_tx, conn->app_hash, conn->app_secret[1],
+                               sl, conn->version);
   }
   /* §6.1: the write side moves to the next secret (aq_pprot_rekey keeps HP). */
   if (rc == 0) {

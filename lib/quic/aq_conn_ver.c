@@ -47,12 +47,15 @@ void aq_ver_init(aq_conn *conn) {
 static int derive_initial(aq_conn *conn, uint32_t v, aq_pprot *rx, aq_pprot *tx) {
   uint8_t cs[32], ss[32];
   int rc =
-      aq_quic_initial_secrets(cs, ss, conn->initial_key_cid.data, conn->initial_key_cid.len, v);
+      aq_quic_initial_secrets_a(conn->set.crypto_algs, cs, ss, conn->initial_key_cid.data,
+                                conn->initial_key_cid.len, v);
   if (rc == 0 && rx != NULL) {
-    rc = aq_pprot_init(rx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, conn->is_server ? cs : ss, 32, v);
+    rc = aq_pprot_init_a(rx, conn->set.crypto_algs, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256,
+                         conn->is_server ? cs : ss, 32, v);
   }
   if (rc == 0 && tx != NULL) {
-    rc = aq_pprot_init(tx, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256, conn->is_server ? ss : cs, 32, v);
+    rc = aq_pprot_init_a(tx, conn->set.crypto_algs, AQ_AEAD_AES_128_GCM, AQ_HASH_SHA256,
+                         conn->is_server ? ss : cs, 32, v);
     if (rc != 0 && rx != NULL) {
       aq_pprot_free(rx);
     }

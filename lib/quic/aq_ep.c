@@ -59,6 +59,7 @@ struct aq_ep {
   uint8_t x25519_pre[64];
   int has_x25519_pre;
   aq_key_cache *key_cache; /* peers' decoded public keys, shared by our handshakes; may be NULL */
+  aq_crypto_algs *own_algs; /* fetched here when settings.crypto_algs is NULL (set.crypto_algs) */
   aq_cidmap cids;
   aq_cidmap tokens;
 };
@@ -239,6 +240,10 @@ aq_ep *aq_ep_new(const aq_settings *settings, const aq_callbacks *callbacks, voi
   aq_cidmap_init(&ep->tokens, mem, hkey);
   aq_memzero(hkey, sizeof(hkey));
   ep->key_cache = aq_key_cache_new(mem); /* NULL: every handshake decodes its peer's key */
+  if (ep->set.crypto_algs == NULL) {
+    ep->own_algs = aq_crypto_algs_new(mem); /* NULL: connections look algorithms up */
+    ep->set.crypto_algs = ep->own_algs;
+  }
   return ep;
 }
 
@@ -252,6 +257,7 @@ void aq_ep_del(aq_ep *ep) {
   aq_mem_free(ep->mem, ep->conns);
   aq_qad_ep_del(ep->qad);
   aq_key_cache_del(ep->key_cache);
+  aq_crypto_algs_free(ep->own_algs);
   aq_cidmap_free(&ep->cids);
   aq_cidmap_free(&ep->tokens);
   aq_memzero(ep->token_key, sizeof(ep->token_key));

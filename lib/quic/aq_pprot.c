@@ -8,18 +8,21 @@
 
 #include "aq_ct.h"
 
-int aq_pprot_init_keys(aq_pprot *pp, aq_aead_alg alg, const uint8_t *key,
-                       const uint8_t iv[AQ_AEAD_NONCE_LEN], const uint8_t *hp) {
+/* aq_pprot_init_keys with the ciphers from algs (NULL: looked up). */
+static int init_keys_a(aq_pprot *pp, const aq_crypto_algs *algs, aq_aead_alg alg,
+                       const uint8_t *key, const uint8_t iv[AQ_AEAD_NONCE_LEN],
+                       const uint8_t *hp) {
   int rv;
   memset(pp, 0, sizeof(*pp));
   if (aq_aead_key_len(alg) == 0 || key == NULL || iv == NULL || hp == NULL) {
     return AQ_ERR_INVALID_ARGUMENT;
   }
-  rv = aq_aead_init(&pp->aead, alg, key);
+  pp->algs = algs;
+  rv = aq_aead_init_a(&pp->aead, algs, alg, key);
   if (rv != 0) {
     return rv;
   }
-  rv = aq_hp_init(&pp->hp, alg, hp);
+  rv = aq_hp_init_a(&pp->hp, algs, alg, hp);
   if (rv != 0) {
     aq_aead_free(&pp->aead);
     return rv;
@@ -28,14 +31,24 @@ int aq_pprot_init_keys(aq_pprot *pp, aq_aead_alg alg, const uint8_t *key,
   return 0;
 }
 
+int aq_pprot_init_keys(aq_pprot *pp, aq_aead_alg alg, const uint8_t *key,
+                       const uint8_t iv[AQ_AEAD_NONCE_LEN], const uint8_t *hp) {
+  return init_keys_a(pp, NULL, alg, key, iv, hp);
+}
+
 int aq_pprot_init(aq_pprot *pp, aq_aead_alg alg, aq_hash_alg hash, const uint8_t *secret,
                   size_t secretlen, uint32_t version) {
+  return aq_pprot_init_a(pp, NULL, alg, hash, secret, secretlen, version);
+}
+
+int aq_pprot_init_a(aq_pprot *pp, const aq_crypto_algs *algs, aq_aead_alg alg, aq_hash_alg hash,
+                    const uint8_t *secret, size_t secretlen, uint32_t version) {
   uint8_t key[AQ_AEAD_MAX_KEY_LEN], iv[AQ_AEAD_NONCE_LEN], hp[AQ_AEAD_MAX_KEY_LEN];
   int rv;
   memset(pp, 0, sizeof(*pp));
-  rv = aq_quic_derive_keys(key, iv, hp, hash, alg, secret, secretlen, version);
+  rv = aq_quic_derive_keys_a(algs, key, iv, hp, hash, alg, secret, secretlen, version);
   if (rv == 0) {
-    rv = aq_pprot_init_keys(pp, alg, key, iv, hp);
+    rv = init_keys_a(pp, algs, alg, key, iv, hp);
   }
   aq_memzero(key, sizeof(key));
   aq_memzero(iv, sizeof(iv));
@@ -48,9 +61,9 @@ int aq_pprot_rekey(aq_pprot *pp, aq_hash_alg hash, const uint8_t *next_secret, s
   uint8_t key[AQ_AEAD_MAX_KEY_LEN], iv[AQ_AEAD_NONCE_LEN], hp[AQ_AEAD_MAX_KEY_LEN];
   aq_aead next;
   aq_aead_alg alg = pp->aead.alg;
-  int rv = aq_quic_derive_keys(key, iv, hp, hash, alg, next_secret, secretlen, version);
+  int rv = aq_quic_derive_keys_a(pp->algs, key, iv, hp, hash, alg, next_secret, secretlen, version);
   if (rv == 0) {
-    rv = aq_aead_init(&next, alg, key);
+    rv = aq_aead_init_a(&next, pp->algs, alg, key);
   }
   if (rv == 0) {
     /* Commit only after everything succeeded. */

@@ -39,6 +39,7 @@ typedef struct aq_pprot {
   aq_aead aead;
   uint8_t iv[AQ_AEAD_NONCE_LEN];
   aq_hp hp;
+  const aq_crypto_algs *algs; /* lent (aq_pprot_init_a), also used by aq_pprot_rekey; may be NULL */
 } aq_pprot;
 
 /**
@@ -50,6 +51,10 @@ typedef struct aq_pprot {
  */
 AQ_MUST_CHECK int aq_pprot_init(aq_pprot *pp, aq_aead_alg alg, aq_hash_alg hash,
                                 const uint8_t *secret, size_t secretlen, uint32_t version);
+/** aq_pprot_init with the algorithms fetched in algs (NULL: looked up); algs must outlive pp. */
+AQ_MUST_CHECK int aq_pprot_init_a(aq_pprot *pp, const aq_crypto_algs *algs, aq_aead_alg alg,
+                                  aq_hash_alg hash, const uint8_t *secret, size_t secretlen,
+                                  uint32_t version);
 
 /**
  * Key pp from raw keys: key and hp hold aq_aead_key_len(alg) bytes.  Same

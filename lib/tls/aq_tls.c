@@ -156,9 +156,9 @@ uint8_t aq_tls_psk_binder(aq_tls *tls, uint8_t *out, const aq_tls_suite *suite, 
     return a;
   }
   if (aq_hash_update(&h, partial, partial_len) == 0 && aq_hash_peek(&h, thash) == 0 &&
-      aq_tls_ks_init(&early, suite->hash, psk, hlen) == 0 &&
+      aq_tls_ks_init(&early, tls->cfg.algs, suite->hash, psk, hlen) == 0 &&
       aq_tls_ks_derive_empty(&early, binder_key, "res binder") == 0 &&
-      aq_tls_ks_finished(suite->hash, out, binder_key, thash) == 0) {
+      aq_tls_ks_finished(tls->cfg.algs, suite->hash, out, binder_key, thash) == 0) {
     a = 0;
   }
   aq_hash_free(&h);
@@ -225,7 +225,7 @@ uint8_t aq_tls_write_finished(aq_tls *tls, aq_wbuf *w, const uint8_t *base) {
   if (a != 0) {
     return a;
   }
-  if (aq_tls_ks_finished(tls->suite->hash, vd, base, thash) != 0) {
+  if (aq_tls_ks_finished(tls->cfg.algs, tls->suite->hash, vd, base, thash) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   aq_tls_fin_encode(w, vd, aq_hash_len(tls->suite->hash));
@@ -377,7 +377,7 @@ uint8_t aq_tls_check_finished(aq_tls *tls, const uint8_t *body, size_t bodylen,
   if ((a = aq_tls_th_hash(tls, thash)) != 0) {
     return a;
   }
-  if (aq_tls_ks_finished(tls->suite->hash, want, base, thash) != 0) {
+  if (aq_tls_ks_finished(tls->cfg.algs, tls->suite->hash, want, base, thash) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   /* "Recipients of Finished messages MUST verify that the contents are correct and if

@@ -153,6 +153,8 @@ typedef struct aq_tls_config {
    * scalar multiplication off the handshake's critical path is the point.
    */
   const uint8_t *x25519_pre;
+  /* Algorithms fetched once by the endpoint (lent; NULL: looked up each time). */
+  const aq_crypto_algs *algs;
   /* Decoded peer keys shared by an endpoint's handshakes (aq_key_cache); NULL = none. */
   struct aq_key_cache *key_cache;
 } aq_tls_config;

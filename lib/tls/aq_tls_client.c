@@ -71,7 +71,7 @@ static uint8_t client_send_ch(aq_tls *tls) {
     int i = aq_tls_hash_index(tls->psk_suite->hash);
     a = AQ_TLS_ALERT_INTERNAL_ERROR;
     if (aq_hash_peek(&tls->th[i], thash) == 0 &&
-        aq_tls_ks_init(&early, tls->psk_suite->hash, tls->psk, tls->psk_len) == 0 &&
+        aq_tls_ks_init(&early, tls->cfg.algs, tls->psk_suite->hash, tls->psk, tls->psk_len) == 0 &&
         aq_tls_ks_derive(&early, ets, "c e traffic", thash) == 0) {
       a = aq_tls_install_suite(tls, tls->psk_suite, AQ_EPOCH_0RTT, 1, ets);
     }
@@ -282,7 +282,7 @@ uint8_t aq_tls_client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   tls->psk_accepted = psk;
   aq_tls_th_select(tls, suite->hash);
   if ((a = aq_tls_th_add(tls, msg, msglen)) == 0 && (a = aq_tls_th_hash(tls, thash)) == 0) {
-    if (aq_tls_ks_init(&tls->ks, suite->hash, psk ? tls->psk : NULL, psk ? tls->psk_len : 0) != 0 ||
+    if (aq_tls_ks_init(&tls->ks, tls->cfg.algs, suite->hash, psk ? tls->psk : NULL, psk ? tls->psk_len : 0) != 0 ||
         aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
         aq_tls_ks_derive_hs(&tls->ks, thash, tls->c_hs, tls->s_hs) != 0) {
       a = AQ_TLS_ALERT_INTERNAL_ERROR;
@@ -483,7 +483,7 @@ uint8_t aq_tls_client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   aq_tls_session s;
   uint8_t psk[AQ_HASH_MAX_LEN];
   size_t hlen = aq_hash_len(tls->suite->hash);
-  if (aq_tls_ks_ticket_psk(tls->suite->hash, psk, tls->res_master, nst.nonce, nst.nonce_len) != 0) {
+  if (aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nst.nonce, nst.nonce_len) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   memset(&s, 0, sizeof(s));

@@ -8,7 +8,9 @@
 static const uint8_t zeros[AQ_HASH_MAX_LEN];
 
 /** Early Secret (see header). */
-int aq_tls_ks_init(aq_tls_ks *ks, aq_hash_alg hash, const uint8_t *psk, size_t psklen) {
+int aq_tls_ks_init(aq_tls_ks *ks, const aq_crypto_algs *algs, aq_hash_alg hash,
+                   const uint8_t *psk, size_t psklen) {
+  ks->algs = algs;
   ks->hash = hash;
   ks->hlen = aq_hash_len(hash);
   if (ks->hlen == 0) {
@@ -19,13 +21,12 @@ int aq_tls_ks_init(aq_tls_ks *ks, aq_hash_alg hash, const uint8_t *psk, size_t p
     psklen = ks->hlen;
   }
   /* "0" as the salt: hlen zero bytes (HKDF treats a zero salt the same). */
-  return aq_hkdf_extract(hash, ks->secret, zeros, ks->hlen, psk, psklen);
+  return aq_hkdf_extract_a(algs, hash, ks->secret, zeros, ks->hlen, psk, psklen);
 }
 
 /** Derive-Secret with a given transcript hash (see header). */
 int aq_tls_ks_derive(const aq_tls_ks *ks, uint8_t *out, const char *label, const uint8_t *thash) {
-  return aq_hkdf_expand_label(ks->hash, out, ks->hlen, ks->secret, ks->hlen, label, thash,
-                              ks->hlen);
+  return aq_tls_ks_derive_n(ks, thash, &label, &out, 1);
 }
 
 /** Several Derive-Secret outputs over one transcript hash (see header). */
@@ -38,7 +39,7 @@ int aq_tls_ks_derive_n(const aq_tls_ks *ks, const uint8_t *thash, const char *co
   for (size_t i = 0; i < n; i++) {
     l[i] = (aq_hkdf_label){labels[i], thash, ks->hlen, outs[i], ks->hlen};
   }
-  return aq_hkdf_expand_labels(ks->hash, ks->secret, ks->hlen, l, n);
+  return aq_hkdf_expand_labels_a(ks->algs, ks->hash, ks->secret, ks->hlen, l, n);
 }
 
 /** Handshake traffic secrets (see header). */
@@ -74,30 +75,32 @@ int aq_tls_ks_advance(aq_tls_ks *ks, const uint8_t *ikm, size_t ikmlen) {
       ikm = zeros;
       ikmlen = ks->hlen;
     }
-    rv = aq_hkdf_extract(ks->hash, ks->secret, salt, ks->hlen, ikm, ikmlen);
+    rv = aq_hkdf_extract_a(ks->algs, ks->hash, ks->secret, salt, ks->hlen, ikm, ikmlen);
   }
   aq_memzero(salt, sizeof(salt));
   return rv;
 }
 
 /** Finished verify_data (see header). */
-int aq_tls_ks_finished(aq_hash_alg hash, uint8_t *verify_data, const uint8_t *base,
-                       const uint8_t *thash) {
+int aq_tls_ks_finished(const aq_crypto_algs *algs, aq_hash_alg hash, uint8_t *verify_data,
+                       const uint8_t *base, const uint8_t *thash) {
   uint8_t key[AQ_HASH_MAX_LEN];
   size_t hlen = aq_hash_len(hash);
-  int rv = aq_hkdf_expand_label(hash, key, hlen, base, hlen, "finished", NULL, 0);
+  const aq_hkdf_label fk = {"finished", NULL, 0, key, hlen};
+  int rv = aq_hkdf_expand_labels_a(algs, hash, base, hlen, &fk, 1);
   if (rv == 0) {
-    rv = aq_hmac(hash, verify_data, key, hlen, thash, hlen);
+    rv = aq_hmac_a(algs, hash, verify_data, key, hlen, thash, hlen);
   }
   aq_memzero(key, sizeof(key));
   return rv;
 }
 
 /** Ticket PSK (see header). */
-int aq_tls_ks_ticket_psk(aq_hash_alg hash, uint8_t *psk, const uint8_t *rms, const uint8_t *nonce,
-                         size_t nonce_len) {
+int aq_tls_ks_ticket_psk(const aq_crypto_algs *algs, aq_hash_alg hash, uint8_t *psk,
+                         const uint8_t *rms, const uint8_t *nonce, size_t nonce_len) {
   size_t hlen = aq_hash_len(hash);
-  return aq_hkdf_expand_label(hash, psk, hlen, rms, hlen, "resumption", nonce, nonce_len);
+  const aq_hkdf_label l = {"resumption", nonce, nonce_len, psk, hlen};
+  return aq_hkdf_expand_labels_a(algs, hash, rms, hlen, &l, 1);
 }
 
 /** TLS-Exporter (see header). */
@@ -106,6 +109,7 @@ int aq_tls_ks_export(aq_hash_alg hash, uint8_t *out, size_t outlen, const uint8_
   aq_tls_ks tmp;
   uint8_t inner[AQ_HASH_MAX_LEN], ch[AQ_HASH_MAX_LEN];
   int rv;
+  tmp.algs = NULL;
   tmp.hash = hash;
   tmp.hlen = aq_hash_len(hash);
   if (tmp.hlen == 0) {

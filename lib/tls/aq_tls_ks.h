@@ -20,14 +20,15 @@
 
 /** The running secret of a key schedule. */
 typedef struct aq_tls_ks {
+  const aq_crypto_algs *algs; /* fetched digests (lent; NULL: looked up each time) */
   aq_hash_alg hash;
   size_t hlen;
   uint8_t secret[AQ_HASH_MAX_LEN]; /* early, then handshake, then master secret */
 } aq_tls_ks;
 
-/** Early Secret = HKDF-Extract(0, psk); psk NULL = hlen zero bytes. */
-AQ_MUST_CHECK int aq_tls_ks_init(aq_tls_ks *ks, aq_hash_alg hash, const uint8_t *psk,
-                                 size_t psklen);
+/** Early Secret = HKDF-Extract(0, psk); psk NULL = hlen zero bytes.  algs may be NULL. */
+AQ_MUST_CHECK int aq_tls_ks_init(aq_tls_ks *ks, const aq_crypto_algs *algs, aq_hash_alg hash,
+                                 const uint8_t *psk, size_t psklen);
 /** Move to the next stage: secret = HKDF-Extract(Derive-Secret(secret, "derived", ""), ikm); ikm
  * NULL = zeros. */
 AQ_MUST_CHECK int aq_tls_ks_advance(aq_tls_ks *ks, const uint8_t *ikm, size_t ikmlen);
@@ -46,11 +47,12 @@ AQ_MUST_CHECK int aq_tls_ks_derive_hs(const aq_tls_ks *ks, const uint8_t *thash,
 /** Derive-Secret(secret, label, "") (uses Hash("")). */
 AQ_MUST_CHECK int aq_tls_ks_derive_empty(const aq_tls_ks *ks, uint8_t *out, const char *label);
 /** verify_data = HMAC(HKDF-Expand-Label(base, "finished", "", hlen), thash) (§4.4.4). */
-AQ_MUST_CHECK int aq_tls_ks_finished(aq_hash_alg hash, uint8_t *verify_data, const uint8_t *base,
+AQ_MUST_CHECK int aq_tls_ks_finished(const aq_crypto_algs *algs, aq_hash_alg hash,
+                                     uint8_t *verify_data, const uint8_t *base,
                                      const uint8_t *thash);
 /** Resumption PSK = HKDF-Expand-Label(rms, "resumption", nonce, hlen) (§4.6.1). */
-AQ_MUST_CHECK int aq_tls_ks_ticket_psk(aq_hash_alg hash, uint8_t *psk, const uint8_t *rms,
-                                       const uint8_t *nonce, size_t nonce_len);
+AQ_MUST_CHECK int aq_tls_ks_ticket_psk(const aq_crypto_algs *algs, aq_hash_alg hash, uint8_t *psk,
+                                       const uint8_t *rms, const uint8_t *nonce, size_t nonce_len);
 /**
  * TLS-Exporter(label, context, outlen) from an exporter secret (§7.5):
  * HKDF-Expand-Label(Derive-Secret(secret, label, ""), "exporter", Hash(context), outlen).

@@ -181,7 +181,7 @@ static uint8_t server_send_flight(aq_tls *tls, const uint8_t *msg, size_t msglen
   if ((a = aq_tls_th_add(tls, msg, msglen)) != 0) {
     return a;
   }
-  if (aq_tls_ks_init(&tls->ks, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
+  if (aq_tls_ks_init(&tls->ks, tls->cfg.algs, tls->suite->hash, tls->psk_accepted ? tls->psk : NULL,
                      tls->psk_accepted ? tls->psk_len : 0) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
@@ -494,7 +494,7 @@ static uint8_t server_send_ticket(aq_tls *tls) {
   aq_tls_session s;
   uint8_t a = AQ_TLS_ALERT_INTERNAL_ERROR;
   if (tls->cb.rand(rnd, sizeof(rnd), tls->ud) != 0 ||
-      aq_tls_ks_ticket_psk(tls->suite->hash, psk, tls->res_master, nonce, sizeof(nonce)) != 0) {
+      aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nonce, sizeof(nonce)) != 0) {
     return a;
   }
   memset(&s, 0, sizeof(s));

@@ -329,3 +329,36 @@ AQ_TEST(crypto_aead_hp_no_alloc_per_call) {
     aq_aead_free(&a);
   }
 }
+
+/* AEAD and header protection keyed through the fetched-algorithm table match the lookups. */
+AQ_TEST(crypto_aead_hp_with_algs) {
+  aq_crypto_algs *algs = aq_crypto_algs_new(NULL);
+  REQUIRE(algs != NULL);
+  static const aq_aead_alg as[] = {AQ_AEAD_AES_128_GCM, AQ_AEAD_AES_256_GCM,
+                                   AQ_AEAD_CHACHA20_POLY1305};
+  for (size_t k = 0; k < 3; k++) {
+    uint8_t key[32], nonce[12] = {7}, pt[50], c1[66], c2[66], m1[5], m2[5];
+    memset(key, (int)(k + 1), sizeof(key));
+    memset(pt, 0x33, sizeof(pt));
+    aq_aead a, b;
+    aq_hp h1, h2;
+    REQUIRE(aq_aead_init_a(&a, algs, as[k], key) == 0);
+    REQUIRE(aq_aead_init(&b, as[k], key) == 0);
+    CHECK(a.cipher != NULL && b.cipher == NULL);
+    CHECK_INT(aq_aead_seal(&a, c1, sizeof(c1), nonce, key, 5, pt, sizeof(pt)), 66);
+    CHECK_INT(aq_aead_seal(&b, c2, sizeof(c2), nonce, key, 5, pt, sizeof(pt)), 66);
+    CHECK_MEM(c1, c2, 66);
+    CHECK_INT(aq_aead_open(&b, c1, sizeof(c1), nonce, key, 5, c1, 66), 50);
+    CHECK_MEM(c1, pt, 50);
+    REQUIRE(aq_hp_init_a(&h1, algs, as[k], key) == 0);
+    REQUIRE(aq_hp_init(&h2, as[k], key) == 0);
+    CHECK_INT(aq_hp_mask(&h1, m1, c2 + 4), 0);
+    CHECK_INT(aq_hp_mask(&h2, m2, c2 + 4), 0);
+    CHECK_MEM(m1, m2, 5);
+    aq_hp_free(&h1);
+    aq_hp_free(&h2);
+    aq_aead_free(&a);
+    aq_aead_free(&b);
+  }
+  aq_crypto_algs_free(algs);
+}

@@ -289,3 +289,48 @@ AQ_TEST(crypto_hkdf_expand_labels_matches_single) {
   CHECK_INT(aq_hkdf_expand_labels((aq_hash_alg)9, secret, 32, bad, 1), AQ_ERR_INVALID_ARGUMENT);
   (void)zero;
 }
+
+/* The fetched-algorithm table gives the same HMAC / HKDF / QUIC key results as lookups. */
+AQ_TEST(crypto_algs_same_results) {
+  aq_crypto_algs *algs = aq_crypto_algs_new(NULL);
+  REQUIRE(algs != NULL);
+  static const aq_hash_alg hs[] = {AQ_HASH_SHA256, AQ_HASH_SHA384};
+  uint8_t key[48], msg[100], a[64], b[64];
+  for (size_t i = 0; i < sizeof(key); i++) {
+    key[i] = (uint8_t)(3 * i + 1);
+  }
+  memset(msg, 0x42, sizeof(msg));
+  for (size_t k = 0; k < 2; k++) {
+    size_t hl = aq_hash_len(hs[k]);
+    CHECK_INT(aq_hmac_a(algs, hs[k], a, key, sizeof(key), msg, sizeof(msg)), 0);
+    CHECK_INT(aq_hmac(hs[k], b, key, sizeof(key), msg, sizeof(msg)), 0);
+    CHECK_MEM(a, b, hl);
+    CHECK_INT(aq_hkdf_extract_a(algs, hs[k], a, key, 7, msg, 33), 0);
+    CHECK_INT(aq_hkdf_extract(hs[k], b, key, 7, msg, 33), 0);
+    CHECK_MEM(a, b, hl);
+    const aq_hkdf_label la = {"quic hp", NULL, 0, a, 40};
+    const aq_hkdf_label lb = {"quic hp", NULL, 0, b, 40};
+    CHECK_INT(aq_hkdf_expand_labels_a(algs, hs[k], key, hl, &la, 1), 0);
+    CHECK_INT(aq_hkdf_expand_labels(hs[k], key, hl, &lb, 1), 0);
+    CHECK_MEM(a, b, 40);
+    uint8_t k1[32], iv1[12], hp1[32], k2[32], iv2[12], hp2[32];
+    CHECK_INT(aq_quic_derive_keys_a(algs, k1, iv1, hp1, hs[k], AQ_AEAD_AES_256_GCM, key, hl,
+                                    AQ_QUIC_V1),
+              0);
+    CHECK_INT(aq_quic_derive_keys(k2, iv2, hp2, hs[k], AQ_AEAD_AES_256_GCM, key, hl, AQ_QUIC_V1),
+              0);
+    CHECK_MEM(k1, k2, 32);
+    CHECK_MEM(iv1, iv2, 12);
+    CHECK_MEM(hp1, hp2, 32);
+    CHECK_INT(aq_quic_next_secret_a(algs, a, hs[k], key, hl, AQ_QUIC_V2), 0);
+    CHECK_INT(aq_quic_next_secret(b, hs[k], key, hl, AQ_QUIC_V2), 0);
+    CHECK_MEM(a, b, hl);
+  }
+  uint8_t c1[32], s1[32], c2[32], s2[32];
+  CHECK_INT(aq_quic_initial_secrets_a(algs, c1, s1, msg, 8, AQ_QUIC_V1), 0);
+  CHECK_INT(aq_quic_initial_secrets(c2, s2, msg, 8, AQ_QUIC_V1), 0);
+  CHECK_MEM(c1, c2, 32);
+  CHECK_MEM(s1, s2, 32);
+  aq_crypto_algs_free(algs);
+  aq_crypto_algs_free(NULL);
+}

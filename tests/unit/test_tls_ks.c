@@ -133,7 +133,7 @@ AQ_TEST(tls_ks_rfc8448_simple_1rtt) {
   CHECK_INT(t.off[4], 657);
 
   aq_tls_ks ks;
-  REQUIRE(aq_tls_ks_init(&ks, AQ_HASH_SHA256, NULL, 0) == 0);
+  REQUIRE(aq_tls_ks_init(&ks, NULL, AQ_HASH_SHA256, NULL, 0) == 0);
   CHECK(aq_test_memeq_hex(ks.secret, 32, early_secret));
   aq_test_unhex_into(ikm, sizeof(ikm), ecdhe);
   REQUIRE(aq_tls_ks_advance(&ks, ikm, 32) == 0);
@@ -150,7 +150,7 @@ AQ_TEST(tls_ks_rfc8448_simple_1rtt) {
   uint8_t base[32];
   aq_test_unhex_into(base, sizeof(base), s_hs);
   transcript(&t, th, 3, 0);
-  REQUIRE(aq_tls_ks_finished(AQ_HASH_SHA256, out, base, th) == 0);
+  REQUIRE(aq_tls_ks_finished(NULL, AQ_HASH_SHA256, out, base, th) == 0);
   CHECK(aq_test_memeq_hex(out, 32, s_fin));
   CHECK_MEM(out, t.sflight + t.off[3] + 4, 32);
 
@@ -167,7 +167,7 @@ AQ_TEST(tls_ks_rfc8448_simple_1rtt) {
 
   /* Client Finished over CH..server Finished, keyed by c hs traffic. */
   aq_test_unhex_into(base, sizeof(base), c_hs);
-  REQUIRE(aq_tls_ks_finished(AQ_HASH_SHA256, out, base, th) == 0);
+  REQUIRE(aq_tls_ks_finished(NULL, AQ_HASH_SHA256, out, base, th) == 0);
   CHECK(aq_test_memeq_hex(out, 32, c_fin));
 
   transcript(&t, th, 4, 1);
@@ -178,7 +178,7 @@ AQ_TEST(tls_ks_rfc8448_simple_1rtt) {
   /* The ticket PSK for ticket_nonce = 00 00 (the NewSessionTicket of the trace). */
   uint8_t psk[32];
   const uint8_t nonce[2] = {0, 0};
-  REQUIRE(aq_tls_ks_ticket_psk(AQ_HASH_SHA256, psk, out, nonce, 2) == 0);
+  REQUIRE(aq_tls_ks_ticket_psk(NULL, AQ_HASH_SHA256, psk, out, nonce, 2) == 0);
   CHECK(aq_test_memeq_hex(psk, 32, ticket_psk));
   aq_tls_ks_free(&ks);
   for (size_t i = 0; i < sizeof(ks.secret); i++) {
@@ -369,7 +369,7 @@ AQ_TEST(tls_ks_derive_empty_constants) {
   static const aq_hash_alg algs[] = {AQ_HASH_SHA256, AQ_HASH_SHA384};
   for (size_t k = 0; k < 2; k++) {
     aq_tls_ks ks;
-    REQUIRE(aq_tls_ks_init(&ks, algs[k], NULL, 0) == 0);
+    REQUIRE(aq_tls_ks_init(&ks, NULL, algs[k], NULL, 0) == 0);
     uint8_t h[AQ_HASH_MAX_LEN], a[AQ_HASH_MAX_LEN], b[AQ_HASH_MAX_LEN];
     REQUIRE(aq_hash(algs[k], h, NULL, 0) == 0);
     CHECK_INT(aq_tls_ks_derive_empty(&ks, a, "derived"), 0);
