@@ -261,6 +261,19 @@ AQ_MUST_CHECK int aq_x25519_pair(uint8_t shared[AQ_X25519_LEN], const uint8_t pr
                                  const uint8_t peer[AQ_X25519_LEN]);
 
 /**
+ * An X25519 key pair kept as an OpenSSL key object for a later
+ * aq_x25519_with: *key receives it (free with aq_x25519_key_free), pub the
+ * public value.  Building the object is what aq_x25519_pair would pay again
+ * at exchange time.  Errors: AQ_ERR_CRYPTO (*key NULL).
+ */
+AQ_MUST_CHECK int aq_x25519_key_new(void **key, uint8_t pub[AQ_X25519_LEN],
+                                    const uint8_t priv[AQ_X25519_LEN]);
+/** shared = X25519(key, peer), as aq_x25519 (all-zero results refused). */
+AQ_MUST_CHECK int aq_x25519_with(uint8_t shared[AQ_X25519_LEN], void *key,
+                                 const uint8_t peer[AQ_X25519_LEN]);
+void aq_x25519_key_free(void *key);
+
+/**
  * A responder's whole X25519 step: pub = aq_x25519_public(priv) and shared =
  * aq_x25519(priv, peer), sharing one key object (two scalar multiplications
  * instead of three).  On error both outputs are zeroed.

@@ -97,6 +97,28 @@ int aq_x25519_pair(uint8_t shared[AQ_X25519_LEN], const uint8_t priv[AQ_X25519_L
   return rv;
 }
 
+int aq_x25519_key_new(void **key, uint8_t pub[AQ_X25519_LEN], const uint8_t priv[AQ_X25519_LEN]) {
+  size_t publen = AQ_X25519_LEN;
+  EVP_PKEY *pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, AQ_X25519_LEN);
+  *key = NULL;
+  if (pk == NULL || EVP_PKEY_get_raw_public_key(pk, pub, &publen) != 1 ||
+      publen != AQ_X25519_LEN) {
+    EVP_PKEY_free(pk);
+    aq_memzero(pub, AQ_X25519_LEN);
+    return AQ_ERR_CRYPTO;
+  }
+  *key = pk;
+  return 0;
+}
+
+int aq_x25519_with(uint8_t shared[AQ_X25519_LEN], void *key, const uint8_t peer[AQ_X25519_LEN]) {
+  return x25519_derive(shared, key, peer);
+}
+
+void aq_x25519_key_free(void *key) {
+  EVP_PKEY_free(key); /* OpenSSL cleanses the private key */
+}
+
 int aq_x25519_exchange(uint8_t pub[AQ_X25519_LEN], uint8_t shared[AQ_X25519_LEN],
                        const uint8_t priv[AQ_X25519_LEN], const uint8_t peer[AQ_X25519_LEN]) {
   size_t publen = AQ_X25519_LEN;

@@ -200,11 +200,14 @@ void aq_conn_set_key_cache(aq_conn *conn, struct aq_key_cache *kc) {
   conn->key_cache = kc;
 }
 
-void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]) {
-  if (conn->tls == NULL) {
-    memcpy(conn->x25519_pre, pre, sizeof(conn->x25519_pre));
-    conn->has_x25519_pre = 1;
+void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64], void *key) {
+  if (conn->tls != NULL || conn->has_x25519_pre) {
+    aq_x25519_key_free(key);
+    return;
   }
+  memcpy(conn->x25519_pre, pre, sizeof(conn->x25519_pre));
+  conn->x25519_pre_key = key;
+  conn->has_x25519_pre = 1;
 }
 
 static int start_tls(aq_conn *conn, aq_tstamp ts) {
@@ -245,6 +248,7 @@ static int start_tls(aq_conn *conn, aq_tstamp ts) {
   tc.transport_params_len = conn->tp_len;
   tc.quic = 1;
   tc.x25519_pre = conn->has_x25519_pre ? conn->x25519_pre : NULL;
+  tc.x25519_pre_key = conn->has_x25519_pre ? conn->x25519_pre_key : NULL;
   tc.key_cache = conn->key_cache;
   tc.algs = conn->set.crypto_algs;
   aq_zrtt_tls_config(conn, &tc);
@@ -542,6 +546,7 @@ void aq_conn_del(aq_conn *conn) {
     aq_strm_rbuf_free(&s->crx);
   }
   aq_memzero(conn->x25519_pre, sizeof(conn->x25519_pre));
+  aq_x25519_key_free(conn->x25519_pre_key);
   aq_strm_free_all(conn);
   aq_dgram_free(conn);
   aq_ku_free(conn);

@@ -49,7 +49,12 @@ int aq_conn_owns_cid(const aq_conn *conn, const aq_cid *cid);
  * public key; copied, wiped when the connection is deleted) for its X25519
  * share, before the handshake starts.  Used once.
  */
-void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64]);
+/**
+ * A key pair made ahead for this handshake's X25519 share (private, then
+ * public) and, if not NULL, the same pair as an aq_x25519_key_new object,
+ * which conn takes over (and frees if the handshake already started).
+ */
+void aq_conn_set_x25519_pre(aq_conn *conn, const uint8_t pre[64], void *key);
 /** Share the endpoint's cache of decoded peer keys (borrowed; must outlive conn). */
 struct aq_key_cache;
 void aq_conn_set_key_cache(aq_conn *conn, struct aq_key_cache *kc);

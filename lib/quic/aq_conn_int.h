@@ -422,6 +422,7 @@ struct aq_conn {
   aq_conn_ver ver; /* QUIC v2 and compatible version negotiation (aq_conn_ver.c) */
   /* An X25519 key pair the endpoint made ahead of time for this handshake (aq_conn_set_x25519_pre). */
   uint8_t x25519_pre[64];
+  void *x25519_pre_key; /* owned: the pair as an OpenSSL key object, or NULL */
   int has_x25519_pre;
   struct aq_key_cache *key_cache; /* the endpoint's decoded peer keys (aq_conn_set_key_cache) */
 };

@@ -57,6 +57,7 @@ struct aq_ep {
   /* One X25519 key pair made while idle for the next handshake (ep_pre_refill): the
    * scalar multiplication then costs nothing on the handshake's critical path. */
   uint8_t x25519_pre[64];
+  void *x25519_pre_key; /* the same pair as an OpenSSL key object (aq_x25519_key_new) */
   int has_x25519_pre;
   aq_key_cache *key_cache; /* peers' decoded public keys, shared by our handshakes; may be NULL */
   aq_crypto_algs *own_algs; /* fetched here when settings.crypto_algs is NULL (set.crypto_algs) */
@@ -263,6 +264,7 @@ void aq_ep_del(aq_ep *ep) {
   aq_memzero(ep->token_key, sizeof(ep->token_key));
   aq_memzero(ep->reset_key, sizeof(ep->reset_key));
   aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
+  aq_x25519_key_free(ep->x25519_pre_key);
   aq_memzero(ep->ticket_key, sizeof(ep->ticket_key));
   aq_mem_free(ep->mem, ep);
 }
@@ -404,7 +406,8 @@ static void ep_pre_refill(aq_ep *ep) {
     return;
   }
   if (ep->cb.rand(ep->x25519_pre, AQ_X25519_LEN, ep->user_data) == 0 &&
-      aq_x25519_public(ep->x25519_pre + AQ_X25519_LEN, ep->x25519_pre) == 0) {
+      aq_x25519_key_new(&ep->x25519_pre_key, ep->x25519_pre + AQ_X25519_LEN, ep->x25519_pre) ==
+          0) {
     ep->has_x25519_pre = 1;
   } else {
     aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
@@ -415,7 +418,8 @@ static void ep_pre_refill(aq_ep *ep) {
 static void ep_pre_give(aq_ep *ep, aq_conn *c) {
   aq_conn_set_key_cache(c, ep->key_cache);
   if (ep->has_x25519_pre) {
-    aq_conn_set_x25519_pre(c, ep->x25519_pre);
+    aq_conn_set_x25519_pre(c, ep->x25519_pre, ep->x25519_pre_key); /* c owns the key now */
+    ep->x25519_pre_key = NULL;
     aq_memzero(ep->x25519_pre, sizeof(ep->x25519_pre));
     ep->has_x25519_pre = 0;
   }

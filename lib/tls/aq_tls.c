@@ -540,6 +540,7 @@ aq_tls *aq_tls_new(const aq_tls_config *cfg, const aq_tls_callbacks *cb, void *u
   }
   tls->cfg = *cfg;
   tls->x25519_pre = cfg->x25519_pre;
+  tls->pre_share = -1;
   tls->cb = *cb;
   tls->ud = user_data;
   tls->mem = mem;

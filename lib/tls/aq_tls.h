@@ -153,6 +153,7 @@ typedef struct aq_tls_config {
    * scalar multiplication off the handshake's critical path is the point.
    */
   const uint8_t *x25519_pre;
+  void *x25519_pre_key; /* optional: x25519_pre as an aq_x25519_key_new object (borrowed) */
   /* Algorithms fetched once by the endpoint (lent; NULL: looked up each time). */
   const aq_crypto_algs *algs;
   /* Decoded peer keys shared by an endpoint's handshakes (aq_key_cache); NULL = none. */

@@ -28,11 +28,16 @@ static uint8_t client_make_shares(aq_tls *tls, const aq_tls_group *only) {
   }
   aq_memzero(tls->share, sizeof(tls->share));
   tls->nshares = 0;
+  tls->pre_share = -1;
   for (size_t i = 0; i < n; i++) {
     const aq_tls_group *g = only != NULL ? only : tls->groups[i];
+    const uint8_t *pre = tls->x25519_pre;
     if (aq_tls_group_keygen(g, tls->share[i].priv, tls->share[i].pub, &tls->x25519_pre,
                             tls->cb.rand, tls->ud) != 0) {
       return AQ_TLS_ALERT_INTERNAL_ERROR;
+    }
+    if (pre != NULL && tls->x25519_pre == NULL) {
+      tls->pre_share = (int)i; /* its X25519 part is cfg.x25519_pre */
     }
     tls->share[i].group = g;
     tls->nshares++;
@@ -272,7 +277,10 @@ uint8_t aq_tls_client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   }
   uint8_t secret[AQ_TLS_GROUP_MAX_SECRET], thash[AQ_HASH_MAX_LEN];
   size_t secretlen = 0;
-  if (share->group->finish(secret, &secretlen, share->priv, rx.share) != 0) {
+  void *pre_key = tls->pre_share >= 0 && share == &tls->share[tls->pre_share]
+                      ? tls->cfg.x25519_pre_key
+                      : NULL;
+  if (aq_tls_group_finish(share->group, secret, &secretlen, share->priv, rx.share, pre_key) != 0) {
     aq_memzero(secret, sizeof(secret));
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER; /* e.g. an all-zero X25519 result, §7.4.2 */
   }

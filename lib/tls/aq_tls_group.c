@@ -76,7 +76,7 @@ int aq_tls_group_keygen(const aq_tls_group *g, uint8_t *priv, uint8_t *client_sh
 
 int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share, uint8_t *secret,
                           size_t *secretlen, const uint8_t *client_share, const uint8_t **pre,
-                          aq_rand_fn rand, void *rand_ud) {
+                          void *pre_key, aq_rand_fn rand, void *rand_ud) {
   const uint8_t *p = *pre;
   if (p == NULL || (g->id != AQ_TLS_GROUP_X25519 && g->id != AQ_TLS_GROUP_X25519MLKEM768)) {
     return g->exchange(server_share, secret, secretlen, client_share, rand, rand_ud);
@@ -90,8 +90,9 @@ int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share, uint8_t 
     koff = AQ_MLKEM768_SS_LEN;
   }
   if (rv == 0) {
-    /* RFC 8446 §7.4.2 all-zero refusal inside aq_x25519_pair. */
-    rv = aq_x25519_pair(secret + koff, p, p + AQ_X25519_LEN, client_share + coff);
+    /* RFC 8446 §7.4.2 all-zero refusal inside aq_x25519_pair / aq_x25519_with. */
+    rv = pre_key != NULL ? aq_x25519_with(secret + koff, pre_key, client_share + coff)
+                         : aq_x25519_pair(secret + koff, p, p + AQ_X25519_LEN, client_share + coff);
   }
   if (rv == 0) {
     memcpy(server_share + soff, p + AQ_X25519_LEN, AQ_X25519_LEN);
@@ -100,6 +101,28 @@ int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share, uint8_t 
   }
   *secretlen = koff + AQ_X25519_LEN;
   *pre = NULL;
+  return rv;
+}
+
+int aq_tls_group_finish(const aq_tls_group *g, uint8_t *secret, size_t *secretlen,
+                        const uint8_t *priv, const uint8_t *server_share, void *pre_key) {
+  if (pre_key == NULL || (g->id != AQ_TLS_GROUP_X25519 && g->id != AQ_TLS_GROUP_X25519MLKEM768)) {
+    return g->finish(secret, secretlen, priv, server_share);
+  }
+  size_t koff = 0, soff = 0, kl = 0;
+  int rv = 0;
+  if (g->id == AQ_TLS_GROUP_X25519MLKEM768) {
+    rv = aq_tls_mlkem768_finish(secret, &kl, priv, server_share);
+    koff = AQ_MLKEM768_SS_LEN;
+    soff = AQ_MLKEM768_CT_LEN;
+  }
+  if (rv == 0) {
+    rv = aq_x25519_with(secret + koff, pre_key, server_share + soff);
+  }
+  if (rv != 0) {
+    aq_memzero(secret, koff + AQ_X25519_LEN);
+  }
+  *secretlen = koff + AQ_X25519_LEN;
   return rv;
 }
 

@@ -68,7 +68,15 @@ AQ_MUST_CHECK int aq_tls_group_keygen(const aq_tls_group *g, uint8_t *priv, uint
 AQ_MUST_CHECK int aq_tls_group_exchange(const aq_tls_group *g, uint8_t *server_share,
                                         uint8_t *secret, size_t *secretlen,
                                         const uint8_t *client_share, const uint8_t **pre,
-                                        aq_rand_fn rand, void *rand_ud);
+                                        void *pre_key, aq_rand_fn rand, void *rand_ud);
+/*
+ * g->finish, but with the X25519 half taken from pre_key (the
+ * aq_x25519_key_new object of the pair the share was made from; see
+ * aq_tls_config.x25519_pre_key).  pre_key NULL or another group: g->finish.
+ */
+AQ_MUST_CHECK int aq_tls_group_finish(const aq_tls_group *g, uint8_t *secret, size_t *secretlen,
+                                      const uint8_t *priv, const uint8_t *server_share,
+                                      void *pre_key);
 
 /* secp256r1 (aq_tls_group_p256.c): operations for the table row. */
 AQ_MUST_CHECK int aq_tls_p256_keygen(uint8_t *priv, uint8_t *client_share, aq_rand_fn rand,

@@ -49,6 +49,7 @@ typedef struct aq_tls_share {
 struct aq_tls {
   aq_tls_config cfg;
   const uint8_t *x25519_pre; /* cfg.x25519_pre until its one use, then NULL */
+  int pre_share;             /* client: the key share made from cfg.x25519_pre, or -1 */
   aq_tls_callbacks cb;
   void *ud;
   const aq_mem *mem;

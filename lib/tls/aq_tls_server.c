@@ -450,7 +450,7 @@ uint8_t aq_tls_server_on_ch(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   uint8_t secret[AQ_TLS_GROUP_MAX_SECRET];
   size_t secretlen = 0;
   if (aq_tls_group_exchange(g, tls->srv_share, secret, &secretlen, share, &tls->x25519_pre,
-                            tls->cb.rand, tls->ud) != 0) {
+                            tls->cfg.x25519_pre_key, tls->cb.rand, tls->ud) != 0) {
     aq_memzero(secret, sizeof(secret));
     return AQ_TLS_ALERT_ILLEGAL_PARAMETER;
   }

@@ -1018,11 +1018,21 @@ AQ_TEST(conn_cid_exhaustion_by_peer) {
   }
 }
 
-/* A prepared X25519 key pair (private key, then its public key); pub_ok = 0 breaks the pair. */
-static void make_pre(uint8_t pre[64], uint8_t seed, int pub_ok) {
+/*
+ * A prepared X25519 key pair (private key, then its public key); pub_ok = 0
+ * breaks the pair.  With key != NULL also the aq_x25519_key_new object of
+ * the private key (as an endpoint hands over), else *key = NULL.
+ */
+static void make_pre(uint8_t pre[64], void **key, uint8_t seed, int pub_ok) {
   memset(pre, seed, 32);
   if (aq_x25519_public(pre + 32, pre) != 0) {
     aq_test_fail(__FILE__, __LINE__, "x25519 public");
+  }
+  if (key != NULL) {
+    uint8_t pub[32];
+    if (aq_x25519_key_new(key, pub, pre) != 0 || memcmp(pub, pre + 32, 32) != 0) {
+      aq_test_fail(__FILE__, __LINE__, "x25519 key object");
+    }
   }
   if (!pub_ok) {
     pre[40] ^= 0x01;
@@ -1030,46 +1040,67 @@ static void make_pre(uint8_t pre[64], uint8_t seed, int pub_ok) {
 }
 
 static uint8_t g_srv_pre[64];
+static void *g_srv_key;
 static void give_server_pre(aq_simq *q, aq_conn *conn) {
   (void)q;
-  aq_conn_set_x25519_pre(conn, g_srv_pre);
+  aq_conn_set_x25519_pre(conn, g_srv_pre, g_srv_key);
+  g_srv_key = NULL;
 }
 
 /*
  * The key pair an endpoint prepares while idle (aq_conn_set_x25519_pre) is
- * what the handshake uses: X25519 and X25519MLKEM768 complete with it, the
- * shares on the wire are its public values, and a pair whose public value
- * does not belong to its private key breaks the handshake (so it was used).
+ * what the handshake uses, as bytes alone or with its key object: X25519
+ * and X25519MLKEM768 complete with it, the shares on the wire are its
+ * public values, and a pair whose public value does not belong to its
+ * private key breaks the handshake (so it was used).  A key object given
+ * too late, or twice, is freed (LeakSanitizer checks).
  */
 AQ_TEST(conn_x25519_prepared_key_pair) {
   static const uint16_t groups[2] = {0x001d, 0x11ec};
-  for (int gi = 0; gi < 2; gi++) {
-    /* case 0: both pairs good; 1: the client's broken; 2: the server's broken */
-    for (int bad = 0; bad < 3; bad++) {
-      aq_simq_pair p;
-      aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
-      aq_simq_pair_init(&p, 120 + (uint64_t)gi * 3 + (uint64_t)bad, &lp);
-      p.c.groups[0] = p.s.groups[0] = groups[gi];
-      p.c.set.handshake_timeout = p.s.set.handshake_timeout = 2 * AQ_SECONDS;
-      uint8_t cpre[64];
-      make_pre(cpre, 0x51, bad != 1);
-      make_pre(g_srv_pre, 0x52, bad != 2);
-      p.s.new_conn_hook = give_server_pre;
-      aq_simq_start(&p.s);
-      aq_simq_start(&p.c);
-      aq_simq_connect(&p.c, &p.saddr);
-      aq_conn_set_x25519_pre(p.c.conn, cpre);
-      aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
-      if (bad == 0) {
-        CHECK_INT(r, AQ_SIM_DONE);
-        /* The server's share carries its prepared public value (after ML-KEM's in the hybrid). */
-        size_t soff = groups[gi] == 0x11ec ? AQ_MLKEM768_CT_LEN : 0;
-        CHECK_MEM(p.s.conn->tls->srv_share + soff, g_srv_pre + 32, 32);
-        CHECK_INT(aq_conn_get_group(p.c.conn), groups[gi]);
-      } else {
-        CHECK(r != AQ_SIM_DONE || !(p.c.hs_done && p.s.hs_done));
+  for (int withkey = 0; withkey < 2; withkey++) {
+    for (int gi = 0; gi < 2; gi++) {
+      /* case 0: both pairs good; 1: the client's broken; 2: the server's broken */
+      for (int bad = 0; bad < 3; bad++) {
+        aq_simq_pair p;
+        aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
+        aq_simq_pair_init(&p, 120 + (uint64_t)gi * 3 + (uint64_t)bad, &lp);
+        p.c.groups[0] = p.s.groups[0] = groups[gi];
+        p.c.set.handshake_timeout = p.s.set.handshake_timeout = 2 * AQ_SECONDS;
+        uint8_t cpre[64];
+        void *ckey = NULL;
+        make_pre(cpre, withkey ? &ckey : NULL, 0x51, bad != 1);
+        make_pre(g_srv_pre, withkey ? &g_srv_key : NULL, 0x52, bad != 2);
+        p.s.new_conn_hook = give_server_pre;
+        aq_simq_start(&p.s);
+        aq_simq_start(&p.c);
+        aq_simq_connect(&p.c, &p.saddr);
+        aq_conn_set_x25519_pre(p.c.conn, cpre, ckey);
+        if (withkey) {
+          void *extra = NULL;
+          uint8_t pub[32];
+          REQUIRE(aq_x25519_key_new(&extra, pub, cpre) == 0);
+          aq_conn_set_x25519_pre(p.c.conn, cpre, extra); /* a second pair: ignored, freed */
+        }
+        aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
+        if (bad == 0) {
+          CHECK_INT(r, AQ_SIM_DONE);
+          /* The server's share carries its prepared public value (after ML-KEM's in the hybrid). */
+          size_t soff = groups[gi] == 0x11ec ? AQ_MLKEM768_CT_LEN : 0;
+          CHECK_MEM(p.s.conn->tls->srv_share + soff, g_srv_pre + 32, 32);
+          CHECK_INT(aq_conn_get_group(p.c.conn), groups[gi]);
+        } else {
+          CHECK(r != AQ_SIM_DONE || !(p.c.hs_done && p.s.hs_done));
+        }
+        if (withkey && p.c.conn != NULL) {
+          void *late = NULL;
+          uint8_t pub[32];
+          REQUIRE(aq_x25519_key_new(&late, pub, cpre) == 0);
+          aq_conn_set_x25519_pre(p.c.conn, cpre, late); /* TLS running: freed */
+        }
+        aq_x25519_key_free(g_srv_key); /* not taken if the server never saw a connection */
+        g_srv_key = NULL;
+        aq_simq_pair_free(&p);
       }
-      aq_simq_pair_free(&p);
     }
   }
 }
