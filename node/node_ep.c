@@ -189,6 +189,7 @@ int node_ep_new_ex(node_ep **out, const aq_addr *listen, size_t nlisten, const a
     node_ep_del(e);
     return AQ_ERR_NOMEM;
   }
+  aq_ep_prepare(e->ep); /* the first handshake's key material, like every later one's */
   node_driver drv;
   memset(&drv, 0, sizeof(drv));
   drv.user_data = e;
