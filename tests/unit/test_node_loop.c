@@ -74,14 +74,23 @@ static node_driver td_driver(timer_drv *t) {
   return d;
 }
 
-static void timer_order(int force_poll) {
+/* A loop (epoll, or poll if force_poll) whose driver is t, zeroed; NULL on failure. */
+static node_loop *td_loop_new(timer_drv *t, int force_poll, int stop_when_done) {
   node_loop *l;
   node_loop_opts o = {.force_poll = force_poll};
-  REQUIRE(node_loop_new(&l, &o) == 0);
+  if (node_loop_new(&l, &o) != 0) {
+    return NULL;
+  }
+  memset(t, 0, sizeof(*t));
+  t->loop = l;
+  t->stop_when_done = stop_when_done;
+  return l;
+}
+
+static void timer_order(int force_poll) {
   timer_drv t;
-  memset(&t, 0, sizeof(t));
-  t.loop = l;
-  t.stop_when_done = 1;
+  node_loop *l = td_loop_new(&t, force_poll, 1);
+  REQUIRE(l != NULL);
   aq_tstamp start = node_now();
   static const unsigned offs_ms[] = {3, 8, 8, 15, 30};
   t.n = sizeof(offs_ms) / sizeof(offs_ms[0]);
@@ -146,13 +155,10 @@ AQ_TEST(node_loop_run_deadline) {
 static void stop_by_signal(int sig, int force_poll) {
   struct sigaction before;
   REQUIRE(sigaction(sig, NULL, &before) == 0);
-  node_loop *l;
-  node_loop_opts o = {.force_poll = force_poll};
-  REQUIRE(node_loop_new(&l, &o) == 0);
-  REQUIRE(node_loop_catch_signals(l) == 0);
   timer_drv t;
-  memset(&t, 0, sizeof(t));
-  t.loop = l;
+  node_loop *l = td_loop_new(&t, force_poll, 0);
+  REQUIRE(l != NULL);
+  REQUIRE(node_loop_catch_signals(l) == 0);
   aq_tstamp start = node_now();
   t.n = 2;
   t.due[0] = start + 5 * AQ_MILLISECONDS;
@@ -192,13 +198,9 @@ static void *stop_later(void *u) {
 }
 
 static void stop_from_callback_and_thread(int force_poll) {
-  node_loop *l;
-  node_loop_opts o = {.force_poll = force_poll};
-  REQUIRE(node_loop_new(&l, &o) == 0);
   timer_drv t;
-  memset(&t, 0, sizeof(t));
-  t.loop = l;
-  t.stop_when_done = 1;
+  node_loop *l = td_loop_new(&t, force_poll, 1);
+  REQUIRE(l != NULL);
   aq_tstamp start = node_now();
   t.n = 1;
   t.due[0] = start + 2 * AQ_MILLISECONDS;
