@@ -31,6 +31,8 @@ struct node_ep {
   int ecn;
   int err; /* sticky fatal error of the core */
   ep_route routes[EP_ROUTES];
+  void (*on_idle)(void *user_data); /* node_ep_opts.on_idle */
+  void *user_data;
   size_t route_next; /* the slot the next new route replaces */
 };
 
@@ -133,6 +135,9 @@ static void drv_on_idle(void *ud) {
   if (e->err == 0) {
     aq_ep_prepare(e->ep);
   }
+  if (e->on_idle != NULL) {
+    e->on_idle(e->user_data);
+  }
 }
 
 /* ---------------------------------------------------------------- create */
@@ -159,6 +164,8 @@ int node_ep_new_ex(node_ep **out, const aq_addr *listen, size_t nlisten, const a
     return AQ_ERR_NOMEM;
   }
   e->ecn = o.ecn;
+  e->on_idle = o.on_idle;
+  e->user_data = user_data;
   for (size_t i = 0; i < NODE_LOOP_MAX_SOCKS; i++) {
     e->socks[i].fd = -1;
   }

@@ -39,6 +39,10 @@ typedef struct node_ep_opts {
   int ecn;             /* 1: ECN (RFC 9000 §13.4): received codepoints go to the core,
                         * which validates the path and marks datagrams ECT(0) (settings.
                         * enable_ecn); 0: no marking, received codepoints ignored */
+  /* Optional: called with the endpoint's user_data when every datagram is out and the loop
+   * is about to sleep (after the core's own deferred work): the place for work that must
+   * not delay a reply, such as flushing buffered log lines. */
+  void (*on_idle)(void *user_data);
 } node_ep_opts;
 
 /**

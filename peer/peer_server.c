@@ -434,7 +434,19 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   }
 }
 
+/*
+ * The loop is about to sleep: write what the callbacks logged.  stderr is
+ * fully buffered in the server, so log lines never delay a reply; they go
+ * out here, once every datagram of the iteration has been sent.
+ */
+static void srv_on_idle(void *ud) {
+  (void)ud;
+  fflush(stderr);
+}
+
 int peer_server_main(const peer_opts *o) {
+  static char errbuf[1 << 14];
+  (void)setvbuf(stderr, errbuf, _IOFBF, sizeof(errbuf)); /* flushed by srv_on_idle and at exit */
   peer_cred cred;
   if (peer_cred_load(&cred, o->cert, o->key) != 0) {
     return 1;
@@ -461,6 +473,7 @@ int peer_server_main(const peer_opts *o) {
   node_ep_opts eo;
   memset(&eo, 0, sizeof(eo));
   eo.ecn = o->ecn;
+  eo.on_idle = srv_on_idle;
   int rc = node_ep_new_ex(&sv.e, &o->listen, 1, &s, &cb, &sv, 1, &eo);
   if (rc != 0) {
     char a[AQ_ADDR_STRLEN];
@@ -489,6 +502,7 @@ int peer_server_main(const peer_opts *o) {
       fprintf(stderr, "%s\n", o->retry ? " retry=on" : "");
     }
   }
+  fflush(stderr); /* scripts wait for the listening line */
   int exit_code = 0;
   rc = 0;
   while (o->exit_after != 0 && !sv.done && !g_signalled) {
