@@ -101,9 +101,8 @@ typedef struct aq_hkdf_label {
 /**
  * Several HKDF-Expand-Label outputs from one secret, keying the HMAC once
  * (a QUIC key, IV and header-protection key; a pair of traffic secrets).
- * Same results and errors as calling aq_hkdf_expand_label for each; every
- * label is checked before anything is derived, and on error every out is
- * zeroed.
+ * Same results and errors as calling aq_hkdf_expand_label for each; on
+ * error every out is zeroed (the ones already derived too).
  */
 AQ_MUST_CHECK int aq_hkdf_expand_labels(aq_hash_alg alg, const uint8_t *secret, size_t secretlen,
                                         const aq_hkdf_label *labels, size_t nlabels);

@@ -428,33 +428,25 @@ int aq_hkdf_expand_labels_a(const aq_crypto_algs *algs, aq_hash_alg alg, const u
     return AQ_ERR_INVALID_ARGUMENT;
   }
   for (size_t i = 0; i < nlabels; i++) {
-    int n = hkdf_label(info, labels[i].outlen, labels[i].label, labels[i].context,
-                       labels[i].contextlen);
-    if (n < 0) {
-      return n;
-    }
     if (labels[i].out == NULL) {
       return AQ_ERR_INVALID_ARGUMENT;
     }
-    if (labels[i].outlen > 255 * hlen) {
-      return AQ_ERR_VALUE_RANGE;
-    }
   }
   /* One keyed HMAC state for every label: the secret is the key of them all. */
-  int rv = hmac_key_init(&h, algs, alg, secret, secretlen);
+  int rv = hmac_key_init(&h, algs, alg, secret, secretlen); /* h is set up or zeroed */
   for (size_t i = 0; i < nlabels && rv == 0; i++) {
     int n = hkdf_label(info, labels[i].outlen, labels[i].label, labels[i].context,
                        labels[i].contextlen);
-    rv = hkdf_expand_with(&h, labels[i].out, labels[i].outlen, info, (size_t)n);
+    if (n < 0) {
+      rv = n;
+    } else if (labels[i].outlen > 255 * hlen) {
+      rv = AQ_ERR_VALUE_RANGE; /* RFC 5869 §2.3: L <= 255 * HashLen */
+    } else {
+      rv = hkdf_expand_with(&h, labels[i].out, labels[i].outlen, info, (size_t)n);
+    }
   }
-  if (rv == 0) {
-    hmac_key_free(&h);
-    return 0;
-  }
-  if (h.ctx != NULL || h.md != NULL) {
-    hmac_key_free(&h);
-  }
-  for (size_t i = 0; i < nlabels; i++) {
+  hmac_key_free(&h);
+  for (size_t i = 0; rv != 0 && i < nlabels; i++) {
     aq_memzero(labels[i].out, labels[i].outlen);
   }
   return rv;

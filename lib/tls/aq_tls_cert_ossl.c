@@ -544,11 +544,11 @@ static size_t ecdsa_max_sig(aq_key_type type) {
  * An ECDSA signature with the prepared nonce, if there is one: the length,
  * AQ_ERR_BUFFER_TOO_SMALL, or AQ_ERR_STATE (sign the ordinary way).
  */
-static aq_ssize sign_prepared(aq_pem_signer *s, const sig_scheme *sc, uint8_t *sig, size_t sigcap,
-                              const uint8_t *msg, size_t msglen) {
+static aq_ssize sign_prepared(aq_pem_signer *s, uint8_t *sig, size_t sigcap, const uint8_t *msg,
+                              size_t msglen) {
   uint8_t dgst[AQ_HASH_MAX_LEN];
   aq_hash_alg h = s->type == AQ_KEY_ECDSA_P256 ? AQ_HASH_SHA256 : AQ_HASH_SHA384;
-  if (sc->pss || !aq_ecdsa_pre_ready(&s->pre)) {
+  if (!aq_ecdsa_pre_ready(&s->pre)) {
     return AQ_ERR_STATE;
   }
   if (sigcap < ecdsa_max_sig(s->type)) {
@@ -584,11 +584,10 @@ aq_ssize aq_pem_signer_sign(void *sign_ctx, uint16_t scheme, uint8_t *sig, size_
     return AQ_ERR_UNSUPPORTED;
   }
   if (s->type == AQ_KEY_ECDSA_P256 || s->type == AQ_KEY_ECDSA_P384) {
-    rv = sign_prepared(s, sc, sig, sigcap, msg, msglen);
-    if (rv != AQ_ERR_STATE) {
-      return rv;
+    aq_ssize pre = sign_prepared(s, sig, sigcap, msg, msglen);
+    if (pre != AQ_ERR_STATE) {
+      return pre;
     }
-    rv = AQ_ERR_CRYPTO;
   }
   const EVP_MD *md = sc->md != NULL ? EVP_get_digestbyname(sc->md) : NULL;
   mctx = EVP_MD_CTX_new();

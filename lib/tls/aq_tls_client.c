@@ -290,7 +290,8 @@ uint8_t aq_tls_client_on_sh(aq_tls *tls, const uint8_t *msg, size_t msglen, cons
   tls->psk_accepted = psk;
   aq_tls_th_select(tls, suite->hash);
   if ((a = aq_tls_th_add(tls, msg, msglen)) == 0 && (a = aq_tls_th_hash(tls, thash)) == 0) {
-    if (aq_tls_ks_init(&tls->ks, tls->cfg.algs, suite->hash, psk ? tls->psk : NULL, psk ? tls->psk_len : 0) != 0 ||
+    if (aq_tls_ks_init(&tls->ks, tls->cfg.algs, suite->hash, psk ? tls->psk : NULL,
+                       psk ? tls->psk_len : 0) != 0 ||
         aq_tls_ks_advance(&tls->ks, secret, secretlen) != 0 ||
         aq_tls_ks_derive_hs(&tls->ks, thash, tls->c_hs, tls->s_hs) != 0) {
       a = AQ_TLS_ALERT_INTERNAL_ERROR;
@@ -491,7 +492,8 @@ uint8_t aq_tls_client_on_nst(aq_tls *tls, const uint8_t *msg, size_t msglen, con
   aq_tls_session s;
   uint8_t psk[AQ_HASH_MAX_LEN];
   size_t hlen = aq_hash_len(tls->suite->hash);
-  if (aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nst.nonce, nst.nonce_len) != 0) {
+  if (aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nst.nonce,
+                           nst.nonce_len) != 0) {
     return AQ_TLS_ALERT_INTERNAL_ERROR;
   }
   memset(&s, 0, sizeof(s));

@@ -494,7 +494,8 @@ static uint8_t server_send_ticket(aq_tls *tls) {
   aq_tls_session s;
   uint8_t a = AQ_TLS_ALERT_INTERNAL_ERROR;
   if (tls->cb.rand(rnd, sizeof(rnd), tls->ud) != 0 ||
-      aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nonce, sizeof(nonce)) != 0) {
+      aq_tls_ks_ticket_psk(tls->cfg.algs, tls->suite->hash, psk, tls->res_master, nonce,
+                           sizeof(nonce)) != 0) {
     return a;
   }
   memset(&s, 0, sizeof(s));

@@ -56,7 +56,8 @@ AQ_TEST(node_rand_fork_child_does_not_share_pool) {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     uint8_t c[32];
-    int ok = node_rand(c, sizeof(c), NULL) == 0 && write(fds[1], c, sizeof(c)) == (ssize_t)sizeof(c);
+    int ok =
+        node_rand(c, sizeof(c), NULL) == 0 && write(fds[1], c, sizeof(c)) == (ssize_t)sizeof(c);
     _exit(ok ? 0 : 1);
   }
   close(fds[1]);

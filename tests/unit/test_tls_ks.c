@@ -364,7 +364,7 @@ AQ_TEST(tls_msg_trailing_and_duplicates) {
   CHECK(aq_tls_sh_decode(&sh, buf, n + 6) != 0);
 }
 
-/* Derive-Secret over "" (built-in Hash("") constants) equals Derive-Secret with Hash("") computed. */
+/* Derive-Secret over "" (built-in Hash("") constants) equals it with Hash("") computed. */
 AQ_TEST(tls_ks_derive_empty_constants) {
   static const aq_hash_alg algs[] = {AQ_HASH_SHA256, AQ_HASH_SHA384};
   for (size_t k = 0; k < 2; k++) {
