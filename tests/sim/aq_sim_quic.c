@@ -155,18 +155,6 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
   }
 }
 
-static aq_ssize ed_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap, const uint8_t *msg,
-                        size_t msglen) {
-  aq_simq *q = ctx;
-  if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
-    return AQ_ERR_INVALID_ARGUMENT;
-  }
-  if (aq_ed25519_sign(sig, q->seed, msg, msglen) != 0) {
-    return AQ_ERR_CRYPTO;
-  }
-  return AQ_ED25519_SIG_LEN;
-}
-
 void aq_simq_init(aq_simq *q, aq_sim *sim, aq_sim_host *host, int is_server, uint8_t seedbyte) {
   memset(q, 0, sizeof(*q));
   q->sim = sim;
@@ -176,22 +164,8 @@ void aq_simq_init(aq_simq *q, aq_sim *sim, aq_sim_host *host, int is_server, uin
   q->groups[0] = 0x001d; /* X25519 */
   q->set.tls_groups = q->groups;
   q->set.ntls_groups = 1;
-  uint8_t pub[32];
-  memset(q->seed, seedbyte, sizeof(q->seed));
-  if (aq_ed25519_public(pub, q->seed) != 0) {
-    abort();
-  }
-  aq_ssize n = aq_spki_encode(q->spki, sizeof(q->spki), AQ_KEY_ED25519, pub, 32);
-  if (n <= 0) {
-    abort();
-  }
-  q->spkilen = (size_t)n;
-  q->cred.sig_scheme = AQ_SIG_ED25519;
-  q->cred.spki = q->spki;
-  q->cred.spkilen = q->spkilen;
-  q->cred.sign = ed_sign;
-  q->cred.sign_ctx = q;
-  q->set.cred = &q->cred;
+  aq_test_ed25519_init(&q->id, seedbyte);
+  q->set.cred = &q->id.cred;
   q->set.offer_rpk = 1;
   q->set.allow_x509 = 0;
   memset(&q->cb, 0, sizeof(q->cb));
@@ -295,8 +269,8 @@ static const aq_sim_ep_ops simq_ops = {ad_recv, ad_send, ad_expiry, ad_handle};
 
 void aq_simq_start(aq_simq *q) {
   if (q->certlen > 0) {
-    q->cred.cert = q->cert;
-    q->cred.certlen = q->certlen;
+    q->id.cred.cert = q->cert;
+    q->id.cred.certlen = q->certlen;
   }
   q->ep = aq_ep_new(&q->set, &q->cb, q, NULL, q->is_server);
   if (q->ep == NULL) {

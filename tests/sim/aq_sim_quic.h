@@ -16,6 +16,7 @@
 
 #include "antquic.h"
 #include "aq_sim.h"
+#include "aq_test_cred.h"
 #include "aq_tls.h"
 
 /** One stream as the test application sees it. */
@@ -59,12 +60,9 @@ struct aq_simq {
   uint64_t read_chunk; /* bytes read per aq_conn_stream_read (default 4096) */
   int no_read;         /* do not read (tests flow control) */
   /* identity */
-  uint8_t seed[32];
-  uint8_t spki[64];
-  size_t spkilen;
+  aq_test_ed25519 id;
   uint8_t *cert; /* padded "certificate" for large-flight tests (NULL = none) */
   size_t certlen;
-  aq_tls_credential cred;
   void (*new_conn_hook)(aq_simq *q, aq_conn *conn); /* server: called from new_conn */
   void *hook_arg;
   const uint8_t *pin;  /* expected peer SPKI (NULL: accept any) */

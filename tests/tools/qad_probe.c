@@ -23,34 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aq_crypto.h"
-#include "aq_tls.h"
-#include "aq_tls_cert.h"
+#include "aq_test_cred.h"
 #include "node_ep.h"
 
 typedef struct probe {
   node_ep *e;
   int is_server;
-  uint8_t seed[32];
-  uint8_t spki[64];
-  size_t spkilen;
-  aq_tls_credential cred;
+  aq_test_ed25519 id; /* the server's key */
   int observed;
   aq_conn *conn;
 } probe;
-
-/* Ed25519 signer for the server credential. */
-static aq_ssize probe_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
-                           const uint8_t *msg, size_t msglen) {
-  probe *p = ctx;
-  if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
-    return AQ_ERR_INVALID_ARGUMENT;
-  }
-  if (aq_ed25519_sign(sig, p->seed, msg, msglen) != 0) {
-    return AQ_ERR_CRYPTO;
-  }
-  return AQ_ED25519_SIG_LEN;
-}
 
 /* Print the address the peer reported; a client stops there. */
 static void cb_observed(aq_conn *conn, const aq_addr *observed, int changed, void *ud) {
@@ -116,24 +98,10 @@ int main(int argc, char **argv) {
   static probe p;
   memset(&p, 0, sizeof(p));
   p.is_server = is_server;
-  memset(p.seed, 0x71, sizeof(p.seed));
-  uint8_t pub[32];
-  if (aq_ed25519_public(pub, p.seed) != 0) {
-    return 1;
-  }
-  aq_ssize n = aq_spki_encode(p.spki, sizeof(p.spki), AQ_KEY_ED25519, pub, 32);
-  if (n <= 0) {
-    return 1;
-  }
-  p.spkilen = (size_t)n;
-  p.cred.sig_scheme = AQ_SIG_ED25519;
-  p.cred.spki = p.spki;
-  p.cred.spkilen = p.spkilen;
-  p.cred.sign = probe_sign;
-  p.cred.sign_ctx = &p;
+  aq_test_ed25519_init(&p.id, 0x71);
   aq_settings s;
   aq_settings_default(&s);
-  s.cred = is_server ? &p.cred : NULL;
+  s.cred = is_server ? &p.id.cred : NULL;
   s.offer_rpk = 1;
   s.allow_x509 = 0;
   aq_callbacks cb;

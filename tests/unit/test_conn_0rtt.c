@@ -292,14 +292,14 @@ AQ_TEST(zrtt_resumption_no_certificate) {
   /* The server's key from the session is still what the connection reports. */
   size_t kl = 0;
   const uint8_t *k = aq_conn_peer_spki(x.c.conn, &kl);
-  CHECK(k != NULL && kl == x.s.spkilen && memcmp(k, x.s.spki, kl) == 0);
+  CHECK(k != NULL && kl == x.s.id.spkilen && memcmp(k, x.s.id.spki, kl) == 0);
   /* One round trip (each way crosses two 10 ms links), as before... */
   CHECK_INT(x.c.hs_done_ts - t0, 40 * AQ_MILLISECONDS);
   /* ...and no Certificate / CertificateVerify: the Handshake flight shrank by their size. */
   printf("# handshake CRYPTO bytes: full %llu, resumed %llu\n", (unsigned long long)full_crypto,
          (unsigned long long)g_hs_crypto);
   CHECK(g_hs_crypto > 0);
-  CHECK(g_hs_crypto + x.s.spkilen + 64 < full_crypto);
+  CHECK(g_hs_crypto + x.s.id.spkilen + 64 < full_crypto);
   /* The session allowed 0-RTT, so the client offered it; server 2 refused, and as nothing
    * had been written, nothing had to be resent. */
   CHECK_INT(aq_conn_early_data_state(x.c.conn), AQ_EARLY_DATA_REJECTED);

@@ -452,12 +452,12 @@ AQ_TEST(conn_peer_key_pinning) {
     aq_sim_link_params lp = {.delay = 5 * AQ_MILLISECONDS};
     aq_simq_pair_init(&p, 130 + (uint64_t)good, &lp);
     uint8_t wrong[64];
-    memcpy(wrong, p.s.spki, p.s.spkilen);
-    wrong[p.s.spkilen - 1] ^= 1;
-    p.c.pin = good ? p.s.spki : wrong;
-    p.c.pinlen = p.s.spkilen;
-    p.s.pin = p.c.spki; /* the server checks the client's key too (mutual auth) */
-    p.s.pinlen = p.c.spkilen;
+    memcpy(wrong, p.s.id.spki, p.s.id.spkilen);
+    wrong[p.s.id.spkilen - 1] ^= 1;
+    p.c.pin = good ? p.s.id.spki : wrong;
+    p.c.pinlen = p.s.id.spkilen;
+    p.s.pin = p.c.id.spki; /* the server checks the client's key too (mutual auth) */
+    p.s.pinlen = p.c.id.spkilen;
     p.s.set.require_client_auth = 1;
     aq_simq_pair_start(&p);
     aq_sim_result r = aq_sim_run(p.sim, 5 * AQ_SECONDS, 100000, aq_simq_pair_hs_done, &p);
@@ -468,11 +468,11 @@ AQ_TEST(conn_peer_key_pinning) {
       size_t n;
       const uint8_t *k = aq_conn_peer_spki(p.c.conn, &n);
       REQUIRE(k != NULL);
-      CHECK_INT(n, p.s.spkilen);
-      CHECK_MEM(k, p.s.spki, n);
+      CHECK_INT(n, p.s.id.spkilen);
+      CHECK_MEM(k, p.s.id.spki, n);
       k = aq_conn_peer_spki(p.s.conn, &n);
       REQUIRE(k != NULL);
-      CHECK_MEM(k, p.c.spki, p.c.spkilen);
+      CHECK_MEM(k, p.c.id.spki, p.c.id.spkilen);
     } else {
       CHECK(r != AQ_SIM_DONE);
       CHECK(!p.c.hs_done && !p.s.hs_done);

@@ -16,6 +16,7 @@
 
 #include "aq_crypto.h"
 #include "aq_test.h"
+#include "aq_test_cred.h"
 #include "aq_tls.h"
 #include "aq_tls_cert.h"
 #include "node_ep.h"
@@ -25,10 +26,7 @@
 typedef struct ep_app {
   node_ep *e;
   int is_server;
-  uint8_t seed[32];
-  uint8_t spki[64];
-  size_t spkilen;
-  aq_tls_credential cred;
+  aq_test_ed25519 id;
   const uint8_t *pin; /* client: expected server SPKI */
   size_t pinlen;
   /* server: echo state (one stream at a time) */
@@ -53,19 +51,6 @@ typedef struct ep_app {
 /* The test pattern byte at stream offset off. */
 static uint8_t pat(uint64_t off) {
   return (uint8_t)((off * 131u) ^ (off >> 8));
-}
-
-/* Ed25519 signer for the test credential. */
-static aq_ssize app_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
-                         const uint8_t *msg, size_t msglen) {
-  ep_app *a = ctx;
-  if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
-    return AQ_ERR_INVALID_ARGUMENT;
-  }
-  if (aq_ed25519_sign(sig, a->seed, msg, msglen) != 0) {
-    return AQ_ERR_CRYPTO;
-  }
-  return AQ_ED25519_SIG_LEN;
 }
 
 /* Client: queue pattern bytes until the stream is full, then the FIN. */
@@ -217,23 +202,9 @@ static void cb_closed(aq_conn *conn, const aq_close_info *ci, void *ud) {
 static void app_init(ep_app *a, int is_server, uint8_t seedbyte, aq_settings *s, aq_callbacks *cb) {
   memset(a, 0, sizeof(*a));
   a->is_server = is_server;
-  memset(a->seed, seedbyte, sizeof(a->seed));
-  uint8_t pub[32];
-  if (aq_ed25519_public(pub, a->seed) != 0) {
-    abort();
-  }
-  aq_ssize n = aq_spki_encode(a->spki, sizeof(a->spki), AQ_KEY_ED25519, pub, 32);
-  if (n <= 0) {
-    abort();
-  }
-  a->spkilen = (size_t)n;
-  a->cred.sig_scheme = AQ_SIG_ED25519;
-  a->cred.spki = a->spki;
-  a->cred.spkilen = a->spkilen;
-  a->cred.sign = app_sign;
-  a->cred.sign_ctx = a;
+  aq_test_ed25519_init(&a->id, seedbyte);
   aq_settings_default(s);
-  s->cred = is_server ? &a->cred : NULL;
+  s->cred = is_server ? &a->id.cred : NULL;
   s->offer_rpk = 1;
   s->allow_x509 = 0;
   s->max_udp_payload = 1452;
@@ -271,10 +242,10 @@ static void run_echo_ex(const char *srv_bind, const char *cli_bind, const char *
   app_init(&srv, 1, 0x51, &ss, &scb);
   app_init(&cli, 0, 0x52, &cs, &ccb);
   uint8_t wrong[64];
-  memcpy(wrong, srv.spki, srv.spkilen);
-  wrong[srv.spkilen - 1] ^= 1;
-  cli.pin = pin_ok ? srv.spki : wrong;
-  cli.pinlen = srv.spkilen;
+  memcpy(wrong, srv.id.spki, srv.id.spkilen);
+  wrong[srv.id.spkilen - 1] ^= 1;
+  cli.pin = pin_ok ? srv.id.spki : wrong;
+  cli.pinlen = srv.id.spkilen;
 
   aq_addr sa, ca, dst;
   REQUIRE(aq_addr_parse(&sa, srv_bind, 0) == 0);

@@ -13,6 +13,7 @@
 
 #include "aq_crypto.h"
 #include "aq_test.h"
+#include "aq_test_cred.h"
 #include "aq_tls.h"
 #include "aq_tls_cert.h"
 #include "node_ep.h"
@@ -20,10 +21,7 @@
 typedef struct qad_app {
   node_ep *e;
   int is_server;
-  uint8_t seed[32];
-  uint8_t spki[64];
-  size_t spkilen;
-  aq_tls_credential cred;
+  aq_test_ed25519 id;
   unsigned nobs;
   int changed_first;
   aq_addr observed;
@@ -32,19 +30,6 @@ typedef struct qad_app {
   int run_rc;
   atomic_int done;
 } qad_app;
-
-/* Ed25519 signer for the server credential. */
-static aq_ssize app_sign(void *ctx, uint16_t scheme, uint8_t *sig, size_t sigcap,
-                         const uint8_t *msg, size_t msglen) {
-  qad_app *a = ctx;
-  if (scheme != AQ_SIG_ED25519 || sigcap < AQ_ED25519_SIG_LEN) {
-    return AQ_ERR_INVALID_ARGUMENT;
-  }
-  if (aq_ed25519_sign(sig, a->seed, msg, msglen) != 0) {
-    return AQ_ERR_CRYPTO;
-  }
-  return AQ_ED25519_SIG_LEN;
-}
 
 /* The peer told us our address: record it and stop this side's loop. */
 static void cb_observed(aq_conn *conn, const aq_addr *observed, int changed, void *ud) {
@@ -63,23 +48,9 @@ static void app_init(qad_app *a, int is_server, uint8_t seedbyte, aq_settings *s
                      aq_callbacks *cb) {
   memset(a, 0, sizeof(*a));
   a->is_server = is_server;
-  memset(a->seed, seedbyte, sizeof(a->seed));
-  uint8_t pub[32];
-  if (aq_ed25519_public(pub, a->seed) != 0) {
-    abort();
-  }
-  aq_ssize n = aq_spki_encode(a->spki, sizeof(a->spki), AQ_KEY_ED25519, pub, 32);
-  if (n <= 0) {
-    abort();
-  }
-  a->spkilen = (size_t)n;
-  a->cred.sig_scheme = AQ_SIG_ED25519;
-  a->cred.spki = a->spki;
-  a->cred.spkilen = a->spkilen;
-  a->cred.sign = app_sign;
-  a->cred.sign_ctx = a;
+  aq_test_ed25519_init(&a->id, seedbyte);
   aq_settings_default(s);
-  s->cred = is_server ? &a->cred : NULL;
+  s->cred = is_server ? &a->id.cred : NULL;
   s->offer_rpk = 1;
   s->allow_x509 = 0;
   memset(cb, 0, sizeof(*cb));
